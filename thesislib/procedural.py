@@ -1,0 +1,389 @@
+"""The embedded default face model, built procedurally (no download).
+
+The mean face is a relief mask on a regular grid (about 1 mm spacing): a
+curved ellipsoidal base with Gaussian relief for forehead, brow ridge, eye
+sockets and eyeballs, nose ridge, tip and wings, cheekbones, lips and chin,
+painted with skin, sclera, iris, brows, lips, nostrils and a hair line.
+
+The PCA parts are built from ordered families of deformation fields and made
+orthonormal with a QR decomposition, so earlier fields keep their meaning:
+
+* shape (199): a sex field and an age field mixed into the first components
+  (so the semantic axes are spread over several components, as in the BFM),
+  named identity proportions (face length, jaw width, nose size, eye spacing,
+  ...), then smooth, mostly symmetric random fields of rising spatial
+  frequency. Components 9 and 14 also carry a smile / open-mouth deformation:
+  the expression leak the thesis found in BFM shape parameters 10 and 15.
+* color (199): skin tone, sex and age colouring, eye/brow/hair/lip colour,
+  then random smooth colour fields. Components 2 and 3 carry diagonal
+  shading gradients: the illumination leak of BFM texture parameters 3 and 4.
+* expression (100): smile, mouth open, brow raise, frown, eye closing,
+  pucker, then random fields local to the mouth and eyes.
+
+Variances decay geometrically so that 95 % of the variance lies in the first
+31 shape and 116 color components (the thesis, Fig 3.6).
+
+Everything is deterministic (a fixed seed); the result is cached on disk
+(``$THESISLIB_CACHE`` or ``~/.cache/thesislib``) and in memory.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .model import MorphableModel, PcaPart
+
+VERSION = "1"          # bump when the construction changes: invalidates caches
+SEED = 20171122
+SPACING = 0.95         # grid spacing, mm
+N_SHAPE, N_COLOR, N_EXPRESSION = 199, 199, 100
+SHAPE_95, COLOR_95, EXPRESSION_95 = 31, 116, 40
+
+# iBUG 68 landmark positions (x, y) on the mean face, mm; x is the viewer's right.
+IBUG68_XY = np.array(
+    [(-68 + 8.5 * i, 0.0) for i in range(17)]  # jaw, replaced below by the contour
+    + [(-52, 34), (-44, 38), (-35, 40), (-26, 39), (-16, 36),
+       (16, 36), (26, 39), (35, 40), (44, 38), (52, 34)]
+    + [(0, 25), (0, 12), (0, 0), (0, -14)]
+    + [(-12, -25), (-6, -27), (0, -28), (6, -27), (12, -25)]
+    + [(-45, 22), (-38, 26), (-28, 26), (-21, 22), (-28, 18.5), (-38, 18.5)]
+    + [(21, 22), (28, 26), (38, 26), (45, 22), (38, 18.5), (28, 18.5)]
+    + [(-24, -49), (-14, -44.5), (-5, -42), (0, -42.5), (5, -42), (14, -44.5),
+       (24, -49), (14, -55.5), (5, -58.5), (0, -59), (-5, -58.5), (-14, -55.5)]
+    + [(-20, -49), (-7, -47.5), (0, -47.5), (7, -47.5), (20, -49), (7, -50.5),
+       (0, -50.5), (-7, -50.5)], dtype=np.float64)
+
+
+def _g(x, y, cx, cy, sx, sy):
+    """Gaussian bump of unit height."""
+    return np.exp(-0.5 * (((x - cx) / sx) ** 2 + ((y - cy) / sy) ** 2))
+
+
+def _gsym(x, y, cx, cy, sx, sy):
+    """A pair of bumps mirrored in x."""
+    return _g(x, y, cx, cy, sx, sy) + _g(x, y, -cx, cy, sx, sy)
+
+
+def _soft(d, width=0.8):
+    """Soft step: 1 inside (d < 0), 0 outside, over ``width`` mm."""
+    return 1.0 / (1.0 + np.exp(np.clip(d / width, -40, 40)))
+
+
+def _ellipse(x, y, cx, cy, rx, ry):
+    """Signed-ish distance (mm) to an axis-aligned ellipse, negative inside."""
+    r = np.sqrt(((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2)
+    return (r - 1.0) * min(rx, ry)
+
+
+def _half_width(y):
+    """Face half-width (mm) at height y: narrower towards the chin."""
+    w = 74.0 - 30.0 * np.clip((-y - 20.0) / 85.0, 0, 1) ** 1.6
+    return w - 6.0 * np.clip((y - 55.0) / 45.0, 0, 1) ** 2
+
+
+def _grid():
+    """Vertices (x, y) inside the face outline and the triangles between them."""
+    xs = np.arange(-76.0, 76.0 + 1e-9, SPACING)
+    ys = np.arange(-106.0, 100.0 + 1e-9, SPACING)
+    gx, gy = np.meshgrid(xs, ys)
+    hw = _half_width(gy)
+    inside = (np.abs(gx) <= hw) & (gy <= 96)
+    inside &= (gy > -15) | ((gx / hw) ** 2 + ((gy + 15) / 91) ** 2 <= 1.0)  # round chin
+    inside &= (gy < 30) | ((gx / hw) ** 2 + ((gy - 30) / 68) ** 2 <= 1.0)   # round top
+    idx = -np.ones(gx.shape, dtype=np.int64)
+    idx[inside] = np.arange(inside.sum())
+    a, b, c, d = idx[:-1, :-1], idx[:-1, 1:], idx[1:, :-1], idx[1:, 1:]
+    # two CCW triangles per grid cell (rows go up in y, columns right in x)
+    t1 = np.stack([a, b, d], -1).reshape(-1, 3)
+    t2 = np.stack([a, d, c], -1).reshape(-1, 3)
+    tris = np.concatenate([t1, t2])
+    tris = tris[(tris >= 0).all(1)]
+    used = np.zeros(inside.sum(), bool)
+    used[tris.ravel()] = True
+    remap = -np.ones(inside.sum(), np.int64)
+    remap[used] = np.arange(used.sum())
+    return gx[inside][used], gy[inside][used], remap[tris].astype(np.int32)
+
+
+def _relief(x, y):
+    """Mean depth z (mm) of the face surface at (x, y)."""
+    base = 95.0 * np.sqrt(np.clip(1 - (x / 84.0) ** 2 - (y / 150.0) ** 2, 0.02, None))
+    t = np.clip((28.0 - y) / 46.0, 0, 1)  # 0 at the nose root, 1 at the tip
+    nose_w = 5.0 + 6.0 * t
+    nose = 21.0 * t ** 1.3 * np.exp(-0.5 * (x / nose_w) ** 2) * _soft(-(y + 20.0), 3.0) * (y < 30)
+    nose = nose + 22.0 * _g(x, y, 0, -19, 8, 7) * 0.35 + 7.0 * _gsym(x, y, 12, -22, 6, 5)
+    z = (base + nose
+         - 11.0 * _gsym(x, y, 33, 23, 15, 10) + 5.5 * _gsym(x, y, 33, 22, 9, 5.5)  # sockets, eyeballs
+         + 5.0 * _gsym(x, y, 33, 38, 19, 5.5) + 3.0 * _g(x, y, 0, 34, 10, 6)     # brow ridge
+         + 6.0 * _gsym(x, y, 46, 0, 15, 13)                                     # cheekbones
+         + 5.5 * _g(x, y, 0, -44, 17, 4) + 5.0 * _g(x, y, 0, -56, 15, 5)        # lips
+         - 3.0 * _g(x, y, 0, -49.5, 23, 1.4) - 2.0 * _g(x, y, 0, -34, 5, 4)     # mouth line, philtrum
+         - 3.5 * _g(x, y, 0, -66, 16, 4)                                        # below the lip
+         + 8.0 * _g(x, y, 0, -84, 17, 10)                                       # chin
+         - 4.0 * _gsym(x, y, 30, -30, 7, 18))                                   # nasolabial area
+    return z
+
+
+def _paint(x, y):
+    """Mean colour (N, 3) in 0..1."""
+    skin = np.array([0.78, 0.60, 0.50])
+    col = np.tile(skin, (x.size, 1))
+    col *= (1.0 + 0.06 * _gsym(x, y, 45, -5, 14, 12)[:, None] * np.array([0.6, -0.3, -0.3]))
+
+    def put(mask, rgb):
+        col[:] = col * (1 - mask[:, None]) + np.asarray(rgb) * mask[:, None]
+
+    hair_line = 76.0 - 10.0 * (x / 70.0) ** 2
+    put(_soft(hair_line - y, 2.0), [0.22, 0.16, 0.11])
+    for s in (-1, 1):
+        put(0.9 * _soft(_ellipse(x, y, 33 * s, 38.5 - 0.004 * (x - 33 * s) ** 2, 17, 3.2), 0.9),
+            [0.24, 0.17, 0.12])                                                      # brow
+        put(_soft(_ellipse(x, y, 33 * s, 22, 12, 4.6), 0.5), [0.93, 0.90, 0.87])   # sclera
+        put(_soft(_ellipse(x, y, 33 * s, 22, 4.6, 4.6), 0.4), [0.30, 0.20, 0.13])  # iris
+        put(_soft(_ellipse(x, y, 33 * s, 22, 1.9, 1.9), 0.3), [0.04, 0.03, 0.03])  # pupil
+        put(0.8 * _soft(np.abs(y - 22 - 4.8 * np.sqrt(np.clip(1 - ((x - 33 * s) / 12.5) ** 2, 0, 1))) - 0.9, 0.4)
+            * (np.abs(x - 33 * s) < 13), [0.10, 0.07, 0.06])                        # upper lash line
+        put(0.85 * _soft(_ellipse(x, y, 7 * s, -26, 3.6, 2.0), 0.6), [0.25, 0.14, 0.12])  # nostril
+    lips = np.maximum(_soft(_ellipse(x, y, 0, -44.5, 22, 3.6), 0.8),
+                      _soft(_ellipse(x, y, 0, -54, 19, 5.2), 0.8))
+    put(0.85 * lips, [0.66, 0.32, 0.32])
+    put(0.9 * _soft(np.abs(y + 49.5 + 0.012 * x ** 2) - 0.7, 0.35) * (np.abs(x) < 23), [0.30, 0.12, 0.12])
+    return np.clip(col, 0, 1)
+
+
+def _normalised(F):
+    F = np.asarray(F, dtype=np.float64)
+    return F / np.linalg.norm(F)
+
+
+def _stack_xyz(dx, dy, dz):
+    return np.stack([dx, dy, dz], axis=1).reshape(-1)
+
+
+def _smooth_fields(x, y, rng, count, start_level, symmetric=0.9, inplane=0.35, channels=3):
+    """``count`` random smooth fields of rising frequency, (count, 3N)."""
+    u, v = x / 76.0, (y + 5.0) / 101.0
+    out = []
+    for j in range(count):
+        level = start_level + 0.55 * np.sqrt(j) * 2.2
+        comps = []
+        for ch in range(channels):
+            f = np.zeros_like(x)
+            for _ in range(6):
+                a = abs(rng.normal(0, level / 1.7))
+                b = abs(rng.normal(0, level / 1.7))
+                phase = rng.uniform(0, 2 * np.pi)
+                # mirror symmetry: x displacement odd in x, y/z displacement (and colour) even
+                even = np.sin((a + 0.5) * np.pi * u / 2) if (ch == 0 and channels == 3) else np.cos(a * np.pi * u / 2)
+                odd = np.sin(a * np.pi * u / 2 + phase)
+                sym = rng.random() < symmetric
+                f += rng.normal() * (even if sym else odd) * np.cos(b * np.pi * (v + 1) / 2 + phase)
+            comps.append(f)
+        if channels == 3:
+            dx, dy, dz = comps
+            out.append(_stack_xyz(inplane * dx, inplane * dy, dz))
+        else:
+            out.append(np.stack(comps, 1).reshape(-1))
+    return np.array(out)
+
+
+def _geometric_variances(k, k95, total):
+    """Variances decaying as r**i with 95 % of the sum reached at ``k95``."""
+    lo, hi = 0.5, 0.99999
+    for _ in range(100):
+        r = 0.5 * (lo + hi)
+        w = r ** np.arange(k)
+        frac = np.cumsum(w)[k95 - 1] / w.sum()
+        lo, hi = (lo, r) if frac < 0.95 else (r, hi)
+    w = lo ** np.arange(k)  # lo always reaches 95 % by k95
+    return total * w / w.sum()
+
+
+def _orthonormal(fields, k, rng, dims):
+    """QR-orthonormalise ordered fields; pad with random ones up to ``k``."""
+    F = np.array([_normalised(f) for f in fields]).T
+    if F.shape[1] < k:
+        raise AssertionError("not enough fields")
+    q, r = np.linalg.qr(F[:, :k])
+    q *= np.sign(np.diag(r))[None, :]  # keep each field's orientation
+    return q.astype(np.float32)
+
+
+def _expression_fields(x, y, z):
+    mouth = _g(x, y, 0, -50, 26, 12)
+    smile = _stack_xyz(0.35 * np.tanh(x / 6) * _gsym(x, y, 24, -49, 8, 7), 1.0 * _gsym(x, y, 24, -49, 9, 8),
+                       0.3 * _gsym(x, y, 30, -40, 12, 10))
+    open_ = _stack_xyz(0 * x, -1.0 * _g(x, y, 0, -70, 30, 22) * _soft(y + 49.5, 1.5), -0.3 * _g(x, y, 0, -70, 30, 22))
+    brow = _stack_xyz(0 * x, 1.0 * _gsym(x, y, 33, 40, 20, 10), 0.2 * _gsym(x, y, 33, 40, 20, 10))
+    frown = _stack_xyz(-0.5 * np.tanh(x / 6) * _gsym(x, y, 18, 36, 10, 8), -0.6 * _gsym(x, y, 18, 36, 10, 8),
+                       -0.3 * _g(x, y, 0, 34, 8, 6))
+    blink = _stack_xyz(0 * x, -0.8 * _gsym(x, y, 33, 25, 12, 4), 0.4 * _gsym(x, y, 33, 25, 12, 4))
+    pucker = _stack_xyz(-0.6 * np.tanh(x / 6) * mouth, 0 * x, 1.2 * mouth)
+    return [smile, open_, brow, frown, blink, pucker]
+
+
+def build() -> MorphableModel:
+    """Build the default model from scratch (deterministic, a few seconds)."""
+    rng = np.random.default_rng(SEED)
+    x, y, tris = _grid()
+    z = _relief(x, y)
+    n = x.size
+    verts = np.stack([x, y, z], 1)
+    mean_color = _paint(x, y)
+
+    # ---- shape
+    sex = _stack_xyz(0.05 * x * _soft(y + 30, 8.0) + 0.03 * x,                      # wider jaw, larger face
+                     -3.0 * _g(x, y, 0, -84, 22, 14) + 0.03 * y,          # longer chin
+                     4.0 * _gsym(x, y, 33, 38, 20, 6) + 3.5 * _g(x, y, 0, -5, 9, 24)   # brow ridge, nose
+                     - 2.5 * (_g(x, y, 0, -44, 17, 4) + _g(x, y, 0, -56, 15, 5))       # thinner lips
+                     + 2.0 * _g(x, y, 0, -84, 18, 10))
+    age = _stack_xyz(0 * x,
+                     -2.5 * _gsym(x, y, 40, -40, 16, 20) - 1.5 * _g(x, y, 0, -10, 8, 18),  # sag, longer nose
+                     1.5 * _g(x, y, 0, -12, 9, 14) - 2.0 * _gsym(x, y, 33, 23, 13, 9)      # bigger nose, deep eyes
+                     - 2.5 * _gsym(x, y, 28, -32, 5, 14) - 1.5 * _g(x, y, 0, -50, 18, 8))  # folds, thin lips
+    named = [
+        _stack_xyz(0 * x, 0.08 * (y + 5), 0 * x),                               # face length
+        _stack_xyz(0.07 * x * np.clip(-y / 60, 0, 1), 0 * x, 0 * x),  # jaw width
+        _stack_xyz(0 * x, 0 * x, 4.0 * _g(x, y, 0, -10, 9, 20)),                # nose height
+        _stack_xyz(0.25 * np.tanh(x / 6) * _gsym(x, y, 33, 22, 16, 12), 0 * x, 0 * x),  # eye spacing
+        _stack_xyz(0 * x, 0 * x, 3.0 * _gsym(x, y, 46, 0, 16, 14)),             # cheekbones
+        _stack_xyz(0.3 * x * _g(x, y, 0, -22, 14, 6) / 14, 0 * x, 0 * x),       # nose width
+        _stack_xyz(0 * x, 0 * x, 2.5 * (_g(x, y, 0, -44, 17, 4) + _g(x, y, 0, -56, 15, 5))),  # lip fullness
+        _stack_xyz(0 * x, -2.0 * _g(x, y, 0, -84, 20, 12), 3.0 * _g(x, y, 0, -84, 18, 10)),  # chin
+        _stack_xyz(0 * x, 0 * x, 3.0 * _g(x, y, 0, 60, 60, 25)),                # forehead slope
+    ]
+    expr = _expression_fields(x, y, z)
+    random_shape = list(_smooth_fields(x, y, rng, N_SHAPE, start_level=1.0))
+    lead = np.array([sex, age] + named[:4])
+    mix = np.linalg.qr(rng.normal(size=(6, 6)) + 2.0 * np.eye(6))[0]  # spread sex/age over 6 comps
+    shape_fields = [_normalised(f) for f in mix @ np.array([_normalised(f) for f in lead])]
+    shape_fields += named[4:]
+    shape_fields += random_shape
+    shape_fields[9] = _normalised(shape_fields[9]) + 0.8 * _normalised(expr[0])    # smile leak
+    shape_fields[14] = _normalised(shape_fields[14]) + 0.8 * _normalised(expr[1])  # mouth leak
+    shape_basis = _orthonormal(shape_fields, N_SHAPE, rng, 3)
+    shape_var = _geometric_variances(N_SHAPE, SHAPE_95, total=3 * n * 5.0 ** 2)
+
+    # ---- color (per-vertex RGB fields)
+    def rgb(f, c):
+        return (f[:, None] * np.asarray(c)[None, :]).reshape(-1)
+
+    ones = np.ones(n)
+    beard = _g(x, y, 0, -62, 40, 30) * (y < -28) + _g(x, y, 0, -38, 18, 5)
+    lipmask = _g(x, y, 0, -44, 18, 4) + _g(x, y, 0, -55, 16, 5)
+    eye = _gsym(x, y, 33, 22, 4.5, 4.5)
+    browm = _gsym(x, y, 33, 38, 17, 3.5)
+    hair = _soft(76.0 - 10.0 * (x / 70.0) ** 2 - y, 2.0)
+    shading = np.clip(1.0 - np.sqrt(x ** 2 + y ** 2) / 140, 0, 1)
+    color_fields = [
+        rgb(ones, [1.0, 0.85, 0.75]),                                               # skin brightness
+        rgb(ones, [0.6, -0.1, -0.6]) + rgb(beard, [-0.8, -0.7, -0.5]) + rgb(lipmask, [-0.5, 0.3, 0.3]),  # sex
+        rgb((x + y) / 120 * shading, [1, 1, 1]),                                    # light from top left
+        rgb((y - x) / 120 * shading, [1, 1, 1]),                                    # light from top right
+        rgb(browm + hair, [0.8, 0.8, 0.8]) + rgb(lipmask, [0.3, 0.5, 0.5]) + rgb(ones, [0.1, 0.12, 0.14]),  # age
+        rgb(ones, [0.3, 0.5, 0.9]),                                                  # hue
+        rgb(eye, [0.2, 0.6, 1.0]),                                                   # eye colour
+        rgb(browm + hair, [1.0, 0.7, 0.4]),                                          # hair colour
+        rgb(lipmask, [1.0, 0.2, 0.3]),                                               # lip colour
+    ]
+    for f in _smooth_fields(x, y, rng, N_COLOR, start_level=1.0, symmetric=0.8, channels=1):
+        tint = np.array([1.0, 0.8, 0.7]) + rng.normal(0, 0.08, 3)   # mostly skin-toned light/dark
+        color_fields.append(rgb(f, tint))
+    color_basis = _orthonormal(color_fields, N_COLOR, rng, 3)
+    color_var = _geometric_variances(N_COLOR, COLOR_95, total=3 * n * 0.06 ** 2)
+
+    # ---- expression (local to mouth and eyes)
+    local = np.repeat(np.maximum(_g(x, y, 0, -50, 30, 20), _gsym(x, y, 33, 30, 18, 14)), 3)
+    expr_fields = expr + [f * local for f in _smooth_fields(x, y, rng, N_EXPRESSION, start_level=2.0)]
+    expr_basis = _orthonormal(expr_fields, N_EXPRESSION, rng, 3)
+    expr_var = _geometric_variances(N_EXPRESSION, EXPRESSION_95, total=3 * n * 2.0 ** 2)
+
+    # ---- landmarks: jaw contour on the outline, the rest nearest in (x, y)
+    xy = IBUG68_XY.copy()
+    for i in range(17):
+        ang = np.pi * (1.0 + i / 16.0)  # from the viewer's left around the chin
+        yy = np.clip(20 + 118 * np.sin(ang) * (1 if np.sin(ang) < 0 else 0), -101, 25)
+        yy = 22 - 123 * np.sin(np.pi * i / 16)
+        xx = np.cos(np.pi * (1 - i / 16)) * _half_width(max(yy, -40)) * 0.94
+        xy[i] = (xx, max(yy, -101.0))
+    d = ((verts[None, :, :2] - xy[:, None, :]) ** 2).sum(-1)
+    ids = d.argmin(1)
+    landmarks = {f"ibug{i:02d}": int(v) for i, v in enumerate(ids)}
+
+    def coeff_dir(field, basis, var):
+        a = basis.T.astype(np.float64) @ _normalised(field)
+        w = a / np.sqrt(var)
+        return (w / np.linalg.norm(w)).astype(np.float32)
+
+    directions = {
+        "sex": {"shape": coeff_dir(sex, shape_basis, shape_var), "color": coeff_dir(color_fields[1], color_basis, color_var)},
+        "age": {"shape": coeff_dir(age, shape_basis, shape_var), "color": coeff_dir(color_fields[4], color_basis, color_var)},
+    }
+    f32 = np.float32
+    return MorphableModel(
+        shape=PcaPart(verts.reshape(-1).astype(f32), shape_basis, shape_var.astype(f32)),
+        color=PcaPart(mean_color.reshape(-1).astype(f32), color_basis, color_var.astype(f32)),
+        expression=PcaPart(np.zeros(3 * n, f32), expr_basis, expr_var.astype(f32)),
+        triangles=tris, landmarks=landmarks, name="thesislib procedural face",
+        directions=directions)
+
+
+# ---------------------------------------------------------------- caching
+def cache_dir() -> Path:
+    return Path(os.environ.get("THESISLIB_CACHE", Path.home() / ".cache" / "thesislib"))
+
+
+def _save(model: MorphableModel, path: Path) -> None:
+    arrays = {"triangles": model.triangles,
+              "landmark_names": np.array(list(model.landmarks)),
+              "landmark_ids": np.array(list(model.landmarks.values()))}
+    for p in ("shape", "color", "expression"):
+        part = getattr(model, p)
+        arrays.update({f"{p}_mean": part.mean, f"{p}_basis": part.basis, f"{p}_variance": part.variance})
+    for name, d in model.directions.items():
+        for p, v in d.items():
+            arrays[f"dir_{name}_{p}"] = v
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.npz")
+    os.close(fd)
+    try:
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _load(path: Path) -> MorphableModel:
+    with np.load(path, allow_pickle=False) as f:
+        parts = {p: PcaPart(f[f"{p}_mean"], f[f"{p}_basis"], f[f"{p}_variance"])
+                 for p in ("shape", "color", "expression")}
+        directions = {}
+        for key in f.files:
+            if key.startswith("dir_"):
+                _, name, p = key.split("_", 2)
+                directions.setdefault(name, {})[p] = f[key]
+        landmarks = {str(k): int(v) for k, v in zip(f["landmark_names"], f["landmark_ids"])}
+        return MorphableModel(**parts, triangles=f["triangles"], landmarks=landmarks,
+                              name="thesislib procedural face", directions=directions)
+
+
+@functools.lru_cache(maxsize=1)
+def build_cached() -> MorphableModel:
+    """The default model, from the disk cache when present (rebuilt if unreadable)."""
+    path = cache_dir() / f"default_model_v{VERSION}.npz"
+    if path.exists():
+        try:
+            return _load(path)
+        except Exception:  # a damaged cache is rebuilt, never trusted
+            pass
+    model = build()
+    try:
+        _save(model, path)
+    except OSError:
+        pass  # read-only home: keep the in-memory copy
+    return model
