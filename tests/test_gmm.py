@@ -126,6 +126,13 @@ def test_sampler_contract():
         GMMSampler().sample(2, rng)
 
 
+def test_sampler_matches_grid_cell():
+    X = three_cluster_data(np.random.default_rng(SEED), n_per=60, d=3)
+    s = GMMSampler(n_components=3, covariance_type="tied", seed=11).fit(X)
+    gm = fit_grid(X, components=(3,), covariance_types=("tied",), seed=11, progress=False).best()
+    assert np.array_equal(s.means_, gm.means_)
+
+
 def test_sampler_with_criterion():
     X = three_cluster_data(np.random.default_rng(SEED), n_per=100, d=3)
     s = GMMSampler(criterion="bic", components=(1, 3, 6), covariance_types=("diag", "full")).fit(X)

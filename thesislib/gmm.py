@@ -290,8 +290,13 @@ def fit_grid(
     t0 = time.perf_counter()
     models = {}
     jobs = (delayed(_fit_cell)(X, k, cov, s, settings, path) for k, cov, s, path in cells)
-    out = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs) if n_jobs != 1 else (
-        _fit_cell(X, k, cov, s, settings, path) for k, cov, s, path in cells)
+    if n_jobs == 1:
+        out = (_fit_cell(X, k, cov, s, settings, path) for k, cov, s, path in cells)
+    else:
+        try:  # results as they finish (joblib >= 1.4) so the progress bar moves
+            out = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs)
+        except ValueError:
+            out = Parallel(n_jobs=n_jobs)(jobs)
     if progress and cells:
         from tqdm.auto import tqdm
 
