@@ -425,11 +425,9 @@ def resolve_class(name: str) -> type:
     module_name, _, attr = target.partition(":")
     try:
         module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            raise ImportError(f"sampler {name!r} needs module {module_name!r}, which is not "
-                              f"available in this installation") from exc
-        raise
+    except ImportError as exc:
+        raise ImportError(f"sampler {name!r} needs {target!r}, which cannot be imported "
+                          f"here ({type(exc).__name__}: {exc})") from exc
     try:
         return getattr(module, attr)
     except AttributeError:
