@@ -1,0 +1,185 @@
+"""A reference population of "real" faces and a validity score for any face.
+
+The thesis fits real photos (the Wikipedia set) to get parameter vectors with
+age and sex labels. Without such a set, :func:`reference_population` stands in
+for it (it is synthetic and labelled so everywhere it is shown):
+
+* sex is bimodal along the model's sex direction (modes at +-``sex_separation``
+  standard deviations), while N(0, 1) samples are unimodal there (thesis Fig 4.2);
+* age (18-80, right-skewed like the Wikipedia set) moves faces along the age
+  direction;
+* the remaining coordinates are correlated (a random low-rank covariance), the
+  feature relations that independent samplers break.
+
+:class:`Validity` scores how plausible a parameter vector is under that
+population: the chi-square survival probability of its squared Mahalanobis
+distance to a Gaussian fitted (with Ledoit-Wolf shrinkage) to the population.
+A face is *valid* when its score is at least ``threshold`` (default 0.001,
+i.e. 99.9 % of population-like faces pass).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .model import MorphableModel
+
+AGE_MIN, AGE_MAX = 18.0, 80.0
+DIRECTION_SEED = 7
+
+
+def param_columns(n_shape: int, n_color: int) -> list[str]:
+    """Column names of a parameter table: ``shape_000``.. then ``color_000``.."""
+    return [f"shape_{i:03d}" for i in range(n_shape)] + [f"color_{i:03d}" for i in range(n_color)]
+
+
+def semantic_direction(model: MorphableModel, name: str, n_shape: int, n_color: int) -> np.ndarray:
+    """Unit vector (n_shape + n_color,) of a semantic axis (``sex`` or ``age``).
+
+    Models without the axis (e.g. a BFM file) get a fixed pseudo-random direction
+    in their first ten components of each part, so a population can still be built.
+    """
+    if name in model.directions:
+        d = model.directions[name]
+        v = np.concatenate([np.asarray(d["shape"], float)[:n_shape], np.asarray(d["color"], float)[:n_color]])
+        v = np.pad(v, (0, n_shape + n_color - v.size))
+    else:
+        r = np.random.default_rng([DIRECTION_SEED, hash(name) % 1000])
+        v = np.zeros(n_shape + n_color)
+        v[: min(10, n_shape)] = r.normal(size=min(10, n_shape))
+        v[n_shape: n_shape + min(10, n_color)] = r.normal(size=min(10, n_color))
+    return v / np.linalg.norm(v)
+
+
+@dataclass(frozen=True, eq=False)
+class Population:
+    """Faces with labels.
+
+    Attributes
+    ----------
+    params : (n, n_shape + n_color) float64, standard deviations
+    age : (n,) float64 years, NaN where unknown
+    sex : (n,) float64, 1 male, 0 female, NaN where unknown
+    n_shape, n_color : int
+    source : str, where the faces come from
+    """
+
+    params: np.ndarray
+    age: np.ndarray
+    sex: np.ndarray
+    n_shape: int
+    n_color: int
+    source: str = "synthetic reference population"
+
+    def __len__(self) -> int:
+        return self.params.shape[0]
+
+    def to_frame(self) -> pd.DataFrame:
+        df = pd.DataFrame(self.params, columns=param_columns(self.n_shape, self.n_color))
+        df["age"], df["sex"] = self.age, self.sex
+        df.attrs["source"] = self.source
+        return df
+
+    def split(self, fraction: float, rng: np.random.Generator) -> tuple["Population", "Population"]:
+        """Random split into (first, rest) with ``fraction`` of faces in the first."""
+        idx = rng.permutation(len(self))
+        k = int(round(fraction * len(self)))
+        pick = lambda i: Population(self.params[i], self.age[i], self.sex[i], self.n_shape, self.n_color, self.source)
+        return pick(idx[:k]), pick(idx[k:])
+
+
+def reference_population(model: MorphableModel, n: int, rng: np.random.Generator, n_shape: int = 50,
+                         n_color: int = 50, sex_separation: float = 1.0, sex_spread: float = 0.45,
+                         age_effect: float = 0.6, correlation_rank: int = 8,
+                         correlation_strength: float = 0.3) -> Population:
+    """Draw a synthetic stand-in for a fitted set of real faces.
+
+    Parameters
+    ----------
+    model : the morphable model (its ``sex`` and ``age`` directions are used)
+    n : number of faces
+    rng : numpy Generator; the only source of randomness
+    sex_separation : distance of each sex mode from 0 along the sex direction (sd units)
+    sex_spread : sd of each sex mode along that direction
+    age_effect : shift along the age direction per 15 years from age 45
+    correlation_rank, correlation_strength : low-rank correlations between parameters;
+        the correlation structure itself is fixed (seeded), the draws come from ``rng``.
+
+    Returns
+    -------
+    Population with ``n`` faces, ages in 18..80 and sex 0/1.
+    """
+    d = n_shape + n_color
+    d_sex = semantic_direction(model, "sex", n_shape, n_color)
+    d_age = semantic_direction(model, "age", n_shape, n_color)
+    d_age = d_age - (d_age @ d_sex) * d_sex
+    d_age /= np.linalg.norm(d_age)
+    # fixed correlation structure: identity plus a low-rank part, unit diagonal
+    loadings = np.random.default_rng(DIRECTION_SEED).normal(size=(d, correlation_rank))
+    loadings *= np.sqrt(correlation_strength / correlation_rank)
+    cov = np.eye(d) * (1 - correlation_strength) + loadings @ loadings.T
+    cov /= np.sqrt(np.outer(np.diag(cov), np.diag(cov)))
+    z = rng.multivariate_normal(np.zeros(d), cov, size=n, method="cholesky")
+
+    sex = (rng.random(n) < 0.5).astype(np.float64)
+    age = np.clip(AGE_MIN + rng.gamma(2.2, 10.0, size=n), AGE_MIN, AGE_MAX)
+    along_sex = (2 * sex - 1) * sex_separation + sex_spread * rng.normal(size=n)
+    z = z - np.outer(z @ d_sex, d_sex) + np.outer(along_sex, d_sex)
+    z = z + np.outer(age_effect * (age - 45.0) / 15.0, d_age)
+    return Population(z, age, sex, n_shape, n_color)
+
+
+def load_fitted_set(path, n_shape: int, n_color: int) -> Population:
+    """A parquet table of fitted faces (``shape_000``.., ``color_000``.., optional age, sex)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: fitted set not found; point population.fitted_set in your params "
+                                "file at a parquet table with columns shape_000.. color_000.. [age, sex]")
+    df = pd.read_parquet(path)
+    cols = param_columns(n_shape, n_color)
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: missing columns {missing[:5]}{'...' if len(missing) > 5 else ''}; "
+                         f"expected {cols[0]}..{cols[-1]}")
+    nan = np.full(len(df), np.nan)
+    return Population(df[cols].to_numpy(np.float64), df["age"].to_numpy(float) if "age" in df else nan,
+                      df["sex"].to_numpy(float) if "sex" in df else nan, n_shape, n_color, source=str(path))
+
+
+@dataclass
+class Validity:
+    """Plausibility of parameter vectors under a reference population.
+
+    Follows the scikit-learn contract: ``fit`` stores ``mean_`` and
+    ``precision_`` and returns self; ``score`` gives values in 0..1.
+    """
+
+    threshold: float = 1e-3
+    mean_: np.ndarray = field(default=None, repr=False)
+    precision_: np.ndarray = field(default=None, repr=False)
+
+    def fit(self, X: np.ndarray) -> "Validity":
+        from sklearn.covariance import LedoitWolf
+
+        lw = LedoitWolf().fit(np.asarray(X, float))
+        self.mean_, self.precision_ = lw.location_, lw.precision_
+        return self
+
+    def mahalanobis2(self, X: np.ndarray) -> np.ndarray:
+        """Squared Mahalanobis distance, (n,)."""
+        D = np.atleast_2d(np.asarray(X, float)) - self.mean_
+        return np.einsum("ij,jk,ik->i", D, self.precision_, D)
+
+    def score(self, X: np.ndarray) -> np.ndarray:
+        """Chi-square survival probability of the squared distance, (n,) in 0..1."""
+        return stats.chi2.sf(self.mahalanobis2(X), df=self.mean_.size)
+
+    def is_valid(self, X: np.ndarray) -> np.ndarray:
+        return self.score(X) >= self.threshold
+
+    def valid_fraction(self, X: np.ndarray) -> float:
+        return float(np.mean(self.is_valid(X)))
