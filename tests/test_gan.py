@@ -134,7 +134,7 @@ def test_one_step_lowers_discriminator_loss():
 
 def test_history_recorded():
     X, age, sex = toy_set(n=100)
-    gan = small(epochs=3).fit(X, age, sex)
+    gan = small(epochs=3, progress=True).fit(X, age, sex)
     assert gan.epoch_ == 3 and gan.history_["epoch"] == [1, 2, 3]
     for key in ("d_loss", "g_loss", "d_real", "d_fake"):
         assert len(gan.history_[key]) == 3 and np.isfinite(gan.history_[key]).all()
@@ -183,6 +183,9 @@ def test_resume_reproduces_uninterrupted_run(tmp_path):
     assert same_weights(resumed, straight)
     np.testing.assert_array_equal(resumed.sample(10, np.random.default_rng(0)),
                                   straight.sample(10, np.random.default_rng(0)))
+    # resume=True with no checkpoint yet starts fresh
+    fresh = small(cls=CVGAN1, epochs=4, checkpoint_dir=tmp_path / "c", resume=True).fit(X, age, sex)
+    assert same_weights(fresh, straight)
     # a checkpoint file loads like a saved model
     mid = ConditionalGAN.load(tmp_path / "a" / "checkpoint_000002.pt")
     assert mid.epoch_ == 2 and len(mid.history_["d_loss"]) == 2

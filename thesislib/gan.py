@@ -27,6 +27,11 @@ Variants (layer sizes from thesis Tables 5.2 and 5.3)
       parameter part of D's input while training (real and fake alike; the
       labels are left exact).
 
+Both tables list the generator's 22 inputs (20 + age/sex) also as D's input and a
+100-wide last D layer; here D takes ``d + 2`` inputs and ends in one logit, as
+the losses require. Leaky ReLU slope: 0.2. Adam: lr 2e-4, betas (0.5, 0.999)
+(the thesis gives no values; these are the usual GAN settings).
+
 Losses (thesis eq. 5.1a/b, binary cross entropy on logits)
     ``L_D = -log D(x) - log(1 - D(G(z)))`` and the non-saturating
     ``L_G = -log sigmoid(D(G(z)))``; both networks use Adam.
@@ -398,8 +403,11 @@ class ConditionalGAN:
             (age 49, sex 0.5) and sampling then uses that condition too.
         resume : bool, str/path or None
             None uses the constructor's ``resume``; True continues from the latest
-            checkpoint in ``checkpoint_dir``; a path continues from that file. The
-            scaling and label pool are then taken from the checkpoint.
+            checkpoint in ``checkpoint_dir`` (starting fresh when there is none); a
+            path continues from that file. Training then runs from the checkpoint's
+            epoch up to ``epochs``, with the scaling, label pool, history, optimizer
+            and RNG states of the checkpoint (``X`` must be the same data for an
+            exact continuation).
 
         Returns
         -------
@@ -506,6 +514,7 @@ class ConditionalGAN:
         settings["checkpoint_dir"] = None if self.checkpoint_dir is None else str(self.checkpoint_dir)
         settings["hidden"] = None if self.hidden is None else [int(h) for h in self.hidden]
         settings["device"] = str(self.device)
+        settings["resume"] = self.resume if isinstance(self.resume, bool) else str(self.resume)
         state = {
             "version": CHECKPOINT_VERSION,
             "class": type(self).__name__,
@@ -566,12 +575,15 @@ class ConditionalGAN:
         Parameters
         ----------
         path : str or path
-        device : optional device override (e.g. "cpu" for a file trained on GPU)
+        device : optional device override; by default the saved one, or "cpu" where a
+            saved CUDA device is not available
         """
         state = torch.load(path, map_location="cpu", weights_only=True)
         settings = dict(state["settings"])
         if device is not None:
             settings["device"] = device
+        elif str(settings["device"]).startswith("cuda") and not torch.cuda.is_available():
+            settings["device"] = "cpu"  # trained on a GPU, restored on a CPU-only machine
         if settings.get("hidden") is not None:
             settings["hidden"] = tuple(settings["hidden"])
         klass = _CLASSES.get(state.get("class"), cls) if cls is ConditionalGAN else cls
