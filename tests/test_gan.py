@@ -232,6 +232,10 @@ def test_fit_without_labels_and_age_range():
     with pytest.warns(UserWarning, match="5 of 80"):
         gan = small(epochs=1).fit(X, age, sex)
     assert gan.n_excluded_ == 5 and gan.labels_.shape == (75, 2)
+    sex = sex.copy()
+    sex[10:12] = np.nan  # unknown labels, as in population.Population
+    with pytest.warns(UserWarning, match="7 of 80"):
+        assert small(epochs=1).fit(X, age, sex).n_excluded_ == 7
     with pytest.raises(ValueError):
         small().fit(X, age=age)
 

@@ -318,7 +318,7 @@ class ConditionalGAN:
         (mean D(x)), ``d_fake`` (mean D(G(z))); ``pandas.DataFrame(history_)`` tabulates it
     epoch_ : int, epochs trained so far
     n_features_in_ : int, d
-    n_excluded_ : int, training rows dropped because age was outside 18..80
+    n_excluded_ : int, training rows dropped (NaN label or age outside 18..80)
     """
 
     def __init__(self, variant="cvgan1", latent_dim=20, epochs=100, batch_size=200, lr=2e-4,
@@ -379,15 +379,15 @@ class ConditionalGAN:
             age, sex = np.full(n, AGE_CENTER), np.full(n, 0.5)
         age = _broadcast_labels(age, n, "age")
         sex = _broadcast_labels(sex, n, "sex")
-        if not (np.isfinite(X).all() and np.isfinite(age).all() and np.isfinite(sex).all()):
-            raise ValueError("X, age and sex must be finite")
-        keep = (age >= AGE_MIN) & (age <= AGE_MAX)
+        if not np.isfinite(X).all():
+            raise ValueError("X must be finite")
+        keep = (age >= AGE_MIN) & (age <= AGE_MAX) & np.isfinite(sex)  # NaN age fails the range
         excluded = int(n - keep.sum())
         if excluded:
-            warnings.warn(f"{excluded} of {n} training rows have age outside "
-                          f"{AGE_MIN:.0f}-{AGE_MAX:.0f} and are excluded", stacklevel=3)
+            warnings.warn(f"{excluded} of {n} training rows have an unknown (NaN) label or an "
+                          f"age outside {AGE_MIN:.0f}-{AGE_MAX:.0f} and are excluded", stacklevel=3)
         if not keep.any():
-            raise ValueError("no training rows with age in 18-80")
+            raise ValueError("no training rows with known sex and age in 18-80")
         return X[keep], age[keep], np.clip(sex[keep], 0.0, 1.0), excluded
 
     # ------------------------------------------------------------ fit
@@ -400,7 +400,9 @@ class ConditionalGAN:
         age : (n,) array_like of years, or None
         sex : (n,) array_like in [0, 1] (0 female, 1 male), or None.
             With both labels None every row gets the constant mid condition
-            (age 49, sex 0.5) and sampling then uses that condition too.
+            (age 49, sex 0.5) and sampling then uses that condition too. Rows with
+            a NaN label or an age outside 18..80 are excluded (with a warning;
+            counted in ``n_excluded_``).
         resume : bool, str/path or None
             None uses the constructor's ``resume``; True continues from the latest
             checkpoint in ``checkpoint_dir`` (starting fresh when there is none); a
@@ -722,7 +724,7 @@ def conditioning_report(gan, X, age, sex, rng, n=2000, test_size=0.25):
     X = np.asarray(X, dtype=np.float64)
     age = np.asarray(age, dtype=np.float64).reshape(-1)
     sex = np.asarray(sex, dtype=np.float64).reshape(-1)
-    keep = (age >= AGE_MIN) & (age <= AGE_MAX)
+    keep = (age >= AGE_MIN) & (age <= AGE_MAX) & np.isfinite(sex)
     X, age, sex = X[keep], age[keep], sex[keep]
     sex_bin = (sex >= 0.5).astype(int)
     order = rng.permutation(X.shape[0])
