@@ -165,7 +165,7 @@ def test_compiled_shading_matches_reference():
     sh = rng.normal(0, 0.2, (9, 3)).astype(np.float32)
     sh[0] += 0.7
     out = np.empty((500, 3), np.float32)
-    shade_vertices(albedo, n, sh, out)
+    shade_vertices(albedo, n, np.eye(3), sh, out)
     ref = np.clip(albedo * sh_shading(n, sh), 0, 1)
     assert np.allclose(out, ref, atol=1e-5)
     assert np.isclose(SH_KERNEL[0], np.pi) and np.isclose(SH_KERNEL[8], np.pi / 4)

@@ -12,8 +12,8 @@ renders in parallel with processes):
 4. :func:`rasterize` snaps vertices to 1/16 px and tests pixel centres with exact
    integer edge functions and a consistent tie rule (shared edges: no pinholes, no
    double hits), culls back faces, keeps the nearest surface per pixel (z-buffer on
-   1/depth) and stores the triangle and its barycentric weights.
-5. :func:`resolve` interpolates the shaded vertex colours perspective-correctly and
+   1/depth) and stores the triangle seen in each pixel.
+5. :func:`resolve` recomputes barycentric weights, interpolates the shaded vertex colours perspective-correctly and
    composites over the background.
 """
 from __future__ import annotations
@@ -25,7 +25,8 @@ from numba import njit
 
 from thesislib.scene import IMAGE_SIZE, Scene, default_scene
 
-SUBPIXEL = 16  # vertices snap to 1/16 px
+SHIFT = 4
+SUBPIXEL = 1 << SHIFT  # vertices snap to 1/16 px
 NEAR = 1.0  # mm; triangles with a vertex closer to the camera plane are dropped
 GREY = 128
 
@@ -52,13 +53,13 @@ class RenderResult:
 
 
 @njit(cache=True)
-def project(vertices, rotation, translation, distance, focal, center, cam, screen, inv_depth):
-    """Pose and project vertices (writes into ``cam``, ``screen``, ``inv_depth``).
+def project(vertices, rotation, translation, distance, focal, center, screen, inv_depth):
+    """Pose and project vertices (writes into ``screen`` and ``inv_depth``).
 
-    vertices (N, 3) float32 mm; rotation (3, 3); translation (3,) mm; distance mm;
-    focal px; center px. Outputs: cam (N, 3) float32 posed vertices (camera at
-    (0, 0, distance)); screen (N, 2) float64 pixel (x, y); inv_depth (N,) float64 1/mm,
-    0 for vertices closer than NEAR to the camera plane.
+    vertices (N, 3) float32 mm; rotation (3, 3); translation (3,) mm; distance mm
+    (camera at (0, 0, distance)); focal px; center px. Outputs: screen (N, 2) float64
+    pixel (x, y); inv_depth (N,) float64 1/mm, 0 for vertices closer than NEAR to the
+    camera plane.
     """
     r = rotation
     for i in range(vertices.shape[0]):
@@ -66,7 +67,6 @@ def project(vertices, rotation, translation, distance, focal, center, cam, scree
         px = r[0, 0] * x + r[0, 1] * y + r[0, 2] * z + translation[0]
         py = r[1, 0] * x + r[1, 1] * y + r[1, 2] * z + translation[1]
         pz = r[2, 0] * x + r[2, 1] * y + r[2, 2] * z + translation[2]
-        cam[i, 0], cam[i, 1], cam[i, 2] = px, py, pz
         d = distance - pz
         if d < NEAR:
             inv_depth[i] = 0.0
@@ -80,7 +80,10 @@ def project(vertices, rotation, translation, distance, focal, center, cam, scree
 
 @njit(cache=True)
 def vertex_normals(vertices, triangles, out):
-    """Area-weighted unit vertex normals of (N, 3) vertices into ``out`` (N, 3) float32."""
+    """Area-weighted unit vertex normals of (N, 3) vertices into ``out`` (N, 3) float32.
+
+    Computed on the unposed mesh; :func:`shade_vertices` rotates them.
+    """
     out[:] = 0.0
     for t in range(triangles.shape[0]):
         a, b, c = triangles[t, 0], triangles[t, 1], triangles[t, 2]
@@ -106,10 +109,11 @@ def vertex_normals(vertices, triangles, out):
 
 
 @njit(cache=True)
-def shade_vertices(albedo, normals, sh, out):
-    """Lambertian SH shading: ``out[i, c] = clip(albedo[i, c] * sum_j Y_j(n_i) k_j sh[j, c])``.
+def shade_vertices(albedo, normals, rotation, sh, out):
+    """Lambertian SH shading: ``out[i, c] = clip(albedo[i, c] * sum_j Y_j(R n_i) k_j sh[j, c])``.
 
-    albedo (N, 3) 0..1; normals (N, 3) unit; sh (9, 3); out (N, 3) float32 in 0..1.
+    albedo (N, 3) 0..1; normals (N, 3) unit, unposed; rotation (3, 3) face pose R;
+    sh (9, 3) in camera coordinates; out (N, 3) float32 in 0..1.
     """
     c0 = 0.28209479177387814 * np.pi
     c1 = 0.4886025119029199 * 2.0 * np.pi / 3.0
@@ -128,7 +132,10 @@ def shade_vertices(albedo, normals, sh, out):
         w[7, c] = c2 * sh[7, c]
         w[8, c] = c4 * sh[8, c]
     for i in range(normals.shape[0]):
-        x, y, z = normals[i, 0], normals[i, 1], normals[i, 2]
+        a, b, d = normals[i, 0], normals[i, 1], normals[i, 2]
+        x = rotation[0, 0] * a + rotation[0, 1] * b + rotation[0, 2] * d
+        y = rotation[1, 0] * a + rotation[1, 1] * b + rotation[1, 2] * d
+        z = rotation[2, 0] * a + rotation[2, 1] * b + rotation[2, 2] * d
         xy, yz, zx, zz, xxyy = x * y, y * z, z * x, 3.0 * z * z - 1.0, x * x - y * y
         for c in range(3):
             s = (w[0, c] + w[1, c] * y + w[2, c] * z + w[3, c] * x + w[4, c] * xy
@@ -138,14 +145,12 @@ def shade_vertices(albedo, normals, sh, out):
 
 
 @njit(cache=True)
-def rasterize(screen, inv_depth, triangles, size, zbuf, tri_id, bary):
+def rasterize(screen, inv_depth, triangles, size, zbuf, tri_id):
     """Z-buffered coverage of front-facing triangles.
 
     screen (N, 2) pixel (x, y); inv_depth (N,) 1/mm (0 = behind the near plane);
     triangles (T, 3) counter-clockwise seen from the front. Outputs (size, size):
-    zbuf float32 1/depth of the nearest surface (0 = empty), tri_id int32 (-1 = empty),
-    bary (size, size, 3) float32 screen-space barycentric weights of the triangle's
-    vertices in their stored order.
+    zbuf float32 1/depth of the nearest surface (0 = empty), tri_id int32 (-1 = empty).
     """
     n = screen.shape[0]
     sx = np.empty(n, np.int64)
@@ -163,10 +168,11 @@ def rasterize(screen, inv_depth, triangles, size, zbuf, tri_id, bary):
             continue
         x0, y0, x1, y1, x2, y2 = sx[i0], sy[i0], sx[i1], sy[i1], sx[i2], sy[i2]
         # bounding box in pixel centres first: most face triangles cover none
-        xmin = (min(x0, x1, x2) + SUBPIXEL - 1) // SUBPIXEL
-        xmax = max(x0, x1, x2) // SUBPIXEL
-        ymin = (min(y0, y1, y2) + SUBPIXEL - 1) // SUBPIXEL
-        ymax = max(y0, y1, y2) // SUBPIXEL
+        # (arithmetic shifts = floor division by SUBPIXEL = 2**SHIFT)
+        xmin = (min(x0, x1, x2) + SUBPIXEL - 1) >> SHIFT
+        xmax = max(x0, x1, x2) >> SHIFT
+        ymin = (min(y0, y1, y2) + SUBPIXEL - 1) >> SHIFT
+        ymax = max(y0, y1, y2) >> SHIFT
         xmin, ymin = max(xmin, 0), max(ymin, 0)
         xmax, ymax = min(xmax, hi), min(ymax, hi)
         if xmin > xmax or ymin > ymax:
@@ -178,14 +184,25 @@ def rasterize(screen, inv_depth, triangles, size, zbuf, tri_id, bary):
         # swap to positive orientation; remember where weights go
         x1, y1, x2, y2 = x2, y2, x1, y1
         area = -area
-        inv_area = 1.0 / area
-        z0, z1, z2 = inv_depth[i0], inv_depth[i2], inv_depth[i1]
         # tie rule: a pixel centre exactly on an edge belongs to the edge only if the
         # edge direction (dx, dy) has dy > 0 or (dy == 0 and dx > 0); a shared edge
-        # runs in opposite directions in its two triangles, so exactly one takes it
-        b0 = 0 if (y2 - y1 > 0 or (y2 == y1 and x2 - x1 > 0)) else -1
-        b1 = 0 if (y0 - y2 > 0 or (y0 == y2 and x0 - x2 > 0)) else -1
-        b2 = 0 if (y1 - y0 > 0 or (y1 == y0 and x1 - x0 > 0)) else -1
+        # runs in opposite directions in its two triangles, so exactly one takes it.
+        # (branch-free: bias 0 when the edge owns its pixels, else -1)
+        b0 = (np.int64(y2 > y1) | (np.int64(y2 == y1) & np.int64(x2 > x1))) - 1
+        b1 = (np.int64(y0 > y2) | (np.int64(y0 == y2) & np.int64(x0 > x2))) - 1
+        b2 = (np.int64(y1 > y0) | (np.int64(y1 == y0) & np.int64(x1 > x0))) - 1
+        if xmin == xmax and ymin == ymax:
+            # one candidate pixel (most triangles of a face mesh): test without branches
+            qx, qy = xmin * SUBPIXEL, ymin * SUBPIXEL
+            w0 = (x2 - x1) * (qy - y1) - (y2 - y1) * (qx - x1)
+            w1 = (x0 - x2) * (qy - y2) - (y0 - y2) * (qx - x2)
+            w2 = (x1 - x0) * (qy - y0) - (y1 - y0) * (qx - x0)
+            if ((w0 + b0) | (w1 + b1) | (w2 + b2)) >= 0:  # all non-negative
+                z = (w0 * inv_depth[i0] + w1 * inv_depth[i2] + w2 * inv_depth[i1]) / area
+                if z > zbuf[ymin, xmin]:
+                    zbuf[ymin, xmin] = z
+                    tri_id[ymin, xmin] = t
+            continue
         for py in range(ymin, ymax + 1):
             qy = py * SUBPIXEL
             for px in range(xmin, xmax + 1):
@@ -199,45 +216,102 @@ def rasterize(screen, inv_depth, triangles, size, zbuf, tri_id, bary):
                 w2 = (x1 - x0) * (qy - y0) - (y1 - y0) * (qx - x0)
                 if w2 + b2 < 0:
                     continue
-                l0 = w0 * inv_area
-                l1 = w1 * inv_area
-                l2 = w2 * inv_area
-                z = l0 * z0 + l1 * z1 + l2 * z2
+                z = (w0 * inv_depth[i0] + w1 * inv_depth[i2] + w2 * inv_depth[i1]) / area
                 if z > zbuf[py, px]:
                     zbuf[py, px] = z
                     tri_id[py, px] = t
-                    bary[py, px, 0] = l0
-                    bary[py, px, 1] = l2  # swapped back: weight of triangles[t, 1]
-                    bary[py, px, 2] = l1
 
 
 @njit(cache=True)
-def resolve(zbuf, tri_id, bary, triangles, inv_depth, colors, background, image, depth):
+def resolve(zbuf, tri_id, screen, triangles, inv_depth, colors, background, image):
     """Perspective-correct colour interpolation and compositing.
 
-    colors (N, 3) float32 0..1 shaded vertex colours; background (S, S, 3) uint8;
-    writes image (S, S, 3) uint8 and depth (S, S) float32 (inf where empty).
+    Barycentric weights are recomputed per pixel from the triangle found by
+    :func:`rasterize`. colors (N, 3) float32 0..1 shaded vertex colours; background
+    (S, S, 3) uint8; writes image (S, S, 3) uint8 and turns ``zbuf`` into depth in mm
+    (inf where empty).
     """
     for py in range(zbuf.shape[0]):
         for px in range(zbuf.shape[1]):
             t = tri_id[py, px]
             if t < 0:
-                depth[py, px] = np.inf
+                zbuf[py, px] = np.inf
                 for c in range(3):
                     image[py, px, c] = background[py, px, c]
                 continue
-            z = zbuf[py, px]
-            depth[py, px] = 1.0 / z
+            zbuf[py, px] = 1.0 / zbuf[py, px]
             i0, i1, i2 = triangles[t, 0], triangles[t, 1], triangles[t, 2]
-            l0 = bary[py, px, 0] * inv_depth[i0] / z
-            l1 = bary[py, px, 1] * inv_depth[i1] / z
-            l2 = bary[py, px, 2] * inv_depth[i2] / z
+            ax, ay = screen[i0, 0] - px, screen[i0, 1] - py
+            bx, by = screen[i1, 0] - px, screen[i1, 1] - py
+            cx, cy = screen[i2, 0] - px, screen[i2, 1] - py
+            l0 = (bx * cy - by * cx) * inv_depth[i0]  # screen-space weight x 1/depth
+            l1 = (cx * ay - cy * ax) * inv_depth[i1]
+            l2 = (ax * by - ay * bx) * inv_depth[i2]
+            total = l0 + l1 + l2
+            if total == 0.0:
+                l0, l1, l2, total = 1.0, 1.0, 1.0, 3.0
+            l0, l1, l2 = l0 / total, l1 / total, l2 / total
             for c in range(3):
                 v = l0 * colors[i0, c] + l1 * colors[i1, c] + l2 * colors[i2, c]
                 image[py, px, c] = np.uint8(min(max(v * 255.0 + 0.5, 0.0), 255.0))
 
 
-def render(mesh, scene: Scene | None = None, *, landmark_tolerance: float = 5.0) -> RenderResult:
+@njit(cache=True)
+def render_arrays(vertices, colors, triangles, rotation, translation, distance, focal, sh,
+                  background, screen, inv_depth, normals, shaded, tri_id):
+    """The whole pipeline on arrays (one compiled call).
+
+    vertices (N, 3) float32 mm; colors (N, 3) float32 0..1; triangles (T, 3) int32;
+    rotation (3, 3); translation (3,) mm; distance mm; focal px; sh (9, 3);
+    background (S, S, 3) uint8. Scratch arrays it fills: screen (N, 2) float64 px,
+    inv_depth (N,) float64 1/mm, normals and shaded (N, 3) float32, tri_id (S, S) int32
+    (-1 = empty). Returns image (S, S, 3) uint8 and depth (S, S) float32 (inf = empty).
+    Raises ValueError for triangle ids outside 0..N-1.
+    """
+    n = vertices.shape[0]
+    size = background.shape[0]
+    for t in range(triangles.shape[0]):
+        for k in range(3):
+            if triangles[t, k] < 0 or triangles[t, k] >= n:
+                raise ValueError("triangle vertex ids out of range")
+    project(vertices, rotation, translation, distance, focal, (size - 1) / 2.0, screen, inv_depth)
+    vertex_normals(vertices, triangles, normals)
+    shade_vertices(colors, normals, rotation, sh, shaded)
+    zbuf = np.empty((size, size), np.float32)
+    rasterize(screen, inv_depth, triangles, size, zbuf, tri_id)
+    image = np.empty((size, size, 3), np.uint8)
+    resolve(zbuf, tri_id, screen, triangles, inv_depth, shaded, background, image)
+    return image, zbuf
+
+
+class Workspace:
+    """Scratch buffers reused across :func:`render` calls (explicit, never global).
+
+    Reusing them avoids allocating ~1.5 MB per image, whose page faults cost about a
+    fifth of the render time. Not thread-safe: one workspace per thread or process.
+    """
+
+    def __init__(self):
+        self._vertex = None
+        self._pixel = None
+        self.grey = np.full((IMAGE_SIZE, IMAGE_SIZE, 3), GREY, np.uint8)
+
+    def vertex_buffers(self, n: int):
+        """(screen (n, 2) float64, inv_depth (n,) float64, normals, shaded (n, 3) float32)."""
+        if self._vertex is None or self._vertex[1].shape[0] != n:
+            self._vertex = (np.empty((n, 2)), np.empty(n), np.empty((n, 3), np.float32),
+                            np.empty((n, 3), np.float32))
+        return self._vertex
+
+    def pixel_buffer(self, size: int):
+        """tri_id (size, size) int32."""
+        if self._pixel is None or self._pixel.shape[0] != size:
+            self._pixel = np.empty((size, size), np.int32)
+        return self._pixel
+
+
+def render(mesh, scene: Scene | None = None, *, landmark_tolerance: float = 5.0,
+           workspace: Workspace | None = None) -> RenderResult:
     """Render a face.
 
     Parameters
@@ -247,44 +321,29 @@ def render(mesh, scene: Scene | None = None, *, landmark_tolerance: float = 5.0)
     scene : :class:`thesislib.scene.Scene`; None for :func:`thesislib.scene.default_scene`
     landmark_tolerance : float, mm; a landmark is visible when no surface in its pixel
         is nearer than its own depth minus this
+    workspace : :class:`Workspace` to reuse between calls (faster); None for fresh buffers
 
     Returns
     -------
     RenderResult with image (227, 227, 3) uint8, depth, mask, landmarks, landmark_visible
     """
     scene = default_scene() if scene is None else scene
-    size = IMAGE_SIZE
+    ws = Workspace() if workspace is None else workspace
     vertices = np.ascontiguousarray(mesh.vertices, dtype=np.float32)
     colors = np.ascontiguousarray(mesh.colors, dtype=np.float32)
     triangles = np.ascontiguousarray(mesh.triangles, dtype=np.int32)
-    n = vertices.shape[0]
     if vertices.ndim != 2 or vertices.shape[1] != 3 or colors.shape != vertices.shape:
         raise ValueError(f"need vertices and colors of shape (N, 3), got {vertices.shape} "
                          f"and {colors.shape}")
     if triangles.ndim != 2 or triangles.shape[1] != 3:
         raise ValueError(f"triangles must have shape (T, 3), got {triangles.shape}")
-    if triangles.size and (triangles.min() < 0 or triangles.max() >= n):
-        raise ValueError("triangle vertex ids out of range")
-    center = (size - 1) / 2.0
-    cam = np.empty((n, 3), np.float32)
-    screen = np.empty((n, 2), np.float64)
-    inv_depth = np.empty(n, np.float64)
-    project(vertices, scene.rotation, scene.translation.astype(np.float64),
-            float(scene.distance), float(scene.focal), center, cam, screen, inv_depth)
-    normals = np.empty((n, 3), np.float32)
-    vertex_normals(cam, triangles, normals)
-    shaded = np.empty((n, 3), np.float32)
-    shade_vertices(colors, normals, scene.sh, shaded)
-    zbuf = np.empty((size, size), np.float32)
-    tri_id = np.empty((size, size), np.int32)
-    bary = np.empty((size, size, 3), np.float32)
-    rasterize(screen, inv_depth, triangles, size, zbuf, tri_id, bary)
-    background = scene.background
-    if background is None:
-        background = np.full((size, size, 3), GREY, np.uint8)
-    image = np.empty((size, size, 3), np.uint8)
-    depth = np.empty((size, size), np.float32)
-    resolve(zbuf, tri_id, bary, triangles, inv_depth, shaded, background, image, depth)
+    background = ws.grey if scene.background is None else scene.background
+    screen, inv_depth, normals, shaded = ws.vertex_buffers(len(vertices))
+    tri_id = ws.pixel_buffer(IMAGE_SIZE)
+    image, depth = render_arrays(
+        vertices, colors, triangles, scene.rotation, scene.translation.astype(np.float64),
+        float(scene.distance), float(scene.focal), scene.sh, background,
+        screen, inv_depth, normals, shaded, tri_id)
     landmarks, visible = _landmarks(mesh.landmarks, screen, inv_depth, depth, landmark_tolerance)
     return RenderResult(image, depth, tri_id >= 0, landmarks, visible)
 
@@ -326,12 +385,12 @@ def render_batch(items, scenes, template=None) -> list:
     scenes = list(scenes)
     if len(scenes) != len(items):
         raise ValueError(f"got {len(items)} meshes but {len(scenes)} scenes")
-    out = []
+    out, ws = [], Workspace()
     for item, scene in zip(items, scenes):
         if not isinstance(item, Mesh):
             if template is None:
                 raise ValueError("vertex arrays need a template Mesh for colours and triangles")
             item = Mesh(np.asarray(item, np.float32), template.colors, template.triangles,
                         template.landmarks)
-        out.append(render(item, scene))
+        out.append(render(item, scene, workspace=ws))
     return out
