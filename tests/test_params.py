@@ -1,0 +1,56 @@
+from pathlib import Path
+
+import pytest
+
+from thesislib.params import CHAPTERS, ParamsError, check_notebook_values, load_params, notebook_parameters
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("name", ["default", "smoke", "thesis", "bfm2017"])
+def test_shipped_params_files_are_valid(name):
+    p = load_params(ROOT / "params" / f"{name}.yaml")
+    assert p.profile == name
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("profile: x\nsamplers: {n_sample: 10}\n", "samplers.n_sample: unknown key; allowed keys: names, n_samples"),
+    ("colour: 3\n", "colour: unknown key"),
+    ("gmm: {components: five}\n", "gmm.components"),
+    ("gan: {epochs: -3}\n", "gan.epochs: Input should be greater than or equal to 1"),
+    ("model: {kind: flame}\n", "model.kind: allowed: 'default' or 'bfm2017'"),
+    ("samplers: {names: [naive_normal_7]}\n", "unknown sampler 'naive_normal_7'"),
+    ("population: {holdout: 1.5}\n", "population.holdout"),
+    ("model: {kind: bfm2017}\n", "model.path: required when model.kind is bfm2017"),
+    ("- a\n- b\n", "expected a mapping"),
+    ("a: [1, 2\n", "not valid YAML"),
+])
+def test_bad_params_name_file_key_and_allowed(tmp_path, text, expected):
+    path = _write(tmp_path, text)
+    with pytest.raises(ParamsError) as err:
+        load_params(path)
+    assert expected in str(err.value)
+    assert str(path) in str(err.value)
+
+
+def test_missing_params_file(tmp_path):
+    with pytest.raises(ParamsError, match="params file not found"):
+        load_params(tmp_path / "none.yaml")
+
+
+def test_notebook_parameters_roundtrip(tmp_path):
+    p = load_params(ROOT / "params" / "smoke.yaml")
+    chapter = CHAPTERS[0]
+    values = notebook_parameters(p, chapter, tmp_path)
+    assert values["n_random"] == 300 and values["model"]["n_shape"] == 20
+    run, section = check_notebook_values(chapter.section, values)
+    assert section.n_random == 300 and run.model.n_shape == 20
+    values["n_random"] = -1
+    with pytest.raises(ParamsError, match="event_space.n_random"):
+        check_notebook_values(chapter.section, values)

@@ -1,0 +1,272 @@
+"""Params files: schema, validation and the chapters they drive.
+
+A params file is YAML with shared settings (``profile``, ``seed``, ``model``,
+``data``, ``population``) and one section per notebook chapter. Everything is
+validated before anything runs: an unknown key, a wrong type or an
+out-of-range value raises :class:`ParamsError` naming the file, the key and
+what is allowed.
+
+Each chapter's notebook declares the same names in its cell tagged
+``parameters``; :func:`notebook_parameters` flattens a validated file into the
+values papermill injects, and :func:`check_notebook_values` re-validates them
+inside the notebook, so a hand-made papermill call is checked too.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .samplers import SAMPLERS
+
+
+class ParamsError(ValueError):
+    """A params file (or notebook parameter) is invalid; the message says where and why."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelSpec(_Section):
+    kind: Literal["default", "bfm2017"] = "default"
+    path: Optional[str] = Field(None, description="BFM 2017 .h5 file (kind: bfm2017)")
+    n_shape: int = Field(50, ge=1, le=199)
+    n_color: int = Field(50, ge=1, le=199)
+    n_expression: int = Field(0, ge=0, le=100)
+
+
+class DataPaths(_Section):
+    backgrounds: Optional[str] = Field(None, description="folder of background images (e.g. Places205)")
+    illumination: Optional[str] = Field(None, description="folder of Basel illumination prior .rps files")
+    wiki: Optional[str] = Field(None, description="IMDB-WIKI wiki.mat")
+    wiki_images: Optional[str] = Field(None, description="folder the wiki.mat paths are relative to")
+    stem_weights: Optional[str] = Field(None, description="torchvision wide_resnet50_2 state_dict")
+    fitted_set: Optional[str] = Field(None, description="parquet of fitted parameters (+ age, sex)")
+
+
+class PopulationSection(_Section):
+    n: int = Field(2000, ge=50, le=1_000_000)
+    holdout: float = Field(0.25, gt=0, lt=1)
+
+
+class EventSpaceSection(_Section):
+    n_random: int = Field(2000, ge=10, le=1_000_000)
+    slider_components: int = Field(8, ge=1, le=50)
+    slider_steps: int = Field(7, ge=3, le=41)
+    slider_range: float = Field(3.0, gt=0, le=10)
+
+
+class SamplersSection(_Section):
+    names: list[str] = Field(default_factory=lambda: ["naive_normal_1", "naive_uniform_4"])
+    n_samples: int = Field(2000, ge=10, le=10_000_000)
+    gallery: int = Field(6, ge=1, le=64)
+    dataset_sampler: str = "naive_normal_1"
+    dataset_faces: int = Field(20, ge=1, le=10_000_000)
+    images_per_face: int = Field(2, ge=1, le=100)
+    max_yaw: float = Field(30.0, ge=0, le=90)
+    workers: int = Field(2, ge=1, le=1024)
+    scheduler: Optional[str] = Field(None, description="Dask scheduler address, e.g. tcp://host:8786")
+
+    @field_validator("names")
+    @classmethod
+    def _known_names(cls, v):
+        for name in v:
+            _check_sampler(name)
+        return v
+
+    @field_validator("dataset_sampler")
+    @classmethod
+    def _known_dataset_sampler(cls, v):
+        return _check_sampler(v)
+
+
+class GmmSection(_Section):
+    components: list[int] = Field(default_factory=lambda: [1, 5, 25])
+    covariance_types: list[Literal["spherical", "diag", "tied", "full"]] = Field(
+        default_factory=lambda: ["spherical", "diag", "tied", "full"])
+    criterion: Literal["bic", "aic"] = "bic"
+    max_params_ratio: Optional[float] = Field(1.0, gt=0)
+    max_iter: int = Field(100, ge=1, le=100_000)
+    n_jobs: int = Field(2, ge=1, le=1024)
+    n_samples: int = Field(2000, ge=10, le=10_000_000)
+    gallery: int = Field(6, ge=1, le=64)
+
+    @field_validator("components")
+    @classmethod
+    def _positive(cls, v):
+        if not v or min(v) < 1:
+            raise ValueError("components must be a non-empty list of integers >= 1")
+        return v
+
+
+class GanSection(_Section):
+    variants: list[Literal["cvgan1", "cvgan2"]] = Field(default_factory=lambda: ["cvgan1", "cvgan2"])
+    epochs: int = Field(200, ge=1, le=1_000_000)
+    batch_size: int = Field(200, ge=2, le=100_000)
+    lr: float = Field(2e-4, gt=0, le=1)
+    n_samples: int = Field(2000, ge=10, le=10_000_000)
+    device: str = "auto"
+
+
+class BprnSection(_Section):
+    samplers: list[str] = Field(default_factory=lambda: ["naive_normal_1", "naive_uniform_4"])
+    faces: int = Field(100, ge=2, le=10_000_000)
+    images_per_face: int = Field(2, ge=1, le=100)
+    seeds: int = Field(2, ge=1, le=100)
+    stem: Literal["dlib", "cnn", "wide_resnet50_2"] = "dlib"
+    epochs: int = Field(200, ge=1, le=1_000_000)
+    batch_size: int = Field(64, ge=1, le=100_000)
+    lr: float = Field(1e-3, gt=0, le=1)
+    test_faces: int = Field(40, ge=2, le=1_000_000)
+    workers: int = Field(2, ge=1, le=1024)
+    scheduler: Optional[str] = None
+    device: str = "auto"
+
+    @field_validator("samplers")
+    @classmethod
+    def _known(cls, v):
+        for name in v:
+            _check_sampler(name)
+        return v
+
+
+class VarietySection(_Section):
+    clusters: list[int] = Field(default_factory=lambda: [2, 10, 25, 100, 200])
+    n_samples: int = Field(2000, ge=10, le=10_000_000)
+    n_pairs: int = Field(20000, ge=10, le=10_000_000)
+
+
+def _check_sampler(name: str) -> str:
+    if name not in SAMPLERS:
+        raise ValueError(f"unknown sampler {name!r}; known: {', '.join(sorted(SAMPLERS))}")
+    return name
+
+
+@dataclass(frozen=True)
+class Chapter:
+    number: str
+    name: str
+    section: str
+    depends_on: tuple[str, ...] = ()
+
+    @property
+    def stem(self) -> str:
+        return f"{self.number}_{self.name}"
+
+
+CHAPTERS = (
+    Chapter("01", "event_space", "event_space"),
+    Chapter("02", "samplers", "samplers"),
+    Chapter("03", "gmm", "gmm"),
+    Chapter("04", "gan", "gan"),
+    Chapter("05", "bprn", "bprn", depends_on=("02",)),
+    Chapter("06", "data_variety", "variety", depends_on=("02",)),
+)
+SHARED = ("profile", "seed", "model", "data", "population")
+
+
+class SuiteParams(_Section):
+    profile: str = Field("default", pattern=r"^[A-Za-z0-9_.-]+$")
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+    output_dir: Optional[str] = Field(None, description="default: outputs/<profile>")
+    model: ModelSpec = ModelSpec()
+    data: DataPaths = DataPaths()
+    population: PopulationSection = PopulationSection()
+    event_space: EventSpaceSection = EventSpaceSection()
+    samplers: SamplersSection = SamplersSection()
+    gmm: GmmSection = GmmSection()
+    gan: GanSection = GanSection()
+    bprn: BprnSection = BprnSection()
+    variety: VarietySection = VarietySection()
+
+
+SECTIONS = {name: f.annotation for name, f in SuiteParams.model_fields.items()
+            if isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel)}
+
+
+def _describe(err: dict) -> str:
+    loc = ".".join(str(p) for p in err["loc"])
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return f"{loc}: unknown key"
+    msg = err["msg"]
+    if kind == "literal_error":
+        msg = msg.replace("Input should be", "allowed:")
+    return f"{loc}: {msg} (got {err.get('input')!r})"
+
+
+def _allowed_keys(err: dict) -> str:
+    """For an unknown key, the keys its section allows."""
+    model = SuiteParams
+    for part in err["loc"][:-1]:
+        field = model.model_fields.get(str(part)) if isinstance(part, str) else None
+        if field is None or not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
+            return ""
+        model = field.annotation
+    return f"; allowed keys: {', '.join(model.model_fields)}"
+
+
+def parse_params(raw: dict, source: str = "<params>") -> SuiteParams:
+    """Validate a params mapping; raise :class:`ParamsError` listing every problem."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{source}: expected a mapping of keys to values at the top level")
+    try:
+        return SuiteParams.model_validate(raw)
+    except ValidationError as e:
+        lines = [_describe(err) + (_allowed_keys(err) if err["type"] == "extra_forbidden" else "")
+                 for err in e.errors()]
+        raise ParamsError(f"{source}: invalid params:\n  " + "\n  ".join(lines)) from None
+
+
+def load_params(path) -> SuiteParams:
+    """Read and validate a params YAML file."""
+    path = Path(path)
+    if not path.exists():
+        raise ParamsError(f"{path}: params file not found (see params/*.yaml for examples)")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise ParamsError(f"{path}: not valid YAML: {e}") from None
+    params = parse_params(raw, str(path))
+    if params.model.kind == "bfm2017" and not params.model.path:
+        raise ParamsError(f"{path}: model.path: required when model.kind is bfm2017 "
+                          "(the .h5 file of the Basel Face Model 2017)")
+    return params
+
+
+def output_dir(params: SuiteParams, override=None) -> Path:
+    return Path(override or params.output_dir or Path("outputs") / params.profile)
+
+
+def notebook_parameters(params: SuiteParams, chapter: Chapter, out_dir) -> dict:
+    """The papermill parameters of one chapter: shared settings plus its section's fields."""
+    values = {"profile": params.profile, "seed": params.seed, "out_dir": str(Path(out_dir).resolve()),
+              "model": params.model.model_dump(), "data": params.data.model_dump(),
+              "population": params.population.model_dump()}
+    values.update(getattr(params, chapter.section).model_dump())
+    return values
+
+
+def check_notebook_values(section: str, values: dict) -> tuple[SuiteParams, BaseModel]:
+    """Validate the parameter values a notebook ended up with (inside the notebook).
+
+    Parameters
+    ----------
+    section : the chapter's section name, e.g. ``"event_space"``
+    values : the notebook's globals (only known names are read)
+
+    Returns
+    -------
+    (the full validated params, the validated section)
+    """
+    fields = SECTIONS[section].model_fields
+    raw = {k: values[k] for k in ("profile", "seed", "model", "data", "population") if k in values}
+    raw[section] = {k: values[k] for k in fields if k in values}
+    params = parse_params(raw, f"notebook parameters ({section})")
+    return params, getattr(params, section)

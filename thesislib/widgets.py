@@ -1,0 +1,120 @@
+"""Live ipywidgets for JupyterLab: PCA sliders over a morphable model.
+
+The widget updates the figure in place (no redraw of the whole output): the
+3D mesh's coordinates or colours and the rendered image change when a slider
+moves. In a static HTML export the widgets cannot run; each has a static twin
+built with :func:`thesislib.viz.slider_figure`.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .render import Workspace, render
+from .viz import mesh_trace, png_uri, FACE_CAMERA
+
+
+class FaceExplorer:
+    """Slide one PCA component of one part and watch the face change.
+
+    Parameters
+    ----------
+    model : MorphableModel
+    max_components : how many leading components the component slider offers
+    value_range : slider range in standard deviations (symmetric)
+
+    Attributes
+    ----------
+    coefficients : dict part -> (K,) float array currently shown
+    last_update_seconds : wall time of the latest update (model instance, render, figure)
+    """
+
+    def __init__(self, model, max_components: int = 10, value_range: float = 3.0):
+        import ipywidgets as w
+        import plotly.graph_objects as go
+
+        self.model = model
+        self.coefficients = {p: np.zeros(getattr(model, p).n_components) for p in ("shape", "color", "expression")}
+        self._ws = Workspace()
+        parts = [p for p in ("shape", "color", "expression") if getattr(model, p).n_components]
+        self.part = w.Dropdown(options=parts, value="shape", description="part")
+        self.component = w.IntSlider(0, 0, max_components - 1, description="component")
+        self.value = w.FloatSlider(0.0, min=-value_range, max=value_range, step=0.1, description="σ")
+        self.reset = w.Button(description="reset")
+        mesh = model.instance()
+        self.figure = go.FigureWidget(mesh_trace(mesh))
+        self.figure.update_layout(height=420, width=460, margin=dict(l=0, r=0, t=0, b=0),
+                                  scene=dict(aspectmode="data", camera=FACE_CAMERA, xaxis_visible=False,
+                                             yaxis_visible=False, zaxis_visible=False))
+        self.image = w.HTML(self._img_tag(render(mesh, workspace=self._ws).image))
+        self.status = w.Label("")
+        self.part.observe(self._on_select, names="value")
+        self.component.observe(self._on_select, names="value")
+        self.value.observe(self._on_value, names="value")
+        self.reset.on_click(self._on_reset)
+        self.last_update_seconds = float("nan")
+        self.view = w.VBox([w.HBox([self.part, self.component, self.value, self.reset]),
+                            w.HBox([self.figure, self.image]), self.status])
+
+    @staticmethod
+    def _img_tag(image) -> str:
+        return f'<img src="{png_uri(image)}" width="300" height="300"/>'
+
+    def _on_select(self, _change=None):
+        # show the stored value of the newly selected component without triggering an update
+        self.value.unobserve(self._on_value, names="value")
+        self.value.value = float(self.coefficients[self.part.value][self.component.value])
+        self.value.observe(self._on_value, names="value")
+
+    def _on_value(self, change):
+        self.set(self.part.value, self.component.value, change["new"])
+
+    def _on_reset(self, _button=None):
+        for c in self.coefficients.values():
+            c[:] = 0
+        self._on_select()
+        self.update(parts=("shape", "color"))
+
+    def set(self, part: str, component: int, value: float) -> float:
+        """Set one coefficient and update the view; returns the update time in seconds."""
+        self.coefficients[part][component] = value
+        return self.update(parts=("color",) if part == "color" else ("shape",))
+
+    def update(self, parts=("shape", "color")) -> float:
+        start = time.perf_counter()
+        c = self.coefficients
+        mesh = self.model.instance(shape=c["shape"], color=c["color"],
+                                   expression=c["expression"] if c["expression"].size else None)
+        with self.figure.batch_update():
+            trace = self.figure.data[0]
+            if "shape" in parts:
+                v = mesh.vertices
+                trace.x, trace.y, trace.z = v[:, 0], v[:, 1], v[:, 2]
+            if "color" in parts:
+                rgb = np.clip(mesh.colors * 255, 0, 255).astype(np.uint8)
+                trace.vertexcolor = [f"rgb({r},{g},{b})" for r, g, b in rgb]
+        self.image.value = self._img_tag(render(mesh, workspace=self._ws).image)
+        self.last_update_seconds = time.perf_counter() - start
+        self.status.value = f"update: {1000 * self.last_update_seconds:.0f} ms"
+        return self.last_update_seconds
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.view)
+
+
+def pca_slider_frames(model, part: str, components, values) -> dict:
+    """Renders for the static twin: {f"PC {k}": {f"{v:+.1f}σ": image}}."""
+    ws = Workspace()
+    groups = {}
+    for k in components:
+        frames = {}
+        for v in values:
+            c = np.zeros(k + 1)
+            c[k] = v
+            mesh = model.instance(**{part: c})
+            frames[f"{v:+.1f}σ"] = render(mesh, workspace=ws).image
+        groups[f"{part} PC {k}"] = frames
+    return groups
