@@ -29,6 +29,7 @@ SHIFT = 4
 SUBPIXEL = 1 << SHIFT  # vertices snap to 1/16 px
 NEAR = 1.0  # mm; triangles with a vertex closer to the camera plane are dropped
 GREY = 128
+FAST = {"contract", "arcp", "reassoc", "nsz", "afn"}  # fastmath without nnan/ninf
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,61 +88,64 @@ def vertex_normals(vertices, triangles, out):
     out[:] = 0.0
     for t in range(triangles.shape[0]):
         a, b, c = triangles[t, 0], triangles[t, 1], triangles[t, 2]
-        ux = vertices[b, 0] - vertices[a, 0]
-        uy = vertices[b, 1] - vertices[a, 1]
-        uz = vertices[b, 2] - vertices[a, 2]
-        vx = vertices[c, 0] - vertices[a, 0]
-        vy = vertices[c, 1] - vertices[a, 1]
-        vz = vertices[c, 2] - vertices[a, 2]
+        ax, ay, az = vertices[a, 0], vertices[a, 1], vertices[a, 2]
+        ux, uy, uz = vertices[b, 0] - ax, vertices[b, 1] - ay, vertices[b, 2] - az
+        vx, vy, vz = vertices[c, 0] - ax, vertices[c, 1] - ay, vertices[c, 2] - az
         nx = uy * vz - uz * vy
         ny = uz * vx - ux * vz
         nz = ux * vy - uy * vx
-        for k in (a, b, c):
-            out[k, 0] += nx
-            out[k, 1] += ny
-            out[k, 2] += nz
+        out[a, 0] += nx
+        out[a, 1] += ny
+        out[a, 2] += nz
+        out[b, 0] += nx
+        out[b, 1] += ny
+        out[b, 2] += nz
+        out[c, 0] += nx
+        out[c, 1] += ny
+        out[c, 2] += nz
     for i in range(out.shape[0]):
-        n = np.sqrt(out[i, 0] ** 2 + out[i, 1] ** 2 + out[i, 2] ** 2)
-        if n > 0:
-            out[i, 0] /= n
-            out[i, 1] /= n
-            out[i, 2] /= n
+        q = out[i, 0] * out[i, 0] + out[i, 1] * out[i, 1] + out[i, 2] * out[i, 2]
+        if q > 0:
+            r = np.float32(1.0 / np.sqrt(q))
+            out[i, 0] *= r
+            out[i, 1] *= r
+            out[i, 2] *= r
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FAST)
 def shade_vertices(albedo, normals, rotation, sh, out):
     """Lambertian SH shading: ``out[i, c] = clip(albedo[i, c] * sum_j Y_j(R n_i) k_j sh[j, c])``.
 
     albedo (N, 3) 0..1; normals (N, 3) unit, unposed; rotation (3, 3) face pose R;
     sh (9, 3) in camera coordinates; out (N, 3) float32 in 0..1.
     """
-    c0 = 0.28209479177387814 * np.pi
+    c0 = 0.28209479177387814 * np.pi  # SH_NORM * SH_KERNEL per band
     c1 = 0.4886025119029199 * 2.0 * np.pi / 3.0
     c2 = 1.0925484305920792 * np.pi / 4.0
     c3 = 0.31539156525252005 * np.pi / 4.0
     c4 = 0.5462742152960396 * np.pi / 4.0
-    w = np.empty((9, 3))
+    w = np.empty((3, 9), np.float32)  # per channel; the -1 of 3z^2-1 folded into w[c, 0]
     for c in range(3):
-        w[0, c] = c0 * sh[0, c]
-        w[1, c] = c1 * sh[1, c]
-        w[2, c] = c1 * sh[2, c]
-        w[3, c] = c1 * sh[3, c]
-        w[4, c] = c2 * sh[4, c]
-        w[5, c] = c2 * sh[5, c]
-        w[6, c] = c3 * sh[6, c]
-        w[7, c] = c2 * sh[7, c]
-        w[8, c] = c4 * sh[8, c]
+        w[c, 0] = c0 * sh[0, c] - c3 * sh[6, c]
+        w[c, 1] = c1 * sh[1, c]
+        w[c, 2] = c1 * sh[2, c]
+        w[c, 3] = c1 * sh[3, c]
+        w[c, 4] = c2 * sh[4, c]
+        w[c, 5] = c2 * sh[5, c]
+        w[c, 6] = 3.0 * c3 * sh[6, c]
+        w[c, 7] = c2 * sh[7, c]
+        w[c, 8] = c4 * sh[8, c]
+    r = rotation.astype(np.float32)
     for i in range(normals.shape[0]):
         a, b, d = normals[i, 0], normals[i, 1], normals[i, 2]
-        x = rotation[0, 0] * a + rotation[0, 1] * b + rotation[0, 2] * d
-        y = rotation[1, 0] * a + rotation[1, 1] * b + rotation[1, 2] * d
-        z = rotation[2, 0] * a + rotation[2, 1] * b + rotation[2, 2] * d
-        xy, yz, zx, zz, xxyy = x * y, y * z, z * x, 3.0 * z * z - 1.0, x * x - y * y
+        x = r[0, 0] * a + r[0, 1] * b + r[0, 2] * d
+        y = r[1, 0] * a + r[1, 1] * b + r[1, 2] * d
+        z = r[2, 0] * a + r[2, 1] * b + r[2, 2] * d
+        xy, yz, zx, zz, xxyy = x * y, y * z, z * x, z * z, x * x - y * y
         for c in range(3):
-            s = (w[0, c] + w[1, c] * y + w[2, c] * z + w[3, c] * x + w[4, c] * xy
-                 + w[5, c] * yz + w[6, c] * zz + w[7, c] * zx + w[8, c] * xxyy)
-            v = albedo[i, c] * s
-            out[i, c] = min(max(v, 0.0), 1.0)
+            v = (w[c, 0] + w[c, 1] * y + w[c, 2] * z + w[c, 3] * x + w[c, 4] * xy
+                 + w[c, 5] * yz + w[c, 6] * zz + w[c, 7] * zx + w[c, 8] * xxyy)
+            out[i, c] = min(max(albedo[i, c] * v, np.float32(0.0)), np.float32(1.0))
 
 
 @njit(cache=True)
@@ -153,35 +157,40 @@ def rasterize(screen, inv_depth, triangles, size, zbuf, tri_id):
     zbuf float32 1/depth of the nearest surface (0 = empty), tri_id int32 (-1 = empty).
     """
     n = screen.shape[0]
-    sx = np.empty(n, np.int64)
-    sy = np.empty(n, np.int64)
+    snapped = np.empty((n, 2), np.int32)
     lim = 1 << 20  # guard band, px * SUBPIXEL
+    invalid = 1 << 28  # marks vertices behind the near plane
     for i in range(n):
-        sx[i] = min(max(np.int64(np.round(screen[i, 0] * SUBPIXEL)), -lim), lim)
-        sy[i] = min(max(np.int64(np.round(screen[i, 1] * SUBPIXEL)), -lim), lim)
+        if inv_depth[i] == 0.0:
+            snapped[i, 0] = invalid
+            snapped[i, 1] = invalid
+        else:
+            snapped[i, 0] = min(max(np.int64(np.floor(screen[i, 0] * SUBPIXEL + 0.5)), -lim), lim)
+            snapped[i, 1] = min(max(np.int64(np.floor(screen[i, 1] * SUBPIXEL + 0.5)), -lim), lim)
     zbuf[:] = 0.0
     tri_id[:] = -1
     hi = size - 1
     for t in range(triangles.shape[0]):
         i0, i1, i2 = triangles[t, 0], triangles[t, 1], triangles[t, 2]
-        if inv_depth[i0] == 0.0 or inv_depth[i1] == 0.0 or inv_depth[i2] == 0.0:
+        x0, y0 = np.int64(snapped[i0, 0]), np.int64(snapped[i0, 1])
+        x1, y1 = np.int64(snapped[i1, 0]), np.int64(snapped[i1, 1])
+        x2, y2 = np.int64(snapped[i2, 0]), np.int64(snapped[i2, 1])
+        xhi = max(x0, x1, x2)
+        if xhi >= invalid:
             continue
-        x0, y0, x1, y1, x2, y2 = sx[i0], sy[i0], sx[i1], sy[i1], sx[i2], sy[i2]
-        # bounding box in pixel centres first: most face triangles cover none
+        # bounding box in pixel centres first: most face triangles cover none or one
         # (arithmetic shifts = floor division by SUBPIXEL = 2**SHIFT)
-        xmin = (min(x0, x1, x2) + SUBPIXEL - 1) >> SHIFT
-        xmax = max(x0, x1, x2) >> SHIFT
-        ymin = (min(y0, y1, y2) + SUBPIXEL - 1) >> SHIFT
-        ymax = max(y0, y1, y2) >> SHIFT
-        xmin, ymin = max(xmin, 0), max(ymin, 0)
-        xmax, ymax = min(xmax, hi), min(ymax, hi)
+        xmin = max((min(x0, x1, x2) + SUBPIXEL - 1) >> SHIFT, 0)
+        xmax = min(xhi >> SHIFT, hi)
+        ymin = max((min(y0, y1, y2) + SUBPIXEL - 1) >> SHIFT, 0)
+        ymax = min(max(y0, y1, y2) >> SHIFT, hi)
         if xmin > xmax or ymin > ymax:
             continue
         # counter-clockwise (y up) is negative area in image coordinates (y down)
         area = (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)
         if area >= 0:
             continue  # back face or degenerate
-        # swap to positive orientation; remember where weights go
+        # swap vertices 1 and 2 to positive orientation (inv_depth indices follow)
         x1, y1, x2, y2 = x2, y2, x1, y1
         area = -area
         # tie rule: a pixel centre exactly on an edge belongs to the edge only if the
@@ -208,21 +217,16 @@ def rasterize(screen, inv_depth, triangles, size, zbuf, tri_id):
             for px in range(xmin, xmax + 1):
                 qx = px * SUBPIXEL
                 w0 = (x2 - x1) * (qy - y1) - (y2 - y1) * (qx - x1)
-                if w0 + b0 < 0:
-                    continue
                 w1 = (x0 - x2) * (qy - y2) - (y0 - y2) * (qx - x2)
-                if w1 + b1 < 0:
-                    continue
                 w2 = (x1 - x0) * (qy - y0) - (y1 - y0) * (qx - x0)
-                if w2 + b2 < 0:
-                    continue
-                z = (w0 * inv_depth[i0] + w1 * inv_depth[i2] + w2 * inv_depth[i1]) / area
-                if z > zbuf[py, px]:
-                    zbuf[py, px] = z
-                    tri_id[py, px] = t
+                if ((w0 + b0) | (w1 + b1) | (w2 + b2)) >= 0:
+                    z = (w0 * inv_depth[i0] + w1 * inv_depth[i2] + w2 * inv_depth[i1]) / area
+                    if z > zbuf[py, px]:
+                        zbuf[py, px] = z
+                        tri_id[py, px] = t
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FAST)
 def resolve(zbuf, tri_id, screen, triangles, inv_depth, colors, background, image):
     """Perspective-correct colour interpolation and compositing.
 
@@ -250,7 +254,8 @@ def resolve(zbuf, tri_id, screen, triangles, inv_depth, colors, background, imag
             total = l0 + l1 + l2
             if total == 0.0:
                 l0, l1, l2, total = 1.0, 1.0, 1.0, 3.0
-            l0, l1, l2 = l0 / total, l1 / total, l2 / total
+            inv_total = 1.0 / total
+            l0, l1, l2 = l0 * inv_total, l1 * inv_total, l2 * inv_total
             for c in range(3):
                 v = l0 * colors[i0, c] + l1 * colors[i1, c] + l2 * colors[i2, c]
                 image[py, px, c] = np.uint8(min(max(v * 255.0 + 0.5, 0.0), 255.0))

@@ -7,14 +7,11 @@ down -z; the face is rotated about the model origin (the face centre) by
 ``translation``. Positive yaw turns the nose towards image right, positive pitch
 turns it downwards, positive roll turns the face counter-clockwise in the image.
 
-Light is second-order spherical harmonics in the Basel convention (scalismo-faces):
-coefficient index ``i = l*l + l + m`` orders the real SH basis as
-constant; y, z, x; xy, yz, 3z^2-1, zx, x^2-y^2 with the usual normalisation, and a
-surface with normal n and albedo a reflects, per RGB channel,
+Light is 2nd-order spherical harmonics in the Basel (scalismo-faces) convention: index
+``i = l*l + l + m`` orders the real SH basis as constant; y, z, x; xy, yz, 3z^2-1, zx,
+x^2-y^2 (usual normalisation); albedo a under normal n reflects, per RGB channel,
 ``a * sum_i Y_i(n) * k_i * c_i`` with ``k = [pi, 2pi/3 (x3), pi/4 (x5)]``.
-Distributions over scenes (thesis 4.1, environment level) live in
-:class:`SceneSampler`; backgrounds and illumination priors in folders are read by
-:func:`load_backgrounds` and :func:`load_illumination_prior`.
+:class:`SceneSampler` holds the environment-level distributions (thesis 4.1).
 """
 from __future__ import annotations
 
@@ -30,10 +27,7 @@ DEFAULT_DISTANCE = 1000.0  # mm; with DEFAULT_FOCAL a 200 mm tall face spans ~70
 DEFAULT_FOCAL = 800.0  # px
 
 #: Normalisation constants of the 9 real SH basis functions (Basel order).
-SH_NORM = np.array([0.5 / np.sqrt(np.pi),
-                    np.sqrt(3 / (4 * np.pi)), np.sqrt(3 / (4 * np.pi)), np.sqrt(3 / (4 * np.pi)),
-                    0.5 * np.sqrt(15 / np.pi), 0.5 * np.sqrt(15 / np.pi), 0.25 * np.sqrt(5 / np.pi),
-                    0.5 * np.sqrt(15 / np.pi), 0.25 * np.sqrt(15 / np.pi)])
+SH_NORM = np.sqrt(np.array([1, 3, 3, 3, 15, 15, 5 / 4, 15, 15 / 4]) / (4 * np.pi))
 #: Lambertian convolution factors per coefficient.
 SH_KERNEL = np.array([np.pi] + [2 * np.pi / 3] * 3 + [np.pi / 4] * 5)
 #: Basel's default light energy (sum of squared coefficient norms).
@@ -49,11 +43,7 @@ def sh_basis(normals: np.ndarray) -> np.ndarray:
 
 
 def sh_shading(normals: np.ndarray, sh: np.ndarray) -> np.ndarray:
-    """Lambertian SH irradiance factor per RGB channel, (N, 3) normals -> (N, 3).
-
-    Multiply by the albedo for the reflected colour (reference implementation; the
-    renderer evaluates the same formula in compiled code).
-    """
+    """Lambertian SH factor per RGB channel, (N, 3) normals -> (N, 3); times albedo = colour."""
     return sh_basis(normals) @ (SH_KERNEL[:, None] * np.asarray(sh, np.float64))
 
 
@@ -123,11 +113,10 @@ class Scene:
         if t.shape != (3,):
             raise ValueError(f"translation must have 3 values, got {t.shape}")
         object.__setattr__(self, "translation", t)
-        if self.background is not None:
-            bg = np.asarray(self.background)
-            if bg.shape != (IMAGE_SIZE, IMAGE_SIZE, 3) or bg.dtype != np.uint8:
-                raise ValueError(f"background must be ({IMAGE_SIZE}, {IMAGE_SIZE}, 3) uint8, "
-                                 f"got {bg.shape} {bg.dtype}")
+        bg = self.background
+        if bg is not None and (np.shape(bg) != (IMAGE_SIZE, IMAGE_SIZE, 3) or bg.dtype != np.uint8):
+            raise ValueError(f"background must be ({IMAGE_SIZE}, {IMAGE_SIZE}, 3) uint8, got "
+                             f"{np.shape(bg)} {getattr(bg, 'dtype', type(bg))}")
         if not self.distance > 0 or not self.focal > 0:
             raise ValueError("distance and focal must be positive")
 
@@ -141,9 +130,7 @@ class Scene:
         out = dict(yaw=self.yaw, pitch=self.pitch, roll=self.roll, distance=self.distance,
                    focal=self.focal, tx=float(self.translation[0]), ty=float(self.translation[1]),
                    tz=float(self.translation[2]), background_id=self.background_id)
-        for i in range(9):
-            for c, ch in enumerate("rgb"):
-                out[f"sh{i}_{ch}"] = float(self.sh[i, c])
+        out.update({f"sh{i}_{ch}": float(self.sh[i, c]) for i in range(9) for c, ch in enumerate("rgb")})
         return out
 
 
@@ -168,8 +155,12 @@ def sample_builtin_sh(rng: np.random.Generator, energy: float | None = None) -> 
     u = DEFAULT_SH * scale[:, None]
     u = u + rng.normal(0.0, PRIOR_GREY_STD)[:, None] + rng.normal(0.0, PRIOR_COLOR_STD[:, None], (9, 3))
     sh = u / scale[:, None]
-    target = sh_energy(DEFAULT_SH) if energy is None else energy
-    return (sh * np.sqrt(target / max(sh_energy(sh), 1e-12))).astype(np.float32)
+    return rescale_energy(sh, sh_energy(DEFAULT_SH) if energy is None else energy)
+
+
+def rescale_energy(sh: np.ndarray, energy: float) -> np.ndarray:
+    """``sh`` (9, 3) scaled so that :func:`sh_energy` equals ``energy``, float32."""
+    return (np.asarray(sh, np.float64) * np.sqrt(energy / max(sh_energy(sh), 1e-12))).astype(np.float32)
 
 
 def load_illumination_prior(folder) -> np.ndarray:
@@ -198,17 +189,16 @@ def load_illumination_prior(folder) -> np.ndarray:
             data = json.loads(f.read_text())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
             raise ValueError(f"{f}: not a readable JSON file ({e})") from e
+        coeffs = data.get("environmentMap", {}) if isinstance(data, dict) else {}
+        if not isinstance(coeffs, dict) or "coefficients" not in coeffs:
+            raise ValueError(f"{f}: missing key environmentMap.coefficients")
         try:
-            coeffs = data["environmentMap"]["coefficients"]
-        except (KeyError, TypeError) as e:
-            raise ValueError(f"{f}: missing key environmentMap.coefficients") from e
-        try:
-            arr = np.asarray(coeffs, dtype=np.float64)
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"{f}: environmentMap.coefficients is not numeric") from e
+            arr = np.asarray(coeffs["coefficients"], dtype=np.float64)
+        except (TypeError, ValueError):
+            arr = np.zeros(0)
         if arr.shape != (9, 3) or not np.all(np.isfinite(arr)):
-            raise ValueError(f"{f}: environmentMap.coefficients must be 9 finite [r, g, b] "
-                             f"triples, got shape {arr.shape}")
+            raise ValueError(f"{f}: environmentMap.coefficients must be 9 finite numeric "
+                             f"[r, g, b] triples, got shape {arr.shape}")
         out[k] = arr
     return out
 
@@ -216,9 +206,8 @@ def load_illumination_prior(folder) -> np.ndarray:
 def write_rps(path, sh: np.ndarray) -> None:
     """Write a minimal scalismo-faces RenderParameter JSON holding the light ``sh`` (9, 3)."""
     sh = np.asarray(sh, np.float64)
-    data = {"version": "V4.0", "environmentMap": {
-        "@type": "SphericalHarmonicsLight", "coefficients": sh.tolist()}}
-    Path(path).write_text(json.dumps(data, indent=1))
+    Path(path).write_text(json.dumps({"version": "V4.0", "environmentMap": {
+        "@type": "SphericalHarmonicsLight", "coefficients": sh.tolist()}}, indent=1))
 
 
 # ----------------------------------------------------------------- backgrounds
@@ -258,8 +247,7 @@ def load_backgrounds(folder, max_images: int | None = None) -> list:
             bad.append(f.name)
     if bad:
         shown = ", ".join(bad[:10]) + (" ..." if len(bad) > 10 else "")
-        warnings.warn(f"skipped {len(bad)} unreadable image file(s) in {folder}: {shown}",
-                      stacklevel=2)
+        warnings.warn(f"skipped {len(bad)} unreadable image file(s) in {folder}: {shown}", stacklevel=2)
     if not images:
         raise ValueError(f"no readable images in {folder}; {hint}")
     return images
@@ -273,29 +261,26 @@ def procedural_background(rng: np.random.Generator, size: int = IMAGE_SIZE, kind
     """
     kinds = ("gradient", "blobs", "stripes")
     kind = kinds[int(rng.integers(3))] if kind is None else kind
+    if kind not in kinds:
+        raise ValueError(f"unknown procedural background kind {kind!r}; use one of {kinds}")
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
     c1, c2 = rng.uniform(0.0, 1.0, (2, 3)).astype(np.float32)
-    if kind == "gradient":
-        a = rng.uniform(0, 2 * np.pi)
-        t = np.cos(a) * xx + np.sin(a) * yy
-        t = (t - t.min()) / max(float(t.max() - t.min()), 1e-6)
-        img = c1 * (1 - t[..., None]) + c2 * t[..., None]
-    elif kind == "blobs":
+    if kind == "blobs":
         img = np.broadcast_to(c1, (size, size, 3)).copy()
         for _ in range(int(rng.integers(3, 9))):
             cx, cy = rng.uniform(-0.1, 1.1, 2)
             s = rng.uniform(0.05, 0.3)
             alpha = np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * s * s))[..., None]
             img = img * (1 - alpha) + rng.uniform(0, 1, 3).astype(np.float32) * alpha
-    elif kind == "stripes":
-        a = rng.uniform(0, np.pi)
-        u = np.cos(a) * xx + np.sin(a) * yy
-        t = 0.5 + 0.5 * np.sin(2 * np.pi * u / rng.uniform(0.04, 0.3))
-        if rng.random() < 0.5:
-            t = (t > 0.5).astype(np.float32)
-        img = c1 * (1 - t[..., None]) + c2 * t[..., None]
     else:
-        raise ValueError(f"unknown procedural background kind {kind!r}; use one of {kinds}")
+        a = rng.uniform(0, 2 * np.pi)
+        u = np.cos(a) * xx + np.sin(a) * yy
+        if kind == "gradient":
+            t = (u - u.min()) / max(float(u.max() - u.min()), 1e-6)
+        else:
+            t = 0.5 + 0.5 * np.sin(2 * np.pi * u / rng.uniform(0.04, 0.3))
+            t = (t > 0.5).astype(np.float32) if rng.random() < 0.5 else t
+        img = c1 * (1 - t[..., None]) + c2 * t[..., None]
     img = img * 255 + rng.normal(0.0, 2.0, (size, size, 1))
     return np.clip(img, 0, 255).astype(np.uint8), kind
 
@@ -306,8 +291,7 @@ def random_crop(image: np.ndarray, rng: np.random.Generator, size: int = IMAGE_S
 
     h, w = image.shape[:2]
     side = max(1, int(round(min(h, w) * rng.uniform(0.5, 1.0))))
-    y0 = int(rng.integers(0, h - side + 1))
-    x0 = int(rng.integers(0, w - side + 1))
+    y0, x0 = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
     crop = np.ascontiguousarray(image[y0:y0 + side, x0:x0 + side, :3], dtype=np.uint8)
     return np.asarray(Image.fromarray(crop).resize((size, size), Image.BILINEAR), dtype=np.uint8)
 
@@ -374,11 +358,10 @@ class SceneSampler:
     def _yaw(self, rng):
         w = np.asarray(self.yaw_weights, float)
         kind = rng.choice(3, p=w / w.sum())
-        if kind == 0:
-            return float(rng.uniform(-self.max_yaw, self.max_yaw))
-        if kind == 1:
-            return float(np.clip(rng.normal(0.0, self.yaw_std), -self.max_yaw, self.max_yaw))
-        return 0.0
+        if kind == 2:
+            return 0.0
+        y = rng.uniform(-self.max_yaw, self.max_yaw) if kind == 0 else rng.normal(0.0, self.yaw_std)
+        return float(np.clip(y, -self.max_yaw, self.max_yaw))
 
     def _light(self, rng):
         if self.illumination == "default":
@@ -394,9 +377,7 @@ class SceneSampler:
             sh = rng.multivariate_normal(flat.mean(0), cov, method="eigh").reshape(9, 3)
         if self.colorless:
             sh = np.repeat(sh.mean(1, keepdims=True), 3, 1)
-        if self.energy is not None:
-            sh = sh * np.sqrt(self.energy / max(sh_energy(sh), 1e-12))
-        return sh.astype(np.float32)
+        return (sh if self.energy is None else rescale_energy(sh, self.energy)).astype(np.float32)
 
     def _background(self, rng):
         if self.background == "grey":
