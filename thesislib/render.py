@@ -83,11 +83,15 @@ def project(vertices, rotation, translation, distance, focal, center, screen, in
 def vertex_normals(vertices, triangles, out):
     """Area-weighted unit vertex normals of (N, 3) vertices into ``out`` (N, 3) float32.
 
-    Computed on the unposed mesh; :func:`shade_vertices` rotates them.
+    Computed on the unposed mesh; :func:`shade_vertices` rotates them. Raises
+    ValueError for triangle ids outside 0..N-1 (the check every renderer pass relies on).
     """
     out[:] = 0.0
+    n = np.uint32(vertices.shape[0])
     for t in range(triangles.shape[0]):
         a, b, c = triangles[t, 0], triangles[t, 1], triangles[t, 2]
+        if np.uint32(a) >= n or np.uint32(b) >= n or np.uint32(c) >= n:  # also catches < 0
+            raise ValueError("triangle vertex ids out of range")
         ax, ay, az = vertices[a, 0], vertices[a, 1], vertices[a, 2]
         ux, uy, uz = vertices[b, 0] - ax, vertices[b, 1] - ay, vertices[b, 2] - az
         vx, vy, vz = vertices[c, 0] - ax, vertices[c, 1] - ay, vertices[c, 2] - az
@@ -273,12 +277,7 @@ def render_arrays(vertices, colors, triangles, rotation, translation, distance, 
     (-1 = empty). Returns image (S, S, 3) uint8 and depth (S, S) float32 (inf = empty).
     Raises ValueError for triangle ids outside 0..N-1.
     """
-    n = vertices.shape[0]
     size = background.shape[0]
-    for t in range(triangles.shape[0]):
-        for k in range(3):
-            if triangles[t, k] < 0 or triangles[t, k] >= n:
-                raise ValueError("triangle vertex ids out of range")
     project(vertices, rotation, translation, distance, focal, (size - 1) / 2.0, screen, inv_depth)
     vertex_normals(vertices, triangles, normals)
     shade_vertices(colors, normals, rotation, sh, shaded)
