@@ -270,3 +270,26 @@ def check_notebook_values(section: str, values: dict) -> tuple[SuiteParams, Base
     raw[section] = {k: values[k] for k in fields if k in values}
     params = parse_params(raw, f"notebook parameters ({section})")
     return params, getattr(params, section)
+
+
+# ------------------------------------------------------- params -> objects
+def scene_sampler(params: SuiteParams, max_yaw: float = 90.0):
+    """The environment distribution of a run: the user's backgrounds and light when given."""
+    from .scene import SceneSampler, load_backgrounds, load_illumination_prior
+
+    kwargs = {"max_yaw": max_yaw}
+    if params.data.backgrounds:
+        kwargs.update(background="images", background_images=load_backgrounds(params.data.backgrounds))
+    if params.data.illumination:
+        kwargs.update(illumination="empirical",
+                      illumination_prior=load_illumination_prior(params.data.illumination))
+    return SceneSampler(**kwargs)
+
+
+def fitted_set(params: SuiteParams, model, rng):
+    """The fitted set of a run: ``data.fitted_set`` when given, else the reference population."""
+    from .population import load_fitted_set, reference_population
+
+    if params.data.fitted_set:
+        return load_fitted_set(params.data.fitted_set, params.model.n_shape, params.model.n_color)
+    return reference_population(model, params.population.n, rng, params.model.n_shape, params.model.n_color)

@@ -105,6 +105,56 @@ class FaceExplorer:
         display(self.view)
 
 
+class SamplerComparison:
+    """Two samplers side by side: pick each from a menu, draw new faces with a button.
+
+    Parameters
+    ----------
+    model : MorphableModel
+    draws : dict sampler name -> (n, n_shape + n_color) parameter vectors already drawn
+    n_shape, n_color : int, how the vectors split into parts
+    labels : optional dict name -> display label
+    """
+
+    def __init__(self, model, draws: dict, n_shape: int, n_color: int, labels: dict | None = None):
+        import ipywidgets as w
+
+        self.model, self.draws, self.n_shape, self.n_color = model, draws, n_shape, n_color
+        labels = labels or {}
+        options = [(labels.get(n, n), n) for n in draws]
+        names = list(draws)
+        self.left = w.Dropdown(options=options, value=names[0], description="left")
+        self.right = w.Dropdown(options=options, value=names[-1], description="right")
+        self.button = w.Button(description="new faces")
+        self.images = [w.HTML(), w.HTML()]
+        self.index = 0
+        self._ws = Workspace()
+        for dd in (self.left, self.right):
+            dd.observe(lambda _c: self.update(), names="value")
+        self.button.on_click(lambda _b: self.next())
+        self.view = w.VBox([w.HBox([self.left, self.right, self.button]), w.HBox(self.images)])
+        self.update()
+
+    def face(self, name: str):
+        X = self.draws[name]
+        x = X[self.index % len(X)]
+        return render(self.model.instance(shape=x[: self.n_shape], color=x[self.n_shape: self.n_shape + self.n_color]),
+                      workspace=self._ws).image
+
+    def next(self):
+        self.index += 1
+        self.update()
+
+    def update(self):
+        for box, name in zip(self.images, (self.left.value, self.right.value)):
+            box.value = f'<img src="{png_uri(self.face(name))}" width="260" height="260"/>'
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.view)
+
+
 def pca_slider_frames(model, part: str, components, values) -> dict:
     """Renders for the static twin: {f"PC {k}": {f"{v:+.1f}σ": image}}."""
     ws = Workspace()
