@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PARAMS ?= params/default.yaml
 OUT    ?=
+# headless browser for tests/browser (Debian's package; never `playwright install`)
+CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: run test smoke lab bench clean-venv
 
@@ -22,8 +24,16 @@ run: $(STAMP)
 smoke: $(STAMP)
 	$(BIN)/thesislib run --params params/smoke.yaml
 
+# installed once (as root, e.g. CI); elsewhere the browser tests say they were skipped and why
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's chromium for the browser tests (about a minute)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	else echo "note: $(CHROMIUM) missing and not root with apt-get: tests/browser will be skipped"; fi
+
 # pytest exits 5 when nothing was collected; that is not a failure of the project
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	@$(BIN)/python -m pytest tests; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
 lab: $(STAMP)
