@@ -1,0 +1,887 @@
+"""Synthetic face datasets on disk, and the IMDB-WIKI label file.
+
+:func:`generate` turns a sampler into a dataset (thesis 5.3-5.4): ``n_faces``
+parameter vectors are drawn up front from the dataset seed, each face is rendered
+``images_per_face`` times under random scenes, each render (227 x 227) is cropped
+to the 224 x 224 face crop and written as a PNG. Layout of a dataset folder::
+
+    images/<id>.png            224 x 224 uint8 RGB crops, id = 7-digit image index
+    labels/part-<chunk>.parquet  labels per chunk (kept after the merge)
+    labels.parquet             every image: id, index, instance_id, [age, sex],
+                               shape_000.., color_000.., [expression_000..], pose
+                               (yaw, pitch, roll in degrees), camera, 27 SH numbers
+                               sh<i>_<r|g|b>, background_id, crop method and box
+    card.json                  settings, counts, versions, times; written last, so
+                               its presence means the dataset is complete
+
+Determinism: face ``i`` gets row ``i`` of ``sampler.sample(n_faces,
+default_rng([seed, 0]))``; image ``k`` draws its scene from ``default_rng([seed, 1,
+k])`` (and its expression, when enabled, from ``default_rng([seed, 2, k])``, or
+``[seed, 2, face]`` per face). No image depends on which worker made it or when,
+so local processes, a Dask cluster and a resumed run all give the same bytes.
+
+Crash safety: every file is written to ``<name>.<pid>.tmp`` and moved into place
+with :func:`os.replace`. Images are written before the label part of their chunk;
+a chunk counts as done when its part and all its images exist. A rerun after a
+kill removes stale temporary files and redoes only unfinished chunks.
+
+:func:`load_wiki` reads the IMDB-WIKI ``wiki.mat`` (the thesis' real photos with
+age and sex) into a filtered table.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import importlib.metadata
+import inspect
+import io
+import json
+import os
+import platform
+import shutil
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+FORMAT = "thesislib.dataset/1"
+CROP_SIZE = 224
+ID_DIGITS = 7
+_CARD, _LABELS, _PARTS, _IMAGES, _REQUEST = "card.json", "labels.parquet", "labels", "images", "request.json"
+
+
+# ----------------------------------------------------------------- settings and results
+@dataclass(frozen=True)
+class ExpressionSettings:
+    """How expression coefficients are drawn.
+
+    Attributes
+    ----------
+    n_expression : int or None, number of expression components (None: all of the model's)
+    sampler : str, a :data:`thesislib.samplers.SAMPLERS` name (drawn with ``n_params=n_expression``)
+    settings : dict, extra sampler settings
+    per : "image" (a new expression per image) or "face" (one per face)
+    """
+
+    n_expression: int | None = None
+    sampler: str = "naive_normal_1"
+    settings: dict = field(default_factory=dict)
+    per: str = "image"
+
+    def __post_init__(self):
+        if self.per not in ("image", "face"):
+            raise ValueError(f"expression per must be 'image' or 'face', got {self.per!r}")
+
+
+@dataclass(frozen=True)
+class DatasetCard:
+    """What a dataset is (the content of ``card.json``).
+
+    Attributes
+    ----------
+    path : str, the dataset folder
+    settings : dict, everything the bytes depend on (sampler name/class/settings and
+        fit fingerprint, seed, counts requested, model name/fingerprint/components,
+        expression, scene sampler, crop, chunk size)
+    counts : dict, n_faces, images_per_face, n_images, crop_methods, backgrounds
+    versions : dict, package name -> version
+    created : str, ISO 8601 UTC time the card was written
+    elapsed_s : float, wall time of the call that finished the dataset, s
+    """
+
+    path: str
+    settings: dict
+    counts: dict
+    versions: dict
+    created: str
+    elapsed_s: float
+
+    @property
+    def n_images(self) -> int:
+        return int(self.counts["n_images"])
+
+    @property
+    def sampler(self) -> dict:
+        return self.settings["sampler"]
+
+    @property
+    def seed(self) -> int:
+        return int(self.settings["seed"])
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("path")
+        return {"format": FORMAT, **d}
+
+    @classmethod
+    def from_dict(cls, d: dict, path) -> "DatasetCard":
+        return cls(path=str(path), **{f.name: d[f.name] for f in fields(cls) if f.name != "path"})
+
+
+# ----------------------------------------------------------------- JSON helpers
+def _digest(*arrays) -> str:
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype}{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()[:16]
+
+
+def _jsonable(v):
+    """Settings value -> JSON-compatible value (large arrays become fingerprints)."""
+    if isinstance(v, (str, bool, int, float)) or v is None:
+        return v
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        if v and all(isinstance(x, np.ndarray) for x in v):
+            return {"n": len(v), "fingerprint": _digest(*v)}
+        return [_jsonable(x) for x in v]
+    if isinstance(v, np.ndarray):
+        return v.tolist() if v.size <= 64 else {"shape": list(v.shape), "fingerprint": _digest(v)}
+    if isinstance(v, Path):
+        return str(v)
+    if is_dataclass(v):
+        return {f.name: _jsonable(getattr(v, f.name)) for f in fields(v)}
+    if callable(v):
+        return f"{getattr(v, '__module__', '?')}.{getattr(v, '__qualname__', repr(v))}"
+    return repr(v)
+
+
+def _normalise(d: dict) -> dict:
+    """JSON round trip, so settings compare equal to what a card file holds."""
+    return json.loads(json.dumps(_jsonable(d)))
+
+
+def _fit_fingerprint(sampler) -> str | None:
+    """Hash of a sampler's fitted state (public attributes ending in ``_``), None if unfitted."""
+    names = sorted(k for k in vars(sampler) if k.endswith("_") and not k.startswith("_"))
+    if not names:
+        return None
+    h = hashlib.sha256()
+    for k in names:
+        v = getattr(sampler, k)
+        h.update(k.encode())
+        if hasattr(v, "state_dict"):
+            for name, t in v.state_dict().items():
+                h.update(name.encode())
+                h.update(np.ascontiguousarray(t.detach().cpu().numpy()).tobytes())
+        elif isinstance(v, np.ndarray) or np.isscalar(v):
+            h.update(_digest(np.asarray(v)).encode())
+        else:
+            h.update(repr(v).encode())
+    return h.hexdigest()[:16]
+
+
+def _versions(crop_spec) -> dict:
+    out = {"python": platform.python_version()}
+    names = ["thesislib", "numpy", "pandas", "pyarrow", "pillow", "numba"]
+    if crop_spec == "detect":
+        names.append("dlib-bin")
+    for name in names:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+# ----------------------------------------------------------------- atomic files
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def _png_bytes(image: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).save(buf, format="PNG", compress_level=6)
+    return buf.getvalue()
+
+
+def _save_png(path: Path, image: np.ndarray) -> None:
+    _atomic_write(path, _png_bytes(image))
+
+
+def _parquet_bytes(df: pd.DataFrame) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buf = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pandas(df, preserve_index=False), buf)
+    return buf.getvalue().to_pybytes()
+
+
+def _remove_stale_tmp(out: Path) -> int:
+    n = 0
+    for folder in (out, out / _IMAGES, out / _PARTS):
+        if folder.is_dir():
+            for p in folder.glob("*.tmp"):
+                p.unlink(missing_ok=True)
+                n += 1
+    return n
+
+
+def image_id(index: int) -> str:
+    """File stem of image ``index``: zero-padded to 7 digits."""
+    return f"{int(index):0{ID_DIGITS}d}"
+
+
+# ----------------------------------------------------------------- crops
+@dataclass(frozen=True, eq=False)
+class SimpleCrop:
+    """A crop result (same attributes as :class:`thesislib.faces.Crop`)."""
+
+    image: np.ndarray
+    box: tuple
+    method: str
+
+
+def _resample(img: np.ndarray, box, size: int) -> np.ndarray:
+    from PIL import Image
+
+    x0, y0, x1, y1 = box
+    h, w = img.shape[:2]
+    pad = max(0, -x0, -y0, x1 - w, y1 - h)
+    if pad:
+        img = np.pad(img, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
+    patch = np.ascontiguousarray(img[y0 + pad:y1 + pad, x0 + pad:x1 + pad])
+    if patch.shape[:2] == (size, size):
+        return patch
+    return np.asarray(Image.fromarray(patch).resize((size, size), Image.BILINEAR), dtype=np.uint8)
+
+
+def landmark_crop(image, landmarks, landmark_visible=None, size: int = CROP_SIZE) -> SimpleCrop:
+    """Square crop around the projected landmarks (no detector; method "landmarks").
+
+    image (H, W, 3) uint8; landmarks (L, 2) px (x, y); falls back to :func:`center_crop`
+    when there are no landmarks.
+    """
+    from thesislib.faces import landmark_box
+
+    if landmarks is None or len(landmarks) == 0:
+        return center_crop(image, landmarks, landmark_visible, size)
+    box = landmark_box(landmarks, visible=landmark_visible)
+    return SimpleCrop(_resample(np.asarray(image, np.uint8), box, size), box, "landmarks")
+
+
+def center_crop(image, landmarks=None, landmark_visible=None, size: int = CROP_SIZE) -> SimpleCrop:
+    """The central ``size`` x ``size`` pixels (method "center"); image (H, W, 3) uint8."""
+    h, w = image.shape[:2]
+    s = min(h, w)
+    x0, y0 = (w - s) // 2, (h - s) // 2
+    box = (x0, y0, x0 + s, y0 + s)
+    if s > size:
+        box = ((w - size) // 2, (h - size) // 2, (w - size) // 2 + size, (h - size) // 2 + size)
+    return SimpleCrop(_resample(np.asarray(image, np.uint8), box, size), box, "center")
+
+
+def detector_crop(image, landmarks=None, landmark_visible=None, size: int = CROP_SIZE):
+    """:func:`thesislib.faces.crop`: dlib detection, else landmarks, else centre."""
+    from thesislib.faces import crop
+
+    return crop(image, landmarks=landmarks, size=size, landmark_visible=landmark_visible)
+
+
+_CROPS = {"detect": detector_crop, "landmarks": landmark_crop, "center": center_crop}
+
+
+def _crop_spec(crop) -> tuple[str, Callable]:
+    """``crop`` argument -> (name recorded in the card, function)."""
+    if crop is True:
+        crop = "detect"
+    elif crop is False or crop is None:
+        crop = "center"
+    if isinstance(crop, str):
+        if crop not in _CROPS:
+            raise ValueError(f"crop must be True, False, a callable or one of {sorted(_CROPS)}, got {crop!r}")
+        return crop, _CROPS[crop]
+    if callable(crop):
+        return _jsonable(crop), crop
+    raise TypeError(f"crop must be True, False, a name or a callable, got {type(crop).__name__}")
+
+
+# ----------------------------------------------------------------- worker side
+@dataclass(frozen=True, eq=False)
+class _Context:
+    """What every worker needs once (shipped once per worker process)."""
+
+    out_dir: str
+    seed: int
+    images_per_face: int
+    n_shape: int
+    n_color: int
+    n_expression: int
+    model: object  # MorphableModel or None for the default model
+    model_fingerprint: str
+    scene_sampler: object
+    crop: Callable
+    expression: ExpressionSettings | None
+    size: int = CROP_SIZE
+
+
+@dataclass(frozen=True, eq=False)
+class _Chunk:
+    """One unit of work: images ``start`` .. ``stop - 1``."""
+
+    number: int
+    start: int
+    stop: int
+    face_start: int
+    params: np.ndarray  # (faces in chunk, n_shape + n_color)
+    labels: dict  # name -> (faces in chunk,) e.g. age, sex
+
+
+_MODELS: dict = {}
+_POOL_CONTEXT: list = []
+
+
+def _worker_model(ctx: _Context):
+    """The context's model, the default model loaded once per process."""
+    if ctx.model is not None:
+        return ctx.model
+    key = (ctx.n_shape, ctx.n_color, ctx.n_expression)
+    if key not in _MODELS:
+        from thesislib.model import default_model
+
+        model = default_model().truncated(*key)
+        if model.fingerprint != ctx.model_fingerprint:
+            raise RuntimeError("this worker's default model differs from the coordinator's "
+                               f"({model.fingerprint} != {ctx.model_fingerprint}); clear the model cache")
+        _MODELS[key] = model
+    return _MODELS[key]
+
+
+def _expression_sampler(settings: ExpressionSettings, n: int):
+    from thesislib.samplers import make_sampler
+
+    return make_sampler(settings.sampler, **{"n_params": n, **settings.settings})
+
+
+def _run_chunk(chunk: _Chunk, ctx: _Context) -> dict:
+    """Render, crop and write the images of one chunk, then its label part."""
+    from thesislib.population import param_columns
+    from thesislib.render import render
+
+    model = _worker_model(ctx)
+    out = Path(ctx.out_dir)
+    pcols = param_columns(ctx.n_shape, ctx.n_color)
+    ecols = [f"expression_{i:03d}" for i in range(ctx.n_expression)] if ctx.expression else []
+    esampler = _expression_sampler(ctx.expression, ctx.n_expression) if ctx.expression else None
+    rows = []
+    for index in range(chunk.start, chunk.stop):
+        face = index // ctx.images_per_face
+        local = face - chunk.face_start
+        p = chunk.params[local]
+        expr = None
+        if esampler is not None:
+            key = index if ctx.expression.per == "image" else face
+            expr = esampler.sample(1, np.random.default_rng([ctx.seed, 2, key]))[0]
+        mesh = model.instance(shape=p[:ctx.n_shape], color=p[ctx.n_shape:], expression=expr)
+        scene = ctx.scene_sampler.sample(np.random.default_rng([ctx.seed, 1, index]))
+        result = render(mesh, scene)
+        c = ctx.crop(result.image, result.landmarks, result.landmark_visible, size=ctx.size)
+        img = np.asarray(c.image)
+        if img.shape != (ctx.size, ctx.size, 3) or img.dtype != np.uint8:
+            raise ValueError(f"crop returned {img.shape} {img.dtype}, need ({ctx.size}, {ctx.size}, 3) uint8")
+        _save_png(out / _IMAGES / f"{image_id(index)}.png", img)
+        row = {"id": image_id(index), "index": index, "instance_id": face}
+        row.update({k: v[local] for k, v in chunk.labels.items()})
+        row.update(zip(pcols, p.tolist()))
+        if expr is not None:
+            row.update(zip(ecols, expr.tolist()))
+        row.update(scene.labels())
+        row["crop_method"] = str(c.method)
+        row.update(zip(("crop_x0", "crop_y0", "crop_x1", "crop_y1"), (int(v) for v in c.box)))
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    _atomic_write(out / _PARTS / f"part-{chunk.number:05d}.parquet", _parquet_bytes(df))
+    return {"number": chunk.number, "n": len(rows)}
+
+
+def _pool_init(ctx: _Context) -> None:
+    _POOL_CONTEXT[:] = [ctx]
+
+
+def _run_chunk_pool(chunk: _Chunk) -> dict:
+    return _run_chunk(chunk, _POOL_CONTEXT[0])
+
+
+# ----------------------------------------------------------------- coordinator
+def _resolve_sampler(sampler, d: int):
+    """``sampler`` (name or object) -> (object, card entry)."""
+    from thesislib.samplers import SAMPLERS, make_sampler, resolve_class
+
+    if isinstance(sampler, str):
+        name = sampler
+        if name not in SAMPLERS:
+            make_sampler(name)  # raises the registry's KeyError
+        if SAMPLERS[name].needs_fit:
+            raise ValueError(f"sampler {name!r} needs fit(); pass a fitted sampler object instead of its name")
+        cls = resolve_class(name)
+        extra = {"n_params": d} if "n_params" in inspect.signature(cls.__init__).parameters else {}
+        sampler = make_sampler(name, **extra)
+    else:
+        name = None
+        for key, spec in SAMPLERS.items():
+            if isinstance(spec.target, type) and type(sampler) is spec.target and all(
+                    sampler.get_params().get(k) == v for k, v in spec.settings.items()):
+                name = key
+                break
+        name = name or type(sampler).__name__
+    params = sampler.get_params() if hasattr(sampler, "get_params") else {}
+    entry = {"name": name, "class": f"{type(sampler).__module__}.{type(sampler).__qualname__}",
+             "settings": params, "fit_fingerprint": _fit_fingerprint(sampler)}
+    return sampler, entry
+
+
+def _draw_faces(sampler, n: int, rng) -> tuple[np.ndarray, dict]:
+    """Parameters (n, d) and per-face labels (age, sex) where the sampler reports them."""
+    if hasattr(sampler, "sample_with_labels"):
+        X, age, sex = sampler.sample_with_labels(n, rng)
+        return np.asarray(X, np.float64), {"age": np.asarray(age, float), "sex": np.asarray(sex, float)}
+    if hasattr(sampler, "sample_labels") and getattr(sampler, "labels_", ()):
+        X, labels = sampler.sample_labels(n, rng)
+        return np.asarray(X, np.float64), {k: np.asarray(v, float) for k, v in labels.items()}
+    return np.asarray(sampler.sample(n, rng), np.float64), {}
+
+
+def _expression_arg(expression, model) -> ExpressionSettings | None:
+    if expression is False or expression is None:
+        return None
+    if expression is True:
+        expression = ExpressionSettings()
+    elif isinstance(expression, dict):
+        expression = ExpressionSettings(**expression)
+    if not isinstance(expression, ExpressionSettings):
+        raise TypeError("expression must be False, True, a dict or ExpressionSettings")
+    n = model.expression.n_components if expression.n_expression is None else expression.n_expression
+    if n < 1 or n > model.expression.n_components:
+        raise ValueError(f"n_expression={n} but the model has {model.expression.n_components} expression components")
+    return ExpressionSettings(n, expression.sampler, dict(expression.settings), expression.per)
+
+
+def _chunk_done(out: Path, number: int, start: int, stop: int) -> bool:
+    if not (out / _PARTS / f"part-{number:05d}.parquet").is_file():
+        return False
+    return all((out / _IMAGES / f"{image_id(i)}.png").is_file() for i in range(start, stop))
+
+
+def _complete(out: Path, settings: dict) -> bool:
+    n = settings["n_faces"] * settings["images_per_face"]
+    return (out / _LABELS).is_file() and all(
+        (out / _IMAGES / f"{image_id(i)}.png").is_file() for i in range(n))
+
+
+def _check_request(out: Path, settings: dict, overwrite: bool) -> bool:
+    """True when ``out`` already holds the finished dataset; clears it when ``overwrite``."""
+    for name in (_CARD, _REQUEST):
+        f = out / name
+        if f.is_file():
+            held = json.loads(f.read_text())
+            held = held.get("settings", held)
+            if held == settings:
+                if name == _CARD and not _complete(out, settings):
+                    (out / _CARD).unlink()  # files were removed: finish it again
+                    return False
+                return name == _CARD
+            if not overwrite:
+                diff = sorted(k for k in set(held) | set(settings) if held.get(k) != settings.get(k))
+                raise ValueError(f"{out} holds a {'finished' if name == _CARD else 'partial'} dataset with "
+                                 f"other settings (differ in: {', '.join(diff)}); use another folder or "
+                                 "overwrite=True")
+            for sub in (_IMAGES, _PARTS):
+                shutil.rmtree(out / sub, ignore_errors=True)
+            for n in (_CARD, _REQUEST, _LABELS):
+                (out / n).unlink(missing_ok=True)
+            return False
+    if not overwrite and (out / _IMAGES).is_dir() and any((out / _IMAGES).glob("*.png")):
+        raise ValueError(f"{out}/images holds files but no card.json or request.json; use another folder "
+                         "or overwrite=True")
+    return False
+
+
+def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, model=None,
+             scene_sampler=None, n_shape: int = 50, n_color: int = 50, expression=False,
+             workers: int = 1, scheduler=None, chunk_size: int = 64, progress: bool = True,
+             crop=True, overwrite: bool = False) -> DatasetCard:
+    """Render a dataset of face crops with labels (resumable, deterministic).
+
+    Parameters
+    ----------
+    out_dir : path of the dataset folder (created)
+    sampler : a :data:`thesislib.samplers.SAMPLERS` name (built with ``n_params =
+        n_shape + n_color``) or a sampler object with ``sample(n, rng) -> (n, n_shape +
+        n_color)``. Samplers with ``sample_with_labels`` (GAN) or fitted ``sample_labels``
+        (GMM) also give age and sex columns.
+    n_faces : int, number of face instances
+    images_per_face : int, renders per face (different scenes)
+    seed : int >= 0, the only source of randomness
+    model : :class:`thesislib.model.MorphableModel` or None for the default model
+        (workers then load it from the on-disk cache instead of receiving it)
+    scene_sampler : :class:`thesislib.scene.SceneSampler` or None for the default one
+    n_shape, n_color : int, coefficients per part (the model is truncated to these)
+    expression : False, True (all expression components ~ N(0, 1) per image), a dict
+        of :class:`ExpressionSettings` fields or an ExpressionSettings
+    workers : int, local processes (1: in this process)
+    scheduler : Dask scheduler address (str) or ``distributed.Client``; runs the chunks
+        on that cluster instead of local processes (workers must see ``out_dir``)
+    chunk_size : int, images per work unit and per label part
+    progress : bool, show a tqdm bar
+    crop : True ("detect": dlib detector, else landmarks, see :func:`thesislib.faces.crop`),
+        "landmarks" (square around the projected landmarks, no detector), False or
+        "center" (central 224 px), or a picklable callable ``f(image (227, 227, 3),
+        landmarks (L, 2), landmark_visible (L,), size=224)`` returning an object with
+        ``image`` (224, 224, 3) uint8, ``box`` (x0, y0, x1, y1) and ``method`` str
+    overwrite : bool, replace a dataset in ``out_dir`` made with other settings
+
+    Returns
+    -------
+    DatasetCard (also written to ``out_dir/card.json``)
+
+    Raises
+    ------
+    ValueError
+        ``out_dir`` holds a (finished or partial) dataset with other settings, or the
+        sampler's dimension does not match ``n_shape + n_color``.
+    """
+    from thesislib.model import default_model
+    from thesislib.scene import SceneSampler
+
+    t0 = time.perf_counter()
+    seed, n_faces, images_per_face, chunk_size = int(seed), int(n_faces), int(images_per_face), int(chunk_size)
+    if seed < 0 or n_faces < 1 or images_per_face < 1 or chunk_size < 1:
+        raise ValueError("seed must be >= 0 and n_faces, images_per_face, chunk_size >= 1")
+    out = Path(out_dir)
+    base = default_model() if model is None else model
+    expr = _expression_arg(expression, base)
+    n_expression = expr.n_expression if expr else 0
+    if n_shape > base.shape.n_components or n_color > base.color.n_components:
+        raise ValueError(f"model has {base.shape.n_components} shape and {base.color.n_components} color "
+                         f"components; asked for {n_shape} and {n_color}")
+    truncated = base.truncated(n_shape, n_color, n_expression)
+    scene_sampler = SceneSampler() if scene_sampler is None else scene_sampler
+    crop_name, crop_fn = _crop_spec(crop)
+    sampler, sampler_entry = _resolve_sampler(sampler, n_shape + n_color)
+    settings = _normalise({
+        "sampler": sampler_entry, "seed": seed, "n_faces": n_faces, "images_per_face": images_per_face,
+        "model": {"name": base.name, "fingerprint": truncated.fingerprint, "n_shape": n_shape,
+                  "n_color": n_color, "n_expression": n_expression},
+        "expression": expr, "scene": scene_sampler, "crop": crop_name, "image_size": CROP_SIZE,
+        "chunk_size": chunk_size})
+
+    out.mkdir(parents=True, exist_ok=True)
+    if _check_request(out, settings, overwrite):
+        return load_card(out)
+    (out / _IMAGES).mkdir(exist_ok=True)
+    (out / _PARTS).mkdir(exist_ok=True)
+    _remove_stale_tmp(out)
+    _atomic_write(out / _REQUEST, json.dumps({"settings": settings}, indent=1).encode())
+
+    X, face_labels = _draw_faces(sampler, n_faces, np.random.default_rng([seed, 0]))
+    if X.shape != (n_faces, n_shape + n_color) or not np.all(np.isfinite(X)):
+        raise ValueError(f"sampler gave {X.shape} parameters (finite: {np.all(np.isfinite(X))}); "
+                         f"need ({n_faces}, n_shape + n_color = {n_shape + n_color}) finite values")
+
+    n_images = n_faces * images_per_face
+    chunks, done = [], 0
+    for number, start in enumerate(range(0, n_images, chunk_size)):
+        stop = min(start + chunk_size, n_images)
+        if _chunk_done(out, number, start, stop):
+            done += stop - start
+            continue
+        f0, f1 = start // images_per_face, (stop - 1) // images_per_face + 1
+        chunks.append(_Chunk(number, start, stop, f0, X[f0:f1],
+                             {k: v[f0:f1] for k, v in face_labels.items()}))
+    ctx = _Context(str(out), seed, images_per_face, n_shape, n_color, n_expression,
+                   None if model is None else truncated, truncated.fingerprint, scene_sampler, crop_fn,
+                   expr)
+    _execute(chunks, ctx, workers, scheduler, progress, n_images, done)
+
+    parts = [pd.read_parquet(p) for p in sorted((out / _PARTS).glob("part-*.parquet"))]
+    labels = pd.concat(parts, ignore_index=True).sort_values("index", kind="stable").reset_index(drop=True)
+    if len(labels) != n_images or not np.array_equal(labels["index"].to_numpy(), np.arange(n_images)):
+        raise RuntimeError(f"label parts in {out / _PARTS} do not cover images 0..{n_images - 1}")
+    _atomic_write(out / _LABELS, _parquet_bytes(labels))
+    counts = {"n_faces": n_faces, "images_per_face": images_per_face, "n_images": n_images,
+              "crop_methods": {str(k): int(v) for k, v in sorted(Counter(labels["crop_method"]).items())},
+              "backgrounds": {str(k): int(v) for k, v in sorted(Counter(
+                  labels["background_id"].str.split(":").str[0]).items())}}
+    card = DatasetCard(str(out), settings, counts, _versions(crop_name),
+                       _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                       round(time.perf_counter() - t0, 3))
+    _atomic_write(out / _CARD, json.dumps(card.to_dict(), indent=1).encode())
+    (out / _REQUEST).unlink(missing_ok=True)
+    return card
+
+
+def _execute(chunks, ctx, workers, scheduler, progress, total, done) -> None:
+    from tqdm.auto import tqdm
+
+    with tqdm(total=total, initial=done, disable=not progress, unit="img", desc="dataset") as bar:
+        if scheduler is not None:
+            _execute_dask(chunks, ctx, scheduler, bar)
+        elif int(workers) <= 1 or len(chunks) <= 1:
+            for c in chunks:
+                bar.update(_run_chunk(c, ctx)["n"])
+        else:
+            import multiprocessing as mp
+
+            method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+            with ProcessPoolExecutor(max_workers=min(int(workers), len(chunks)), mp_context=mp.get_context(method),
+                                     initializer=_pool_init, initargs=(ctx,)) as pool:
+                futures = [pool.submit(_run_chunk_pool, c) for c in chunks]
+                for f in as_completed(futures):
+                    bar.update(f.result()["n"])
+
+
+def _execute_dask(chunks, ctx, scheduler, bar) -> None:
+    from distributed import Client
+    from distributed import as_completed as dask_completed
+
+    own = not isinstance(scheduler, Client)
+    client = Client(scheduler) if own else scheduler
+    try:
+        if not chunks:
+            return
+        ctx_future = client.scatter(ctx, broadcast=True)
+        futures = client.map(_run_chunk, chunks, ctx=ctx_future, pure=False)
+        for f in dask_completed(futures):
+            bar.update(f.result()["n"])
+    finally:
+        if own:
+            client.close()
+
+
+# ----------------------------------------------------------------- reading datasets
+def load_card(path) -> DatasetCard:
+    """The :class:`DatasetCard` of a finished dataset folder."""
+    f = Path(path) / _CARD
+    if not f.is_file():
+        hint = " (generation was interrupted: rerun generate with the same settings to finish it)" \
+            if (Path(path) / _REQUEST).is_file() else ""
+        raise FileNotFoundError(f"{f} does not exist: {path} is not a finished dataset{hint}")
+    return DatasetCard.from_dict(json.loads(f.read_text()), path)
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A finished dataset on disk.
+
+    Attributes
+    ----------
+    path : Path, the folder
+    card : dict, the content of ``card.json``
+    labels : DataFrame, one row per image (see the module docstring)
+    """
+
+    path: Path
+    card: dict
+    labels: pd.DataFrame
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def ids(self) -> list:
+        return self.labels["id"].tolist()
+
+    def image_path(self, image: str | int) -> Path:
+        """Path of an image given its id (str) or index (int)."""
+        return self.path / _IMAGES / f"{image if isinstance(image, str) else image_id(image)}.png"
+
+    def images(self, ids=None) -> np.ndarray:
+        """Images as (n, 224, 224, 3) uint8; ``ids`` (ids or indices) or None for all."""
+        from PIL import Image
+
+        ids = self.ids if ids is None else list(ids)
+        out = np.empty((len(ids), CROP_SIZE, CROP_SIZE, 3), np.uint8)
+        for k, i in enumerate(ids):
+            with Image.open(self.image_path(i)) as im:
+                out[k] = np.asarray(im.convert("RGB"))
+        return out
+
+    def parameters(self) -> np.ndarray:
+        """Shape and color coefficients per image, (n, n_shape + n_color) float64."""
+        cols = [c for c in self.labels.columns if c.startswith(("shape_", "color_"))]
+        return self.labels[cols].to_numpy(np.float64)
+
+
+def load_dataset(path) -> Dataset:
+    """Open a finished dataset folder (raises FileNotFoundError when card.json is missing)."""
+    path = Path(path)
+    card = load_card(path)
+    return Dataset(path, card.to_dict(), pd.read_parquet(path / _LABELS))
+
+
+def dataset_gallery(dataset, k: int = 16, cols: int | None = None, pad: int = 2, scale: float = 1.0) -> np.ndarray:
+    """A grid of the first ``k`` images for notebooks.
+
+    Parameters
+    ----------
+    dataset : :class:`Dataset` or path
+    k : int, number of images (at most the dataset size)
+    cols : int or None, images per row (default ~sqrt(k))
+    pad : int, white pixels between images
+    scale : float, resize factor per image
+
+    Returns
+    -------
+    (H, W, 3) uint8 RGB
+    """
+    from PIL import Image
+
+    ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
+    k = max(1, min(int(k), len(ds)))
+    imgs = ds.images(ds.ids[:k])
+    side = max(1, int(round(CROP_SIZE * scale)))
+    if side != CROP_SIZE:
+        imgs = np.stack([np.asarray(Image.fromarray(im).resize((side, side), Image.BILINEAR)) for im in imgs])
+    cols = int(cols) if cols else int(np.ceil(np.sqrt(k)))
+    rows = int(np.ceil(k / cols))
+    grid = np.full((rows * side + (rows + 1) * pad, cols * side + (cols + 1) * pad, 3), 255, np.uint8)
+    for i, im in enumerate(imgs):
+        r, c = divmod(i, cols)
+        y, x = pad + r * (side + pad), pad + c * (side + pad)
+        grid[y:y + side, x:x + side] = im
+    return grid
+
+
+# ----------------------------------------------------------------- IMDB-WIKI
+WIKI_FIELDS = ("dob", "photo_taken", "full_path", "gender", "face_location", "face_score",
+               "second_face_score")
+SKIP_REASONS = ("no_face", "low_face_score", "second_face", "unknown_gender", "invalid_dob",
+                "implausible_age", "missing_file")
+AGE_RANGE = (18, 80)
+
+
+def _cell_strings(a) -> list:
+    out = []
+    for x in np.asarray(a, dtype=object).ravel():
+        x = np.asarray(x).ravel() if isinstance(x, np.ndarray) else np.asarray([x])
+        out.append(str(x[0]) if x.size else "")
+    return out
+
+
+def _birth_date(dob: float):
+    try:
+        if not np.isfinite(dob) or dob < 367:
+            return None
+        return _dt.date.fromordinal(int(dob) - 366)
+    except (ValueError, OverflowError):
+        return None
+
+
+def load_wiki(mat_path, min_face_score: float = 1.0, root=None, age_range: tuple = AGE_RANGE) -> pd.DataFrame:
+    """Read IMDB-WIKI's ``wiki.mat`` into a filtered label table.
+
+    Parameters
+    ----------
+    mat_path : path of ``wiki.mat`` (a struct ``wiki`` with fields dob, photo_taken,
+        full_path, gender, name, face_location, face_score, second_face_score; ``imdb.mat``
+        with struct ``imdb`` works too)
+    min_face_score : float, keep faces with ``face_score >= min_face_score``
+    root : folder the ``full_path`` entries are relative to, or None. When given, rows
+        whose file is missing are dropped and ``path`` is absolute.
+    age_range : (low, high) years, inclusive; other ages count as implausible
+
+    Returns
+    -------
+    DataFrame with columns path, name, age (int, completed years on 1 July of
+    photo_taken), sex (1 male, 0 female), face_x0, face_y0, face_x1, face_y1 (px),
+    face_score, second_face_score (NaN: none). ``df.attrs["skipped"]`` maps each reason
+    in :data:`SKIP_REASONS` to the number of rows dropped for it (first failing reason
+    counts); ``df.attrs["n_total"]`` is the number of rows in the file.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError (unreadable file, missing struct or field; the
+    message names the field and the file)
+    """
+    from scipy.io import loadmat
+
+    mat_path = Path(mat_path)
+    if not mat_path.is_file():
+        raise FileNotFoundError(f"{mat_path} does not exist; download wiki_crop.tar from IMDB-WIKI "
+                                "and point the params entry at its wiki.mat")
+    try:
+        mat = loadmat(str(mat_path))
+    except Exception as e:  # scipy raises several types for broken files
+        raise ValueError(f"{mat_path}: not a readable .mat file ({e})") from e
+    keys = [k for k in ("wiki", "imdb") if k in mat] or [k for k in mat if not k.startswith("__")]
+    if not keys:
+        raise ValueError(f"{mat_path}: no struct 'wiki' in the file")
+    s = mat[keys[0]]
+    if not (isinstance(s, np.ndarray) and s.dtype.names):
+        raise ValueError(f"{mat_path}: '{keys[0]}' is not a struct")
+    s = s.ravel()[0]
+    for name in WIKI_FIELDS:
+        if name not in s.dtype.names:
+            raise ValueError(f"{mat_path}: struct '{keys[0]}' has no field '{name}'")
+
+    def num(name):
+        try:
+            return np.asarray(s[name], dtype=np.float64).ravel()
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{mat_path}: field '{name}' is not numeric") from e
+
+    dob, taken, gender = num("dob"), num("photo_taken"), num("gender")
+    score, second = num("face_score"), num("second_face_score")
+    paths = _cell_strings(s["full_path"])
+    names = _cell_strings(s["name"]) if "name" in s.dtype.names else [""] * len(paths)
+    boxes = []
+    for b in np.asarray(s["face_location"], dtype=object).ravel():
+        b = np.asarray(b, np.float64).ravel()
+        boxes.append(b if b.size == 4 else np.full(4, np.nan))
+    n = len(paths)
+    lengths = {"dob": dob.size, "photo_taken": taken.size, "gender": gender.size, "face_score": score.size,
+               "second_face_score": second.size, "face_location": len(boxes), "name": len(names)}
+    for name, m in lengths.items():
+        if m != n:
+            raise ValueError(f"{mat_path}: field '{name}' has {m} entries but full_path has {n}")
+    boxes = np.array(boxes).reshape(n, 4)
+
+    skipped = dict.fromkeys(SKIP_REASONS, 0)
+    rows = []
+    for i in range(n):
+        if not np.isfinite(score[i]):
+            reason = "no_face"
+        elif score[i] < min_face_score:
+            reason = "low_face_score"
+        elif np.isfinite(second[i]):
+            reason = "second_face"
+        elif gender[i] not in (0.0, 1.0):
+            reason = "unknown_gender"
+        else:
+            born = _birth_date(dob[i])
+            if born is None or not np.isfinite(taken[i]):
+                reason = "invalid_dob"
+            else:
+                age = int(taken[i]) - born.year - (1 if (born.month, born.day) > (7, 1) else 0)
+                reason = None if age_range[0] <= age <= age_range[1] else "implausible_age"
+                path = paths[i]
+                if reason is None and root is not None:
+                    path = str(Path(root) / paths[i])
+                    if not Path(path).is_file():
+                        reason = "missing_file"
+        if reason is not None:
+            skipped[reason] += 1
+            continue
+        rows.append((path, names[i], age, int(gender[i]), *boxes[i], float(score[i]), float(second[i])))
+    df = pd.DataFrame(rows, columns=["path", "name", "age", "sex", "face_x0", "face_y0", "face_x1", "face_y1",
+                                     "face_score", "second_face_score"])
+    df = df.astype({"age": np.int64, "sex": np.int64})
+    df.attrs["skipped"] = skipped
+    df.attrs["n_total"] = n
+    return df
