@@ -37,11 +37,16 @@ import numpy as np
 
 from .model import MorphableModel, PcaPart
 
-VERSION = "1"          # bump when the construction changes: invalidates caches
+VERSION = "2"          # bump when the construction changes: invalidates caches
 SEED = 20171122
 SPACING = 0.95         # grid spacing, mm
 N_SHAPE, N_COLOR, N_EXPRESSION = 199, 199, 100
 SHAPE_95, COLOR_95, EXPRESSION_95 = 31, 116, 40
+SHAPE_RMS = 3.5        # mm, root of the mean shape variance per coordinate
+SHAPE_LEVEL = 0.6      # spatial frequency of the first random shape fields
+SHAPE_SYMMETRY = 0.97  # share of mirror-symmetric terms in random shape fields
+SHAPE_INPLANE = 0.5    # in-plane (x, y) vs depth (z) share of random shape fields
+SHAPE_GROWTH = 0.4     # how fast the random shape fields' frequency rises with the index
 
 # iBUG 68 landmark positions (x, y) on the mean face, mm; x is the viewer's right.
 IBUG68_XY = np.array(
@@ -164,7 +169,7 @@ def _stack_xyz(dx, dy, dz):
     return np.stack([dx, dy, dz], axis=1).reshape(-1)
 
 
-def _smooth_fields(x, y, rng, count, start_level, symmetric=0.9, inplane=0.25, channels=3):
+def _smooth_fields(x, y, rng, count, start_level, symmetric=0.9, inplane=0.25, channels=3, growth=1.2):
     """``count`` random smooth fields of rising frequency, (count, channels * N).
 
     Each channel is a sum of six separable cosine products whose frequencies
@@ -176,7 +181,7 @@ def _smooth_fields(x, y, rng, count, start_level, symmetric=0.9, inplane=0.25, c
     vy, iy = np.unique((y + 5.0) / 101.0, return_inverse=True)
     out = []
     for j in range(count):
-        level = start_level + 1.2 * np.sqrt(j)
+        level = start_level + growth * np.sqrt(j)
         comps = []
         for ch in range(channels):
             f = np.zeros_like(x)
@@ -196,6 +201,17 @@ def _smooth_fields(x, y, rng, count, start_level, symmetric=0.9, inplane=0.25, c
         else:
             out.append(comps[0])
     return np.array(out)
+
+
+def _with_filler(field, filler, norm):
+    """``field`` (mm) plus ``filler`` made orthogonal to it, scaled so the sum has ``norm``."""
+    field = np.asarray(field, np.float64)
+    nf = np.linalg.norm(field)
+    if nf >= norm:
+        return field
+    u = field / nf
+    f = filler - (filler @ u) * u
+    return field + np.sqrt(norm ** 2 - nf ** 2) * f / np.linalg.norm(f)
 
 
 def _geometric_variances(k, k95, total):
@@ -250,37 +266,49 @@ def build() -> MorphableModel:
     mean_color = _paint(x, y)
 
     # ---- shape
-    sex = _stack_xyz(0.05 * x * _soft(y + 30, 8.0) + 0.03 * x,                      # wider jaw, larger face
-                     -3.0 * _g(x, y, 0, -84, 22, 14) + 0.03 * y,          # longer chin
-                     4.0 * _gsym(x, y, 33, 38, 20, 6) + 3.5 * _g(x, y, 0, -5, 9, 24)   # brow ridge, nose
-                     - 2.5 * (_g(x, y, 0, -44, 17, 4) + _g(x, y, 0, -56, 15, 5))       # thinner lips
-                     + 2.0 * _g(x, y, 0, -84, 18, 10))
-    age = _stack_xyz(0 * x,
-                     -2.5 * _gsym(x, y, 40, -40, 16, 20) - 1.5 * _g(x, y, 0, -10, 8, 18),  # sag, longer nose
-                     1.5 * _g(x, y, 0, -12, 9, 14) - 2.0 * _gsym(x, y, 33, 23, 13, 9)      # bigger nose, deep eyes
-                     - 2.5 * _gsym(x, y, 28, -32, 5, 14) - 1.5 * _g(x, y, 0, -50, 18, 8))  # folds, thin lips
-    named = [
-        _stack_xyz(0 * x, 0.08 * (y + 5), 0 * x),                               # face length
-        _stack_xyz(0.07 * x * np.clip(-y / 60, 0, 1), 0 * x, 0 * x),  # jaw width
-        _stack_xyz(0 * x, 0 * x, 4.0 * _g(x, y, 0, -10, 9, 20)),                # nose height
-        _stack_xyz(0.25 * np.tanh(x / 6) * _gsym(x, y, 33, 22, 16, 12), 0 * x, 0 * x),  # eye spacing
-        _stack_xyz(0 * x, 0 * x, 3.0 * _gsym(x, y, 46, 0, 16, 14)),             # cheekbones
-        _stack_xyz(0.3 * x * _g(x, y, 0, -22, 14, 6) / 14, 0 * x, 0 * x),       # nose width
-        _stack_xyz(0 * x, 0 * x, 2.5 * (_g(x, y, 0, -44, 17, 4) + _g(x, y, 0, -56, 15, 5))),  # lip fullness
-        _stack_xyz(0 * x, -2.0 * _g(x, y, 0, -84, 20, 12), 3.0 * _g(x, y, 0, -84, 18, 10)),  # chin
-        _stack_xyz(0 * x, 0 * x, 3.0 * _g(x, y, 0, 60, 60, 25)),                # forehead slope
+    # Named deformations are written in millimetres at one standard deviation; each
+    # leading component is such a field plus a global smooth random "filler" that
+    # brings its norm to the component's standard deviation. So a local proportion
+    # (nose width, eye spacing) never gets the whole component's variance: a
+    # localised field of unit norm scaled to sqrt(variance) would move a few hundred
+    # vertices by 10-15 mm and the face would stop looking like one.
+    shape_var = _geometric_variances(N_SHAPE, SHAPE_95, total=3 * n * SHAPE_RMS ** 2)
+    zero = 0 * x
+    eyes = _gsym(x, y, 33, 22, 14, 10)
+    sex = _stack_xyz(0.025 * x * _soft(y + 30, 8.0) + 0.015 * x,                   # wider jaw, larger face
+                     -2.0 * _g(x, y, 0, -84, 22, 14) + 0.015 * y,                   # longer chin
+                     1.5 * _gsym(x, y, 33, 38, 20, 6) + 1.5 * _g(x, y, 0, -5, 9, 24)   # brow ridge, nose
+                     - 1.2 * (_g(x, y, 0, -44, 17, 4) + _g(x, y, 0, -56, 15, 5))       # thinner lips
+                     + 1.5 * _g(x, y, 0, -84, 18, 10))
+    age = _stack_xyz(zero,
+                     -1.5 * _gsym(x, y, 40, -40, 16, 20) - 1.0 * _g(x, y, 0, -10, 8, 18),  # sag, longer nose
+                     1.0 * _g(x, y, 0, -12, 9, 14) - 1.5 * _gsym(x, y, 33, 23, 13, 9)      # bigger nose, deep eyes
+                     - 1.5 * _gsym(x, y, 28, -32, 5, 14) - 1.0 * _g(x, y, 0, -50, 18, 8))  # folds, thin lips
+    named = [  # (field in mm at 1 sd)
+        _stack_xyz(zero, 0.035 * (y + 5), zero),                                   # face length
+        _stack_xyz(0.045 * x * np.clip(-y / 60, 0, 1), zero, zero),                # jaw width
+        _stack_xyz(zero, zero, 2.5 * _g(x, y, 0, -10, 9, 20)),                     # nose height
+        _stack_xyz(1.6 * np.tanh(x / 6) * eyes, zero, zero),                       # eye spacing
+        _stack_xyz(zero, zero, 2.0 * _gsym(x, y, 46, 0, 16, 14)),                  # cheekbones
+        _stack_xyz(0.12 * x * _g(x, y, 0, -22, 14, 6), zero, zero),                # nose width
+        _stack_xyz(zero, zero, 1.5 * (_g(x, y, 0, -44, 17, 4) + _g(x, y, 0, -56, 15, 5))),  # lip fullness
+        _stack_xyz(zero, -1.5 * _g(x, y, 0, -84, 20, 12), 2.0 * _g(x, y, 0, -84, 18, 10)),  # chin
+        _stack_xyz(zero, zero, 2.5 * _g(x, y, 0, 60, 60, 25)),                     # forehead slope
+        _stack_xyz(0.035 * x, zero, zero),                                         # face width
+        _stack_xyz(0.08 * x * _g(x, y, 0, -50, 28, 9), zero, zero),                # mouth width
+        _stack_xyz(zero, 1.5 * _gsym(x, y, 33, 38, 18, 8), zero),                  # brow height
     ]
     expr = _expression_fields(x, y, z)
-    random_shape = list(_smooth_fields(x, y, rng, N_SHAPE, start_level=1.0))
+    fillers = _smooth_fields(x, y, rng, N_SHAPE, start_level=SHAPE_LEVEL, symmetric=SHAPE_SYMMETRY,
+                             inplane=SHAPE_INPLANE, growth=SHAPE_GROWTH)
     lead = np.array([sex, age] + named[:4])
     mix = np.linalg.qr(rng.normal(size=(6, 6)) + 2.0 * np.eye(6))[0]  # spread sex/age over 6 comps
-    shape_fields = [_normalised(f) for f in mix @ np.array([_normalised(f) for f in lead])]
-    shape_fields += named[4:]
-    shape_fields += random_shape
-    shape_fields[9] = _normalised(shape_fields[9]) + 0.8 * _normalised(expr[0])    # smile leak
-    shape_fields[14] = _normalised(shape_fields[14]) + 0.8 * _normalised(expr[1])  # mouth leak
+    meaning = list(mix @ lead) + named[4:]
+    meaning.insert(9, 2.0 * _normalised(expr[0]) / np.abs(_normalised(expr[0])).max())   # smile leak
+    meaning.insert(14, 2.0 * _normalised(expr[1]) / np.abs(_normalised(expr[1])).max())  # mouth leak
+    shape_fields = [_with_filler(f, fillers[j], np.sqrt(shape_var[j])) for j, f in enumerate(meaning)]
+    shape_fields += list(fillers[len(meaning):])
     shape_basis = _orthonormal(shape_fields, N_SHAPE)
-    shape_var = _geometric_variances(N_SHAPE, SHAPE_95, total=3 * n * 4.0 ** 2)
 
     # ---- color (per-vertex RGB fields)
     def rgb(f, c):
