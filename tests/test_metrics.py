@@ -170,3 +170,80 @@ def test_nearest_centroid_accuracy():
     assert 0.8 < accall <= 1
     noise = M.nearest_centroid_accuracy(rng.normal(size=(n, 20)), labels, 2)
     assert noise < 0.6
+
+
+# --------------------------------------------------------------------------- chapter 06 tables
+
+def test_variety_table_matches_single_metrics():
+    import pandas as pd
+    from thesislib.population import Validity
+
+    rng = np.random.default_rng(seed())
+    ref = rng.normal(size=(400, 6))
+    data = {"normal": rng.normal(size=(300, 6)), "wide": rng.uniform(-4, 4, size=(250, 6))}
+    validity = Validity().fit(ref)
+    s = int(rng.integers(1 << 30))
+    table = M.variety_table(data, ref, np.random.default_rng(s), clusters=(2, 5), n_pairs=500,
+                            validity=validity)
+    assert isinstance(table, pd.DataFrame) and list(table.index) == ["normal", "wide"]
+    assert list(table.columns) == ["n", "ks_sum", "ks_p", "distortion_2", "distortion_5", "cos_q1", "cos_q2",
+                                   "cos_q3", "l2_q1", "l2_q2", "l2_q3", "valid_fraction"]
+    # the same generator consumed in the same order reproduces each single call
+    r = np.random.default_rng(s)
+    for name, X in data.items():
+        assert table.loc[name, "n"] == len(X)
+        assert table.loc[name, "ks_sum"] == pytest.approx(M.ks_summary(X, ref)[0])
+        assert table.loc[name, "distortion_2"] == pytest.approx(M.kmeans_distortion(X, 2, r))
+        assert table.loc[name, "distortion_5"] == pytest.approx(M.kmeans_distortion(X, 5, r))
+        assert table.loc[name, ["cos_q1", "cos_q2", "cos_q3"]].tolist() == pytest.approx(
+            M.distance_quartiles(X, "cosine", r, n_pairs=500))
+        assert table.loc[name, ["l2_q1", "l2_q2", "l2_q3"]].tolist() == pytest.approx(
+            M.distance_quartiles(X, "l2", r, n_pairs=500))
+        assert table.loc[name, "valid_fraction"] == pytest.approx(validity.valid_fraction(X))
+    assert table.loc["wide", "ks_sum"] > table.loc["normal", "ks_sum"]
+    assert table.loc["wide", "valid_fraction"] < table.loc["normal", "valid_fraction"]
+    small = M.variety_table({"tiny": rng.normal(size=(4, 6))}, ref, rng, clusters=(2, 10), n_pairs=20)
+    assert np.isnan(small.loc["tiny", "distortion_10"]) and "valid_fraction" not in small
+    with pytest.raises(ValueError, match="columns"):
+        M.variety_table({"bad": rng.normal(size=(10, 3))}, ref, rng)
+
+
+def test_transfer_centroid_accuracy():
+    rng = np.random.default_rng(seed())
+    n = 2000
+    sex = np.where(rng.random(n) < 0.5, "male", "female")
+    shift = np.where(sex == "male", 4.0, -4.0)
+    R = rng.normal(size=(n, 10))
+    R[:, 0] = 3 * R[:, 0] + shift
+    # on the reference itself it equals the in-sample classifier
+    assert M.transfer_centroid_accuracy(R, sex, R, sex, 2) == pytest.approx(
+        M.nearest_centroid_accuracy(R, sex, 2))
+    X = rng.normal(size=(n, 10))
+    X[:, 0] = 3 * X[:, 0] + shift
+    good = M.transfer_centroid_accuracy(R, sex, X, sex, 2)
+    assert good == pytest.approx(stats.norm.cdf(4 / 3), abs=0.04)
+    flipped = np.where(sex == "male", "female", "male")
+    assert M.transfer_centroid_accuracy(R, sex, X, flipped, 2) == pytest.approx(1 - good)
+    with pytest.raises(ValueError):
+        M.transfer_centroid_accuracy(R, sex, X, sex[:5])
+
+
+def test_score_by_sampler_and_metric_correlations():
+    import pandas as pd
+
+    scores = pd.DataFrame({"sampler": ["a", "a", "b", "c", "d"], "seed": [0, 1, 0, 0, 0],
+                           "mean_corrected_score": [0.5, 0.7, 0.4, 0.3, 0.2], "raw": [9, 9, 9, 9, 9]})
+    s = M.score_by_sampler(scores)
+    assert s.name == "mean_corrected_score" and s.to_dict() == pytest.approx({"a": 0.6, "b": 0.4, "c": 0.3, "d": 0.2})
+    alt = M.score_by_sampler(scores.rename(columns={"mean_corrected_score": "corrected score"}))
+    assert alt.name == "corrected score"
+    with pytest.raises(ValueError):
+        M.score_by_sampler(scores[["sampler", "raw"]])
+    table = pd.DataFrame({"n": [1, 1, 1, 1, 1], "x": [3.0, 2.0, 1.5, 0.5, 9.0], "flat": [1.0] * 5},
+                         index=["a", "b", "c", "d", "not_scored"])
+    corr = M.metric_correlations(table, s)
+    assert list(corr.index) == ["x", "flat"] and corr.loc["x", "n"] == 4
+    ref = stats.pearsonr([3.0, 2.0, 1.5, 0.5], [0.6, 0.4, 0.3, 0.2])
+    assert corr.loc["x", "r"] == pytest.approx(ref.statistic) and corr.loc["x", "p"] == pytest.approx(ref.pvalue)
+    assert np.isnan(corr.loc["flat", "r"])
+    assert np.isnan(M.metric_correlations(table.iloc[:2], s).loc["x", "r"])

@@ -23,7 +23,8 @@ from sklearn.decomposition import PCA
 __all__ = [
     "ks_table", "ks_summary", "kmeans_distortion", "distance_quartiles", "corrected_score",
     "ranks", "GroupCI", "group_mean_ci", "mean_rank_ci", "rigid_align", "vertex_error",
-    "vertex_error_summary", "nearest_centroid_accuracy",
+    "vertex_error_summary", "nearest_centroid_accuracy", "variety_table",
+    "transfer_centroid_accuracy", "score_by_sampler", "metric_correlations",
 ]
 
 
@@ -352,3 +353,156 @@ def vertex_error_summary(errors) -> dict[str, float]:
     """
     e = np.asarray(errors, dtype=np.float64).ravel()
     return {"median": float(np.median(e)), "mean": float(e.mean()), "std": float(e.std())}
+
+
+# --------------------------------------------------------------------------- chapter 06 tables
+
+def variety_table(datasets: dict, reference, rng: np.random.Generator,
+                  clusters=(2, 10, 25, 100, 200), n_pairs: int = 20000, validity=None,
+                  n_init: int = 1, n_threads: int | None = 1):
+    """All variety metrics of thesis 6.2-6.3, one row per dataset.
+
+    Parameters
+    ----------
+    datasets : dict
+        ``{name: (n_i, d) array}`` of parameter vectors, e.g. one sample per sampler.
+    reference : array_like, shape (m, d)
+        Held-out fitted set the KS statistics compare against.
+    rng : numpy.random.Generator
+        Seeds k-means and draws the random pairs (datasets in dict order).
+    clusters : sequence of int
+        Cluster counts of the k-means distortion (Table 6.4); counts above ``n_i``
+        give NaN.
+    n_pairs : int
+        Random pairs for the distance quartiles (Table 6.5).
+    validity : fitted :class:`thesislib.population.Validity` or None
+        If given, adds the fraction of valid faces.
+    n_init : int
+        k-means restarts per cluster count.
+    n_threads : int or None
+        Limit of OpenMP/BLAS threads while clustering (None: library default). One
+        thread is faster on small, shared machines, where k-means threads oversubscribe.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: dataset name. Columns ``n``, ``ks_sum``, ``ks_p``,
+        ``distortion_<k>`` per cluster count, ``cos_q1..q3``, ``l2_q1..q3`` and
+        ``valid_fraction`` when ``validity`` is given.
+    """
+    import pandas as pd
+    from threadpoolctl import threadpool_limits
+
+    reference = _2d(reference, "reference")
+    rows = {}
+    with threadpool_limits(limits=n_threads):
+        for name, X in datasets.items():
+            X = _2d(X, str(name))
+            if X.shape[1] != reference.shape[1]:
+                raise ValueError(f"dataset {name!r} has {X.shape[1]} columns, the reference {reference.shape[1]}")
+            row = {"n": X.shape[0]}
+            row["ks_sum"], row["ks_p"] = ks_summary(X, reference)
+            for k in clusters:
+                row[f"distortion_{k}"] = (kmeans_distortion(X, k, rng, n_init=n_init)
+                                          if k <= X.shape[0] else np.nan)
+            for metric, short in (("cosine", "cos"), ("l2", "l2")):
+                q = distance_quartiles(X, metric, rng, n_pairs=n_pairs)
+                row.update({f"{short}_q{i + 1}": v for i, v in enumerate(q)})
+            if validity is not None:
+                row["valid_fraction"] = validity.valid_fraction(X)
+            rows[name] = row
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def transfer_centroid_accuracy(reference, reference_labels, X, labels, n_dims: int | None = None) -> float:
+    """Nearest-centroid accuracy of ``X`` against centroids learned on ``reference``.
+
+    PCA and the per-class centroids come from ``reference`` (as in
+    :func:`nearest_centroid_accuracy`); the rows of ``X`` (e.g. generated faces) are
+    projected into that space and classified. High accuracy means samples generated
+    for a label land where real faces of that label are (thesis Fig 6.10).
+
+    Parameters
+    ----------
+    reference : array_like, shape (m, d)
+    reference_labels : array_like, shape (m,)
+    X : array_like, shape (n, d)
+    labels : array_like, shape (n,), values among ``reference_labels``
+    n_dims : int or None
+        Leading components; None uses all ``min(m, d)``.
+
+    Returns
+    -------
+    float in [0, 1]
+    """
+    R, X = _2d(reference, "reference"), _2d(X)
+    ref_labels, labels = np.asarray(reference_labels), np.asarray(labels)
+    if ref_labels.shape != (R.shape[0],) or labels.shape != (X.shape[0],):
+        raise ValueError("labels must have one entry per row")
+    pca = PCA(n_components=n_dims, svd_solver="full").fit(R)
+    classes, y = np.unique(ref_labels, return_inverse=True)
+    Zr = pca.transform(R)
+    centroids = np.stack([Zr[y == c].mean(axis=0) for c in range(len(classes))])
+    Z = pca.transform(X)
+    d2 = ((Z[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2)
+    return float(np.mean(classes[d2.argmin(axis=1)] == labels))
+
+
+def score_by_sampler(scores, column: str | None = None):
+    """Mean score per sampler from a scores table (chapter 05's ``05_scores.csv``).
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        One row per trained model with a ``sampler`` column.
+    column : str or None
+        Score column; None picks ``mean_corrected_score`` if present, else the first
+        column whose name contains "corrected".
+
+    Returns
+    -------
+    pandas.Series indexed by sampler, named after the column used.
+    """
+    if "sampler" not in scores.columns:
+        raise ValueError("scores table needs a 'sampler' column")
+    if column is None:
+        candidates = [c for c in scores.columns if "corrected" in str(c).lower()]
+        preferred = [c for c in candidates if str(c).lower().replace(" ", "_") == "mean_corrected_score"]
+        if not candidates:
+            raise ValueError(f"no corrected-score column among {list(scores.columns)}")
+        column = (preferred or candidates)[0]
+    return scores.groupby("sampler")[column].mean().rename(column)
+
+
+def metric_correlations(table, score, metrics=None):
+    """Pearson correlation of each dataset metric with a score, over shared datasets.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Metrics per dataset (e.g. :func:`variety_table`), indexed by sampler name.
+    score : pandas.Series
+        Score per sampler (e.g. :func:`score_by_sampler`).
+    metrics : list of str or None
+        Columns to correlate; None uses every numeric column except ``n``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index: metric; columns ``r``, ``p`` (two-sided) and ``n`` (datasets used);
+        r and p are NaN with fewer than 3 datasets or a constant column.
+    """
+    import pandas as pd
+
+    joined = table.join(score.rename("__score__"), how="inner")
+    if metrics is None:
+        metrics = [c for c in table.select_dtypes("number").columns if c != "n"]
+    rows = {}
+    for m in metrics:
+        pair = joined[[m, "__score__"]].dropna()
+        r = p = np.nan
+        if len(pair) >= 3 and pair[m].std() > 0 and pair["__score__"].std() > 0:
+            res = stats.pearsonr(pair[m], pair["__score__"])
+            r, p = float(res.statistic), float(res.pvalue)
+        rows[m] = {"r": r, "p": p, "n": len(pair)}
+    return pd.DataFrame.from_dict(rows, orient="index")

@@ -134,10 +134,41 @@ class BprnSection(_Section):
         return v
 
 
+TABLE_5_1 = ("naive_uniform_3.5", "naive_uniform_4", "naive_uniform_5", "naive_normal_1", "naive_normal_1.5",
+             "naive_normal_1.8", "naive_normal_2", "composite_normal_1_uniform_6",
+             "composite_normal_2_uniform_6", "normal_07_beta_3_15_uniform_6", "meta_normal",
+             "meta_normal_07_0_25_uniform_6", "meta_uniform_std", "fitted_uniform", "fitted_uniform_x2",
+             "fitted_normal")
+"""The random samplers of thesis Table 5.1 (registry names), in the thesis' order."""
+_GENERATIVE = ("gmm", "copula", "cvgan1", "cvgan2")
+
+
 class VarietySection(_Section):
     clusters: list[int] = Field(default_factory=lambda: [2, 10, 25, 100, 200])
     n_samples: int = Field(2000, ge=10, le=10_000_000)
     n_pairs: int = Field(20000, ge=10, le=10_000_000)
+    samplers: list[str] = Field(default_factory=lambda: list(TABLE_5_1),
+                                description="random samplers compared; GMM, copula, GANs are added")
+    gmm_components: int = Field(5, ge=1, le=10_000)
+    kmeans_n_init: int = Field(1, ge=1, le=100)
+    scatter_points: int = Field(1000, ge=10, le=100_000)
+
+    @field_validator("clusters")
+    @classmethod
+    def _cluster_counts(cls, v):
+        if not v or min(v) < 1:
+            raise ValueError("clusters must be a non-empty list of integers >= 1")
+        return v
+
+    @field_validator("samplers")
+    @classmethod
+    def _known_random(cls, v):
+        for name in v:
+            _check_sampler(name)
+            if name in _GENERATIVE:
+                raise ValueError(f"{name!r} is a generative model; chapter 06 adds GMM, copula and "
+                                 "saved GANs itself, list only random samplers here")
+        return v
 
 
 def _check_sampler(name: str) -> str:
