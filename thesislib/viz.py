@@ -27,18 +27,25 @@ def setup_notebook() -> None:
 def png_uri(image: np.ndarray) -> str:
     """A data URI of an (H, W, 3) uint8 image, PNG encoded."""
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(image)).save(buf, format="PNG", optimize=True)
+    Image.fromarray(np.ascontiguousarray(image)).save(buf, format="PNG", compress_level=3)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+_HEX = np.array([f"{i:02x}" for i in range(256)])
+
+
+def vertex_color_strings(colors) -> list:
+    """(N, 3) colours in 0..1 -> N ``#rrggbb`` strings, as plotly's vertexcolor wants."""
+    rgb = np.clip(np.asarray(colors) * 255 + 0.5, 0, 255).astype(np.uint8)
+    return np.char.add(np.char.add(np.char.add("#", _HEX[rgb[:, 0]]), _HEX[rgb[:, 1]]), _HEX[rgb[:, 2]]).tolist()
 
 
 def mesh_trace(mesh, name: str = "face") -> go.Mesh3d:
     """A Mesh3d trace with vertex colours (float32 coordinates, int32 faces)."""
     v = np.asarray(mesh.vertices, np.float32)
     t = np.asarray(mesh.triangles, np.int32)
-    rgb = np.clip(np.asarray(mesh.colors) * 255, 0, 255).astype(np.uint8)
-    colors = [f"rgb({r},{g},{b})" for r, g, b in rgb]
     return go.Mesh3d(x=v[:, 0], y=v[:, 1], z=v[:, 2], i=t[:, 0], j=t[:, 1], k=t[:, 2],
-                     vertexcolor=colors, name=name, flatshading=False, hoverinfo="skip",
+                     vertexcolor=vertex_color_strings(mesh.colors), name=name, flatshading=False, hoverinfo="skip",
                      lighting=dict(ambient=0.55, diffuse=0.6, specular=0.05, roughness=0.9),
                      lightposition=dict(x=0, y=100, z=1000))
 

@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from .render import Workspace, render
-from .viz import mesh_trace, png_uri, FACE_CAMERA
+from .viz import FACE_CAMERA, mesh_trace, png_uri, vertex_color_strings
 
 
 class FaceExplorer:
@@ -54,6 +54,7 @@ class FaceExplorer:
         self.value.observe(self._on_value, names="value")
         self.reset.on_click(self._on_reset)
         self.last_update_seconds = float("nan")
+        self._vertices = self._colors = None
         self.view = w.VBox([w.HBox([self.part, self.component, self.value, self.reset]),
                             w.HBox([self.figure, self.image]), self.status])
 
@@ -82,18 +83,23 @@ class FaceExplorer:
         return self.update(parts=("color",) if part == "color" else ("shape",))
 
     def update(self, parts=("shape", "color")) -> float:
+        """Recompute the changed parts, push them to the 3D figure, re-render; returns seconds."""
+        from .model import Mesh
+
         start = time.perf_counter()
         c = self.coefficients
-        mesh = self.model.instance(shape=c["shape"], color=c["color"],
-                                   expression=c["expression"] if c["expression"].size else None)
+        if "shape" in parts or self._vertices is None:
+            self._vertices = self.model.vertices(c["shape"], c["expression"] if c["expression"].size else None)
+        if "color" in parts or self._colors is None:
+            self._colors = self.model.colors(c["color"])
         with self.figure.batch_update():
             trace = self.figure.data[0]
             if "shape" in parts:
-                v = mesh.vertices
+                v = self._vertices.astype(np.float32)
                 trace.x, trace.y, trace.z = v[:, 0], v[:, 1], v[:, 2]
-            if "color" in parts:
-                rgb = np.clip(mesh.colors * 255, 0, 255).astype(np.uint8)
-                trace.vertexcolor = [f"rgb({r},{g},{b})" for r, g, b in rgb]
+        if "color" in parts:  # restyle skips per-colour validation: ~2x faster than the setter
+            self.figure.plotly_restyle({"vertexcolor": [vertex_color_strings(self._colors)]}, trace_indexes=[0])
+        mesh = Mesh(self._vertices, self._colors, self.model.triangles, self.model.landmark_ids)
         self.image.value = self._img_tag(render(mesh, workspace=self._ws).image)
         self.last_update_seconds = time.perf_counter() - start
         self.status.value = f"update: {1000 * self.last_update_seconds:.0f} ms"
