@@ -41,7 +41,7 @@ import platform
 import shutil
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Callable
@@ -52,6 +52,9 @@ import pandas as pd
 FORMAT = "thesislib.dataset/1"
 CROP_SIZE = 224
 ID_DIGITS = 7
+#: zlib level of the PNGs: 1 encodes a 224 px crop ~2.5x faster than PIL's default 6
+#: for ~10 % larger files.
+PNG_LEVEL = 1
 _CARD, _LABELS, _PARTS, _IMAGES, _REQUEST = "card.json", "labels.parquet", "labels", "images", "request.json"
 
 
@@ -206,7 +209,8 @@ def _png_bytes(image: np.ndarray) -> bytes:
     from PIL import Image
 
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).save(buf, format="PNG", compress_level=6)
+    Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).save(buf, format="PNG",
+                                                                      compress_level=PNG_LEVEL)
     return buf.getvalue()
 
 
@@ -347,6 +351,15 @@ _MODELS: dict = {}
 _POOL_CONTEXT: list = []
 
 
+def _compact(model):
+    """The same model with C-contiguous truncated bases (instances ~3x faster; same fingerprint)."""
+    from dataclasses import replace
+
+    parts = {p: replace(getattr(model, p), basis=np.ascontiguousarray(getattr(model, p).basis))
+             for p in ("shape", "color", "expression")}
+    return replace(model, **parts)
+
+
 def _worker_model(ctx: _Context):
     """The context's model, the default model loaded once per process."""
     if ctx.model is not None:
@@ -359,8 +372,26 @@ def _worker_model(ctx: _Context):
         if model.fingerprint != ctx.model_fingerprint:
             raise RuntimeError("this worker's default model differs from the coordinator's "
                                f"({model.fingerprint} != {ctx.model_fingerprint}); clear the model cache")
-        _MODELS[key] = model
+        _MODELS[key] = _compact(model)
     return _MODELS[key]
+
+
+class _OneThread:
+    """Limit BLAS/OpenMP pools to one thread (work is parallel over processes; a
+    multi-threaded BLAS spin-waits and makes each small matrix-vector product slower)."""
+
+    def __enter__(self):
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:  # pragma: no cover - optional
+            self.limits = None
+            return self
+        self.limits = threadpool_limits(1)
+        return self
+
+    def __exit__(self, *exc):
+        if self.limits is not None:
+            self.limits.restore_original_limits()
 
 
 def _expression_sampler(settings: ExpressionSettings, n: int):
@@ -371,6 +402,11 @@ def _expression_sampler(settings: ExpressionSettings, n: int):
 
 def _run_chunk(chunk: _Chunk, ctx: _Context) -> dict:
     """Render, crop and write the images of one chunk, then its label part."""
+    with _OneThread():
+        return _render_chunk(chunk, ctx)
+
+
+def _render_chunk(chunk: _Chunk, ctx: _Context) -> dict:
     from thesislib.population import param_columns
     from thesislib.render import render
 
@@ -579,7 +615,7 @@ def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, mo
         "model": {"name": base.name, "fingerprint": truncated.fingerprint, "n_shape": n_shape,
                   "n_color": n_color, "n_expression": n_expression},
         "expression": expr, "scene": scene_sampler, "crop": crop_name, "image_size": CROP_SIZE,
-        "chunk_size": chunk_size})
+        "png_level": PNG_LEVEL, "chunk_size": chunk_size})
 
     out.mkdir(parents=True, exist_ok=True)
     if _check_request(out, settings, overwrite):
@@ -605,7 +641,7 @@ def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, mo
         chunks.append(_Chunk(number, start, stop, f0, X[f0:f1],
                              {k: v[f0:f1] for k, v in face_labels.items()}))
     ctx = _Context(str(out), seed, images_per_face, n_shape, n_color, n_expression,
-                   None if model is None else truncated, truncated.fingerprint, scene_sampler, crop_fn,
+                   None if model is None else _compact(truncated), truncated.fingerprint, scene_sampler, crop_fn,
                    expr)
     _execute(chunks, ctx, workers, scheduler, progress, n_images, done)
 
@@ -636,10 +672,11 @@ def _execute(chunks, ctx, workers, scheduler, progress, total, done) -> None:
             for c in chunks:
                 bar.update(_run_chunk(c, ctx)["n"])
         else:
-            import multiprocessing as mp
+            # loky (joblib's process executor) starts fresh interpreters without re-running
+            # the caller's __main__, so scripts need no `if __name__ == "__main__"` guard
+            from joblib.externals.loky.process_executor import ProcessPoolExecutor
 
-            method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-            with ProcessPoolExecutor(max_workers=min(int(workers), len(chunks)), mp_context=mp.get_context(method),
+            with ProcessPoolExecutor(max_workers=min(int(workers), len(chunks)),
                                      initializer=_pool_init, initargs=(ctx,)) as pool:
                 futures = [pool.submit(_run_chunk_pool, c) for c in chunks]
                 for f in as_completed(futures):
