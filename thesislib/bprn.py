@@ -1,0 +1,740 @@
+"""BFM parameter regression network (BPRN, thesis 5.5.1): stems, head, training, feature cache.
+
+A BPRN maps a 224 x 224 face crop to a parameter vector (``n_params`` numbers in
+standard deviations, shape then color). It is a *stem* (image -> features)
+followed by the thesis' *head*: three fully-connected layers of 200 units with
+leaky ReLU and an output layer of ``n_params`` units with tanh.
+
+Target scaling
+    tanh outputs lie in (-1, 1); parameters lie in (-inf, inf) standard deviations.
+    Targets are divided by a fixed bound ``param_bound`` (default 6.0 sd) and clipped
+    to [-1, 1]; predictions are multiplied by it. So a BPRN never predicts a
+    coefficient beyond +-``param_bound`` sd, and training coefficients beyond it (rare
+    for every Table 5.1 sampler except wide uniforms) are clipped. See
+    :func:`scale_params` / :func:`unscale_params`.
+
+Stems (``stem=`` name)
+    ``"dlib"``  frozen, pretrained and shipped by a package: dlib's ResNet face
+        descriptor (128-D, ``face-recognition-models``) via :func:`thesislib.faces.embed`.
+        Features are computed once per image and cached (:func:`dataset_features`),
+        so an epoch costs only the head. Note: the evaluation
+        (:mod:`thesislib.evaluation`) scores with the same network, which biases the
+        face-recognition score toward this stem; the geometric error is independent.
+    ``"cnn"``   a small CNN trained from scratch together with the head (thesis
+        Table 6.1 "train stem"); images are downsampled to ``image_size`` (112) px.
+    ``"wide_resnet50_2"``  the thesis' stem, frozen (ImageNet-normalised 224 px input,
+        2048-D pooled features), needs torchvision and a user-supplied weights file
+        (``weights_path``, a ``state_dict`` read with ``torch.load(weights_only=True)``).
+
+Inputs to :meth:`BPRN.fit` / :meth:`BPRN.predict`: a (n, F) float feature array (frozen
+stems), a (n, H, W, 3) uint8 image array, or a dataset folder / :class:`thesislib.datasets.Dataset`
+(then labels come from the dataset and frozen-stem features from its cache).
+
+Checkpoints are ``state_dict`` containers (tensors, numbers, strings) written
+atomically and read with ``torch.load(weights_only=True)``; training resumes from
+``checkpoint_dir/checkpoint.pt`` and gives the same weights as an uninterrupted run.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+#: Default bound (sd) mapping parameters into tanh's range: target = clip(p / bound, -1, 1).
+PARAM_BOUND = 6.0
+STEMS = ("dlib", "cnn", "wide_resnet50_2")
+FEATURE_DIMS = {"dlib": 128, "cnn": 128, "wide_resnet50_2": 2048}
+#: Face box inside a 224 px dataset crop (the detector box widened by 15 % per side,
+#: see thesislib.faces.crop), used for the dlib stem when the detector misses the face.
+CROP_FACE_BOX = (26, 26, 198, 198)
+CHECKPOINT = "checkpoint.pt"
+
+
+# ----------------------------------------------------------------- scaling
+def scale_params(Y, bound: float = PARAM_BOUND) -> np.ndarray:
+    """Parameters (n, d) in sd -> tanh targets ``clip(Y / bound, -1, 1)`` (float32)."""
+    return np.clip(np.asarray(Y, np.float64) / bound, -1.0, 1.0).astype(np.float32)
+
+
+def unscale_params(Z, bound: float = PARAM_BOUND) -> np.ndarray:
+    """tanh outputs (n, d) in (-1, 1) -> parameters in sd, ``Z * bound`` (float64)."""
+    return np.asarray(Z, np.float64) * bound
+
+
+# ----------------------------------------------------------------- atomic io
+def _atomic(path: Path, write) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_torch_save(obj, path) -> None:
+    """``torch.save`` to a temporary file, then :func:`os.replace` onto ``path``."""
+    _atomic(Path(path), lambda fh: torch.save(obj, fh))
+
+
+# ----------------------------------------------------------------- networks
+def make_head(in_features: int, n_params: int, hidden=(200, 200, 200), negative_slope: float = 0.01) -> nn.Sequential:
+    """The thesis head: Linear+LeakyReLU per ``hidden`` width, then Linear(n_params)+Tanh."""
+    layers, width = [], int(in_features)
+    for h in hidden:
+        layers += [nn.Linear(width, int(h)), nn.LeakyReLU(negative_slope)]
+        width = int(h)
+    layers += [nn.Linear(width, int(n_params)), nn.Tanh()]
+    return nn.Sequential(*layers)
+
+
+class SmallCNN(nn.Module):
+    """Trainable stem from scratch: 4 conv blocks (16-32-64-128 filters, 3x3, ReLU, 2x2
+    max-pool) and global average pooling -> (B, 128). Input (B, 3, S, S) float in [-1, 1]."""
+
+    def __init__(self, width: int = 16):
+        super().__init__()
+        chans, layers = [3, width, 2 * width, 4 * width, 8 * width], []
+        for a, b in zip(chans[:-1], chans[1:]):
+            layers += [nn.Conv2d(a, b, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+        self.features = nn.Sequential(*layers)
+        self.out_features = chans[-1]
+
+    def forward(self, x):
+        return self.features(x).mean(dim=(2, 3))
+
+
+class Network(nn.Module):
+    """Input standardisation (buffers) + optional trainable stem + head.
+
+    ``forward`` takes features (B, F) when ``stem`` is None, else images (B, 3, S, S)
+    float in [-1, 1]; returns tanh outputs (B, n_params).
+    """
+
+    def __init__(self, in_features: int, n_params: int, hidden, negative_slope: float, cnn: bool):
+        super().__init__()
+        self.stem = SmallCNN() if cnn else None
+        f = self.stem.out_features if cnn else in_features
+        self.register_buffer("mu", torch.zeros(f))
+        self.register_buffer("sd", torch.ones(f))
+        self.head = make_head(f, n_params, hidden, negative_slope)
+
+    def forward(self, x):
+        if self.stem is not None:
+            x = self.stem(x)
+        return self.head((x - self.mu) / self.sd)
+
+
+# ----------------------------------------------------------------- frozen stems
+def _read_png(path) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"), np.uint8)
+
+
+def dlib_features(image) -> np.ndarray:
+    """dlib 128-D descriptor of one face crop (224 px), float32 (128,).
+
+    Uses the detector's box, else :data:`CROP_FACE_BOX` (the face region of a
+    dataset crop), so a crop always gets a finite feature vector.
+    """
+    from thesislib import faces
+
+    img = np.asarray(image)
+    found = faces.detect(img)
+    if found:
+        box = found[0]
+    else:
+        s = img.shape[0] / 224.0
+        box = tuple(int(round(v * s)) for v in CROP_FACE_BOX)
+    return faces.embed(img, box=box)
+
+
+def _dlib_chunk(items) -> np.ndarray:
+    return np.stack([dlib_features(_read_png(x) if isinstance(x, (str, Path)) else x) for x in items])
+
+
+def _wrn_model(weights_path):
+    try:
+        import torchvision
+    except ImportError as exc:
+        raise ImportError("stem 'wide_resnet50_2' needs torchvision (a build matching torch "
+                          f"{torch.__version__}: pip install torchvision) and a weights file "
+                          "(weights_path=...); or use stem='dlib'") from exc
+    if weights_path is None or not Path(weights_path).is_file():
+        raise FileNotFoundError(f"stem 'wide_resnet50_2' needs weights_path, a torchvision "
+                                f"wide_resnet50_2 state_dict file (got {weights_path!r}); nothing "
+                                "is downloaded at run time. Or use stem='dlib'")
+    net = torchvision.models.wide_resnet50_2(weights=None)
+    net.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
+    net.fc = nn.Identity()
+    return net.eval()
+
+
+def check_stem(stem: str, weights_path=None) -> None:
+    """Raise a clear error when ``stem`` is unknown or cannot run here."""
+    if stem not in STEMS:
+        raise ValueError(f"unknown stem {stem!r}; choose one of {STEMS}")
+    if stem == "wide_resnet50_2":
+        _wrn_model(weights_path)
+    if stem == "dlib":
+        from thesislib.faces import RECOGNITION_FILE, model_file
+
+        model_file(RECOGNITION_FILE)
+
+
+def frozen_features(images, stem: str = "dlib", n_jobs: int = 1, weights_path=None,
+                    progress: bool = False, batch_size: int = 32) -> np.ndarray:
+    """Features of a frozen stem, (n, F) float32, without caching.
+
+    Parameters
+    ----------
+    images : (n, H, W, 3) uint8 array or sequence of such images or of PNG paths
+    stem : "dlib" or "wide_resnet50_2"
+    n_jobs : joblib worker processes for the dlib stem (-1: all cores)
+    """
+    items = list(images)
+    if not items:
+        return np.zeros((0, FEATURE_DIMS[stem]), np.float32)
+    if stem == "dlib":
+        from joblib import Parallel, delayed, effective_n_jobs
+
+        k = max(1, min(len(items), effective_n_jobs(n_jobs)))
+        chunk = max(1, min(16, -(-len(items) // k)))
+        parts = [items[i:i + chunk] for i in range(0, len(items), chunk)]
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(items), disable=not progress, unit="img", desc="dlib features")
+        if k == 1:
+            out = []
+            for p in parts:
+                out.append(_dlib_chunk(p))
+                bar.update(len(p))
+        else:
+            out = []
+            for res, p in zip(Parallel(n_jobs=k, return_as="generator")(delayed(_dlib_chunk)(p) for p in parts),
+                              parts):
+                out.append(res)
+                bar.update(len(p))
+        bar.close()
+        return np.concatenate(out).astype(np.float32)
+    if stem == "wide_resnet50_2":
+        net = _wrn_model(weights_path)
+        mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+        std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+        out = []
+        with torch.no_grad():
+            for i in range(0, len(items), batch_size):
+                b = np.stack([_read_png(x) if isinstance(x, (str, Path)) else np.asarray(x, np.uint8)
+                              for x in items[i:i + batch_size]])
+                t = torch.from_numpy(b).permute(0, 3, 1, 2).float() / 255.0
+                t = nn.functional.interpolate(t, size=(224, 224), mode="bilinear", align_corners=False)
+                out.append(net((t - mean) / std).numpy())
+        return np.concatenate(out).astype(np.float32)
+    raise ValueError(f"stem {stem!r} is not a frozen stem (frozen: 'dlib', 'wide_resnet50_2')")
+
+
+# ----------------------------------------------------------------- feature cache
+@dataclass(frozen=True, eq=False)
+class Features:
+    """Cached frozen-stem features of a dataset.
+
+    Attributes
+    ----------
+    ids : list of image ids (dataset order)
+    X : (n, F) float32
+    n_computed : int, images computed in this call (0 = everything came from the cache)
+    path : Path of the cache file (``<dataset>/features/<stem>.npz``)
+    """
+
+    ids: list
+    X: np.ndarray
+    n_computed: int
+    path: Path
+
+
+def feature_cache_path(dataset_path, stem: str) -> Path:
+    return Path(dataset_path) / "features" / f"{stem}.npz"
+
+
+def _load_cache(path: Path) -> dict:
+    if not path.is_file():
+        return {}
+    with np.load(path, allow_pickle=False) as z:
+        return dict(zip(z["ids"].tolist(), z["X"]))
+
+
+def dataset_features(dataset, stem: str = "dlib", n_jobs: int = 1, weights_path=None,
+                     progress: bool = False, cache_path=None) -> Features:
+    """Frozen-stem features of every image of a dataset, computed once and cached.
+
+    The cache is an ``.npz`` (``ids`` (n,) unicode, ``X`` (n, F) float32; no pickle)
+    keyed by image id and stem name, written atomically. Missing ids are computed
+    (in ``n_jobs`` processes) and the file is rewritten; cached ids cost nothing.
+
+    Parameters
+    ----------
+    dataset : dataset folder or :class:`thesislib.datasets.Dataset`
+    stem : "dlib" or "wide_resnet50_2"
+    cache_path : file to use instead of ``<dataset>/features/<stem>.npz``
+    """
+    from thesislib.datasets import Dataset, load_dataset
+
+    ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
+    path = Path(cache_path) if cache_path is not None else feature_cache_path(ds.path, stem)
+    cache = _load_cache(path)
+    ids = [str(i) for i in ds.ids]
+    missing = [i for i in ids if i not in cache]
+    if missing:
+        X = frozen_features([ds.image_path(i) for i in missing], stem, n_jobs, weights_path, progress)
+        cache.update(zip(missing, X))
+        keys = sorted(cache)
+
+        def write(fh):
+            np.savez(fh, ids=np.array(keys, dtype=str), X=np.stack([cache[k] for k in keys]).astype(np.float32))
+
+        _atomic(path, write)
+    return Features(ids, np.stack([cache[i] for i in ids]).astype(np.float32), len(missing), path)
+
+
+# ----------------------------------------------------------------- settings
+@dataclass(frozen=True)
+class BPRNSettings:
+    """Everything that defines a BPRN training except the seed (see :class:`BPRN`)."""
+
+    stem: str = "dlib"
+    n_params: int = 100
+    hidden: tuple = (200, 200, 200)
+    lr: float = 1e-3
+    batch_size: int = 64
+    epochs: int = 200
+    early_stopping: int | None = None
+    val_fraction: float = 0.1
+    param_bound: float = PARAM_BOUND
+    negative_slope: float = 0.01
+    image_size: int = 112
+    weight_decay: float = 0.0
+    device: str = "cpu"
+    weights_path: str | None = None
+    checkpoint_every: int = 25
+
+    def identity(self) -> dict:
+        """Settings that must match for a checkpoint to be resumed (not epochs/device)."""
+        d = asdict(self)
+        for k in ("epochs", "early_stopping", "device", "checkpoint_every"):
+            d.pop(k)
+        d["hidden"] = list(d["hidden"])
+        return d
+
+
+def _resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _images_to_tensor(images, size: int) -> torch.Tensor:
+    """(n, H, W, 3) uint8 -> (n, 3, size, size) uint8 (area downsampling)."""
+    t = torch.from_numpy(np.ascontiguousarray(np.asarray(images, np.uint8))).permute(0, 3, 1, 2)
+    if t.shape[-1] != size or t.shape[-2] != size:
+        t = nn.functional.interpolate(t.float(), size=(size, size), mode="area").round().clamp(0, 255).to(torch.uint8)
+    return t.contiguous()
+
+
+class _threads:
+    """Context manager: torch CPU threads set to ``n`` (None: unchanged), restored on exit."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __enter__(self):
+        self.old = torch.get_num_threads()
+        if self.n is not None:
+            torch.set_num_threads(int(self.n))
+
+    def __exit__(self, *exc):
+        torch.set_num_threads(self.old)
+
+
+# ----------------------------------------------------------------- the estimator
+class BPRN:
+    """BFM parameter regression network with a scikit-learn-like interface.
+
+    Parameters
+    ----------
+    stem : "dlib" (frozen, cached features), "cnn" (trainable) or "wide_resnet50_2"
+    n_params : int, output size (thesis: 100 = 50 shape + 50 color)
+    hidden : widths of the head's hidden layers (thesis: 200, 200, 200)
+    lr : Adam learning rate
+    batch_size : int
+    epochs : int, maximum number of passes over the training split
+    early_stopping : None or patience (epochs without a lower validation loss); the
+        weights of the best validation epoch are kept
+    val_fraction : fraction of the inputs held out for the validation loss (0: none)
+    seed : int, seeds weight init, split and batch order (deterministic on CPU)
+    device : "cpu", "cuda", ... or "auto" (a GPU when present)
+    progress : bool, tqdm bar over epochs (and feature extraction)
+    checkpoint_dir : folder for ``checkpoint.pt`` (every ``checkpoint_every`` epochs and at
+        the end); when it holds a checkpoint of the same settings and seed, ``fit`` resumes
+    n_jobs : processes for dlib feature extraction
+    threads : torch CPU threads while fitting/predicting (default 1: the head is tiny, and
+        torch's threads spin-wait when cores are shared; None keeps torch's setting)
+    param_bound, negative_slope, image_size, weight_decay, weights_path, checkpoint_every :
+        see the module docstring and :class:`BPRNSettings`
+
+    Attributes (after fit)
+    ----------------------
+    network_ : :class:`Network`
+    history_ : DataFrame with columns epoch, train_loss, val_loss (MSE on tanh targets)
+    best_epoch_ : int, epoch whose weights are kept
+    n_features_in_ : int
+    """
+
+    def __init__(self, stem: str = "dlib", n_params: int = 100, hidden=(200, 200, 200), lr: float = 1e-3,
+                 batch_size: int = 64, epochs: int = 200, early_stopping: int | None = None,
+                 val_fraction: float = 0.1, seed: int = 0, device: str = "cpu", progress: bool = True,
+                 checkpoint_dir=None, n_jobs: int = 1, param_bound: float = PARAM_BOUND,
+                 negative_slope: float = 0.01, image_size: int = 112, weight_decay: float = 0.0,
+                 weights_path=None, checkpoint_every: int = 25, threads: int | None = 1):
+        if stem not in STEMS:
+            raise ValueError(f"unknown stem {stem!r}; choose one of {STEMS}")
+        self.settings = BPRNSettings(stem, int(n_params), tuple(int(h) for h in hidden), float(lr),
+                                     int(batch_size), int(epochs),
+                                     None if early_stopping is None else int(early_stopping),
+                                     float(val_fraction), float(param_bound), float(negative_slope),
+                                     int(image_size), float(weight_decay), str(device),
+                                     None if weights_path is None else str(weights_path), int(checkpoint_every))
+        self.seed = int(seed)
+        self.progress = bool(progress)
+        self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
+        self.n_jobs = n_jobs
+        self.threads = threads
+
+    @classmethod
+    def from_settings(cls, settings: BPRNSettings, seed: int = 0, **kwargs) -> "BPRN":
+        return cls(**asdict(settings), seed=seed, **kwargs)
+
+    def __getattr__(self, name):
+        s = self.__dict__.get("settings")
+        if s is not None and name in BPRNSettings.__dataclass_fields__:
+            return getattr(s, name)
+        raise AttributeError(name)
+
+    # ------------------------------------------------------------- inputs
+    def _inputs(self, X, Y=None):
+        """-> (tensor inputs, targets or None). Features (n, F) float32 or images (n,3,S,S) uint8."""
+        from thesislib.datasets import Dataset
+
+        s = self.settings
+        if isinstance(X, (str, Path, Dataset)):
+            from thesislib.datasets import load_dataset
+
+            ds = X if isinstance(X, Dataset) else load_dataset(X)
+            if Y is None:
+                Y = ds.parameters()
+            if s.stem == "cnn":
+                return _images_to_tensor(ds.images(), s.image_size), Y
+            feats = dataset_features(ds, s.stem, self.n_jobs, s.weights_path, self.progress).X
+            return torch.from_numpy(feats), Y
+        arr = np.asarray(X)
+        if arr.ndim == 4:
+            if s.stem == "cnn":
+                return _images_to_tensor(arr, s.image_size), Y
+            return torch.from_numpy(frozen_features(arr, s.stem, self.n_jobs, s.weights_path, self.progress)), Y
+        if arr.ndim == 2:
+            if s.stem == "cnn":
+                raise ValueError("stem 'cnn' trains on images: pass (n, H, W, 3) uint8 or a dataset")
+            return torch.from_numpy(arr.astype(np.float32)), Y
+        raise ValueError(f"need features (n, F), images (n, H, W, 3) or a dataset; got shape {arr.shape}")
+
+    @staticmethod
+    def _prep(x: torch.Tensor) -> torch.Tensor:
+        return x.float() / 127.5 - 1.0 if x.dtype == torch.uint8 else x
+
+    # ------------------------------------------------------------- training
+    def _state(self, net, opt, gen, epoch, hist, best):
+        return {"network": net.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(),
+                "epoch": epoch, "history": [list(map(float, r)) for r in hist],
+                "best_epoch": best[0], "best_loss": best[1],
+                "best_network": best[2] if best[2] is not None else {},
+                "settings": json.dumps(self.settings.identity()), "seed": self.seed,
+                "n_features": int(net.mu.numel())}
+
+    def fit(self, X, Y=None) -> "BPRN":
+        with _threads(self.threads):
+            return self._fit(X, Y)
+
+    def _fit(self, X, Y=None) -> "BPRN":
+        """Train on inputs ``X`` and parameters ``Y`` (n, n_params) in sd.
+
+        ``X``: features (n, F) (frozen stems), images (n, H, W, 3) uint8, or a dataset
+        (folder or :class:`~thesislib.datasets.Dataset`; ``Y`` defaults to its parameters).
+        Returns self.
+        """
+        from tqdm.auto import tqdm
+
+        s = self.settings
+        inputs, Y = self._inputs(X, Y)
+        Y = np.asarray(Y, np.float64)
+        if Y.shape != (len(inputs), s.n_params):
+            raise ValueError(f"Y must be ({len(inputs)}, n_params={s.n_params}), got {Y.shape}")
+        device = _resolve_device(s.device)
+        targets = torch.from_numpy(scale_params(Y, s.param_bound))
+        n = len(inputs)
+        perm = np.random.default_rng([self.seed, 1]).permutation(n)
+        n_val = min(n - 1, max(1, int(round(s.val_fraction * n)))) if n > 1 and s.val_fraction > 0 else 0
+        val_idx, tr_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            net = Network(inputs.shape[1] if inputs.ndim == 2 else 0, s.n_params, s.hidden,
+                          s.negative_slope, s.stem == "cnn")
+        if inputs.ndim == 2:  # standardise frozen features with training-split statistics
+            tr = inputs[tr_idx]
+            net.mu.copy_(tr.mean(0))
+            net.sd.copy_(tr.std(0, unbiased=False).clamp_min(1e-6))
+        net.to(device)
+        opt = torch.optim.Adam(net.parameters(), lr=s.lr, weight_decay=s.weight_decay)
+        gen = torch.Generator().manual_seed(self.seed)
+        hist, start, best = [], 0, (0, float("inf"), None)
+        ckpt = self.checkpoint_dir / CHECKPOINT if self.checkpoint_dir is not None else None
+        if ckpt is not None and ckpt.is_file():
+            st = torch.load(ckpt, map_location="cpu", weights_only=True)
+            if st.get("settings") == json.dumps(s.identity()) and st.get("seed") == self.seed:
+                net.load_state_dict(st["network"])
+                opt.load_state_dict(st["optimizer"])
+                gen.set_state(st["generator"])
+                start, hist = int(st["epoch"]), [tuple(r) for r in st["history"]]
+                best = (int(st["best_epoch"]), float(st["best_loss"]), st["best_network"] or None)
+        x_tr, y_tr = inputs[tr_idx].to(device), targets[tr_idx].to(device)
+        x_va, y_va = inputs[val_idx].to(device), targets[val_idx].to(device)
+        bar = tqdm(total=s.epochs, initial=start, disable=not self.progress, unit="epoch", desc=f"bprn[{s.stem}]")
+        stop = start >= s.epochs or (s.early_stopping is not None and hist and
+                                     n_val and start - best[0] >= s.early_stopping)
+        epoch = start
+        while not stop and epoch < s.epochs:
+            net.train()
+            order = torch.randperm(len(tr_idx), generator=gen).to(device)
+            total = 0.0
+            for i in range(0, len(order), s.batch_size):
+                b = order[i:i + s.batch_size]
+                loss = nn.functional.mse_loss(net(self._prep(x_tr[b])), y_tr[b])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += float(loss.detach()) * len(b)
+            epoch += 1
+            val = self._loss(net, x_va, y_va)
+            hist.append((epoch, total / max(len(tr_idx), 1), val))
+            watch = val if n_val else hist[-1][1]
+            if watch < best[1]:
+                best = (epoch, watch, {k: v.detach().cpu().clone() for k, v in net.state_dict().items()})
+            bar.update(1)
+            bar.set_postfix(train=f"{hist[-1][1]:.4f}", val=f"{val:.4f}")
+            stop = s.early_stopping is not None and epoch - best[0] >= s.early_stopping
+            if ckpt is not None and (stop or epoch == s.epochs or epoch % s.checkpoint_every == 0):
+                atomic_torch_save(self._state(net, opt, gen, epoch, hist, best), ckpt)
+        bar.close()
+        if s.early_stopping is not None and best[2] is not None:
+            net.load_state_dict(best[2])
+        else:
+            best = (epoch, best[1], None)
+        self.network_ = net.eval()
+        self.history_ = pd.DataFrame(hist, columns=["epoch", "train_loss", "val_loss"])
+        self.best_epoch_ = int(best[0])
+        self.n_features_in_ = int(net.mu.numel())
+        return self
+
+    def _loss(self, net, x, y) -> float:
+        if len(x) == 0:
+            return float("nan")
+        net.eval()
+        with torch.no_grad():
+            out = torch.cat([net(self._prep(x[i:i + 256])) for i in range(0, len(x), 256)])
+        return float(nn.functional.mse_loss(out, y))
+
+    # ------------------------------------------------------------- prediction
+    def predict(self, X) -> np.ndarray:
+        """Parameters (n, n_params) float64 in sd for features, images or a dataset (see fit)."""
+        if not hasattr(self, "network_"):
+            raise RuntimeError("BPRN is not fitted: call fit() or BPRN.load(path)")
+        inputs, _ = self._inputs(X)
+        with _threads(self.threads):
+            return self._predict(inputs)
+
+    def _predict(self, inputs) -> np.ndarray:
+        device = next(self.network_.parameters()).device
+        with torch.no_grad():
+            out = [self.network_(self._prep(inputs[i:i + 256].to(device))).cpu() for i in range(0, len(inputs), 256)]
+        Z = torch.cat(out).numpy() if out else np.zeros((0, self.settings.n_params), np.float32)
+        return unscale_params(Z, self.settings.param_bound)
+
+    # ------------------------------------------------------------- persistence
+    def save(self, path) -> None:
+        """Write the fitted network, settings, seed and history atomically (torch state dict)."""
+        h = self.history_
+        state = {"network": self.network_.state_dict(), "settings": json.dumps(asdict(self.settings)),
+                 "seed": self.seed, "n_features": self.n_features_in_, "best_epoch": self.best_epoch_,
+                 "history": h.to_numpy(np.float64).tolist()}
+        atomic_torch_save(state, path)
+
+    @classmethod
+    def load(cls, path, device: str = "cpu", progress: bool = False, n_jobs: int = 1) -> "BPRN":
+        """Read a model written by :meth:`save` (``torch.load(weights_only=True)``)."""
+        st = torch.load(path, map_location="cpu", weights_only=True)
+        d = json.loads(st["settings"])
+        d["device"] = device
+        d["hidden"] = tuple(d["hidden"])
+        self = cls(**d, seed=int(st["seed"]), progress=progress, n_jobs=n_jobs)
+        s = self.settings
+        net = Network(int(st["n_features"]), s.n_params, s.hidden, s.negative_slope, s.stem == "cnn")
+        net.load_state_dict(st["network"])
+        self.network_ = net.to(_resolve_device(device)).eval()
+        self.n_features_in_ = int(st["n_features"])
+        self.best_epoch_ = int(st["best_epoch"])
+        self.history_ = pd.DataFrame(st["history"], columns=["epoch", "train_loss", "val_loss"])
+        return self
+
+
+# ----------------------------------------------------------------- sweep
+def model_path(models_dir, dataset: str, seed: int) -> Path:
+    return Path(models_dir) / f"{dataset}__seed{int(seed)}.pt"
+
+
+def _train_one(job: dict) -> dict:
+    t0 = time.perf_counter()
+    settings = BPRNSettings(**{**job["settings"], "hidden": tuple(job["settings"]["hidden"])})
+    out = Path(job["path"])
+    m = BPRN.from_settings(settings, job["seed"], progress=False,
+                           checkpoint_dir=out.parent / "checkpoints" / out.stem)
+    m.fit(job["dataset_path"])
+    m.save(out)
+    last = m.history_.iloc[-1] if len(m.history_) else {"train_loss": np.nan, "val_loss": np.nan}
+    return {"dataset": job["dataset"], "seed": job["seed"], "path": str(out), "status": "trained",
+            "epochs": int(len(m.history_)), "best_epoch": m.best_epoch_, "train_loss": float(last["train_loss"]),
+            "val_loss": float(last["val_loss"]), "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def train_sweep(datasets: dict, seeds, settings: BPRNSettings | dict | None = None, models_dir="models",
+                workers: int = 1, scheduler=None, n_jobs: int = 1, progress: bool = True) -> pd.DataFrame:
+    """Train one BPRN per (dataset, seed); resumable.
+
+    Frozen-stem features are cached per dataset first (``n_jobs`` processes), then the
+    trainings run in ``workers`` local processes, or on a Dask cluster when
+    ``scheduler`` (address or ``distributed.Client``) is given (workers must see the
+    dataset and model folders). A model whose file exists is skipped; an interrupted
+    training resumes from its checkpoint (``models_dir/checkpoints/<name>/``).
+
+    Parameters
+    ----------
+    datasets : dict name -> dataset folder
+    seeds : iterable of int (thesis: 4 per dataset)
+    settings : :class:`BPRNSettings`, a dict of its fields, or None for defaults
+
+    Returns
+    -------
+    DataFrame, one row per (dataset, seed): dataset, seed, path, status ("trained" or
+    "skipped"), epochs, best_epoch, train_loss, val_loss, seconds
+    """
+    from tqdm.auto import tqdm
+
+    if settings is None:
+        settings = BPRNSettings()
+    elif isinstance(settings, dict):
+        settings = BPRNSettings(**{**settings, "hidden": tuple(settings.get("hidden", (200, 200, 200)))})
+    models_dir = Path(models_dir)
+    jobs, rows = [], []
+    for name, path in datasets.items():
+        for seed in seeds:
+            out = model_path(models_dir, name, seed)
+            if out.is_file():
+                m = BPRN.load(out)
+                rows.append({"dataset": name, "seed": int(seed), "path": str(out), "status": "skipped",
+                             "epochs": len(m.history_), "best_epoch": m.best_epoch_,
+                             "train_loss": float(m.history_["train_loss"].iloc[-1]) if len(m.history_) else np.nan,
+                             "val_loss": float(m.history_["val_loss"].iloc[-1]) if len(m.history_) else np.nan,
+                             "seconds": 0.0})
+            else:
+                jobs.append({"dataset": name, "seed": int(seed), "dataset_path": str(path), "path": str(out),
+                             "settings": {**asdict(settings), "hidden": list(settings.hidden)}})
+    if settings.stem != "cnn":
+        for name in dict.fromkeys(j["dataset"] for j in jobs):
+            dataset_features(datasets[name], settings.stem, n_jobs, settings.weights_path, progress)
+    bar = tqdm(total=len(jobs), disable=not progress, unit="model", desc="train_sweep")
+    if scheduler is not None and jobs:
+        from distributed import Client, as_completed
+
+        client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+        try:
+            for f in as_completed(client.map(_train_one, jobs, pure=False)):
+                rows.append(f.result())
+                bar.update(1)
+        finally:
+            if client is not scheduler:
+                client.close()
+    elif int(workers) <= 1 or len(jobs) <= 1:
+        for j in jobs:
+            rows.append(_train_one(j))
+            bar.update(1)
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+        with ProcessPoolExecutor(min(int(workers), len(jobs)), mp_context=mp.get_context(method)) as pool:
+            for f in as_completed([pool.submit(_train_one, j) for j in jobs]):
+                rows.append(f.result())
+                bar.update(1)
+    bar.close()
+    df = pd.DataFrame(rows, columns=["dataset", "seed", "path", "status", "epochs", "best_epoch",
+                                     "train_loss", "val_loss", "seconds"])
+    return df.sort_values(["dataset", "seed"], kind="stable").reset_index(drop=True)
+
+
+# ----------------------------------------------------------------- stem experiment
+def stem_experiment(dataset, epochs: int = 30, seed: int = 0, stems=("dlib", "cnn"),
+                    settings: BPRNSettings | None = None, n_jobs: int = 1, progress: bool = True) -> pd.DataFrame:
+    """Frozen pretrained stem vs a stem trained from scratch (thesis Table 6.1).
+
+    Trains one BPRN per stem on the same dataset, split and seed, and returns their
+    loss curves; the frozen stem only trains the head, the ``cnn`` stem trains
+    everything.
+
+    Parameters
+    ----------
+    dataset : dataset folder or Dataset (small: the cnn stem trains on all pixels)
+    epochs : int
+    stems : stem names to compare
+
+    Returns
+    -------
+    DataFrame with columns stem, trainable_stem (bool), epoch, train_loss, val_loss, seconds
+    (cumulative training time at the end of that epoch is not recorded; ``seconds`` is
+    the stem's total time, feature extraction included)
+    """
+    base = settings or BPRNSettings()
+    frames = []
+    for stem in stems:
+        t0 = time.perf_counter()
+        s = BPRNSettings(**{**asdict(base), "stem": stem, "epochs": int(epochs), "early_stopping": None})
+        m = BPRN.from_settings(s, seed, progress=progress, n_jobs=n_jobs).fit(dataset)
+        h = m.history_.copy()
+        h.insert(0, "trainable_stem", stem == "cnn")
+        h.insert(0, "stem", stem)
+        h["seconds"] = round(time.perf_counter() - t0, 3)
+        frames.append(h)
+    return pd.concat(frames, ignore_index=True)
