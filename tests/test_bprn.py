@@ -146,19 +146,41 @@ def test_cnn_stem_trains_on_images(tiny_dataset):
 
 
 def test_stem_experiment(tiny_dataset, fake_dlib):
-    df = B.stem_experiment(tiny_dataset, epochs=2, settings=B.BPRNSettings(image_size=32, batch_size=2),
+    df = EV.stem_experiment(tiny_dataset, epochs=2, settings=B.BPRNSettings(image_size=32, batch_size=2),
                            progress=False)
     assert set(df["stem"]) == {"dlib", "cnn"} and len(df) == 4
     assert df.loc[df["stem"] == "cnn", "trainable_stem"].all()
     assert np.isfinite(df["val_loss"]).all()
 
 
+def test_stem_experiment_scores_at_epochs(tiny_dataset, fake_dlib, face_model):
+    test = EV.realistic_test_set(2, seed=98, model=face_model)
+    st = B.BPRNSettings(image_size=32, batch_size=2)
+    df = EV.stem_experiment(tiny_dataset, epochs=3, settings=st, test=test, eval_at=[1, 3], progress=False,
+                            model=face_model)
+    assert df["score"].notna().tolist() == [True, False, True] * 2
+    plain = EV.stem_experiment(tiny_dataset, epochs=3, settings=st, progress=False)
+    np.testing.assert_allclose(df["val_loss"], plain["val_loss"])  # stop, score, resume = one run
+
+
+def test_feature_cache_invalidated_by_other_dataset(tiny_dataset, fake_dlib, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_dataset, copy)
+    B.dataset_features(copy, "dlib")
+    n = len(fake_dlib)
+    card = (copy / "card.json").read_text().replace('"created": "', '"created": "1')
+    (copy / "card.json").write_text(card)  # as if regenerated in place
+    assert B.dataset_features(copy, "dlib").n_computed == 4 and len(fake_dlib) == n + 4
+
+
 def test_train_sweep_resumes(tiny_dataset, fake_dlib, tmp_path):
     s = B.BPRNSettings(epochs=2, val_fraction=0.25)
-    df = B.train_sweep({"naive": tiny_dataset}, seeds=[0, 1], settings=s, models_dir=tmp_path, progress=False)
+    df = EV.train_sweep({"naive": tiny_dataset}, seeds=[0, 1], settings=s, models_dir=tmp_path, progress=False)
     assert list(df["status"]) == ["trained", "trained"] and list(df["seed"]) == [0, 1]
-    assert all(B.model_path(tmp_path, "naive", k).is_file() for k in (0, 1))
-    again = B.train_sweep({"naive": tiny_dataset}, seeds=[0, 1], settings=s, models_dir=tmp_path, progress=False)
+    assert all(EV.model_path(tmp_path, "naive", k).is_file() for k in (0, 1))
+    again = EV.train_sweep({"naive": tiny_dataset}, seeds=[0, 1], settings=s, models_dir=tmp_path, progress=False)
     assert list(again["status"]) == ["skipped", "skipped"]
 
 
@@ -235,3 +257,23 @@ def test_package_photos_skip_cleanly():
         assert photos is None
     else:
         assert photos is None or photos.images.shape[1:] == (224, 224, 3)
+
+
+@pytest.mark.slow
+def test_learning_on_dlib_features_of_renders(tmp_path):
+    """Real stem: dlib descriptors of ~80 rendered faces predict shape better than the mean."""
+    from thesislib.datasets import generate
+
+    generate(tmp_path / "ds", "naive_normal_1", n_faces=80, images_per_face=1, seed=11, crop="landmarks",
+             progress=False)
+    f = B.dataset_features(tmp_path / "ds", "dlib", n_jobs=2)
+    from thesislib.datasets import load_dataset
+
+    Y = load_dataset(tmp_path / "ds").parameters()
+    tr, te = slice(0, 64), slice(64, None)
+    m = B.BPRN(n_params=100, epochs=60, batch_size=16, seed=0, weight_decay=1e-3,
+               progress=False).fit(f.X[tr], Y[tr])
+    shape = slice(0, 10)  # the largest shape components carry the identity
+    err = np.sqrt(((m.predict(f.X[te])[:, shape] - Y[te, shape]) ** 2).mean())
+    base = np.sqrt(((Y[tr, shape].mean(0) - Y[te, shape]) ** 2).mean())
+    assert err < base, (err, base)

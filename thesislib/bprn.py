@@ -33,14 +33,16 @@ stems), a (n, H, W, 3) uint8 image array, or a dataset folder / :class:`thesisli
 Checkpoints are ``state_dict`` containers (tensors, numbers, strings) written
 atomically and read with ``torch.load(weights_only=True)``; training resumes from
 ``checkpoint_dir/checkpoint.pt`` and gives the same weights as an uninterrupted run.
+
+Sweeps over datasets and seeds, the stem experiment and scoring live in
+:mod:`thesislib.evaluation`.
 """
 from __future__ import annotations
 
 import json
 import os
 import tempfile
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -272,10 +274,25 @@ def feature_cache_path(dataset_path, stem: str) -> Path:
     return Path(dataset_path) / "features" / f"{stem}.npz"
 
 
-def _load_cache(path: Path) -> dict:
+def _cache_key(card: dict, stem: str, weights_path=None) -> str:
+    """What cached features depend on: the dataset's settings and creation time, the stem
+    and (wide_resnet50_2) the weights file's size and modification time."""
+    import hashlib
+
+    parts = {"settings": card.get("settings"), "created": card.get("created"), "stem": stem}
+    if stem == "wide_resnet50_2" and weights_path is not None and Path(weights_path).is_file():
+        st = Path(weights_path).stat()
+        parts["weights"] = [str(Path(weights_path).resolve()), st.st_size, st.st_mtime_ns]
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def _load_cache(path: Path, key: str) -> dict:
+    """id -> feature row; empty when the file is missing or was made for another dataset/stem."""
     if not path.is_file():
         return {}
     with np.load(path, allow_pickle=False) as z:
+        if "key" not in z.files or str(z["key"]) != key:
+            return {}
         return dict(zip(z["ids"].tolist(), z["X"]))
 
 
@@ -283,9 +300,11 @@ def dataset_features(dataset, stem: str = "dlib", n_jobs: int = 1, weights_path=
                      progress: bool = False, cache_path=None) -> Features:
     """Frozen-stem features of every image of a dataset, computed once and cached.
 
-    The cache is an ``.npz`` (``ids`` (n,) unicode, ``X`` (n, F) float32; no pickle)
-    keyed by image id and stem name, written atomically. Missing ids are computed
-    (in ``n_jobs`` processes) and the file is rewritten; cached ids cost nothing.
+    The cache is an ``.npz`` (``ids`` (n,) unicode, ``X`` (n, F) float32, ``key``; no
+    pickle) keyed by image id and stem, written atomically. ``key`` hashes the dataset
+    card (settings, creation time), the stem and its weights file, so a regenerated
+    dataset or other weights invalidate it. Missing ids are computed (in ``n_jobs``
+    processes) and the file is rewritten; cached ids cost nothing.
 
     Parameters
     ----------
@@ -297,7 +316,8 @@ def dataset_features(dataset, stem: str = "dlib", n_jobs: int = 1, weights_path=
 
     ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
     path = Path(cache_path) if cache_path is not None else feature_cache_path(ds.path, stem)
-    cache = _load_cache(path)
+    key = _cache_key(ds.card, stem, weights_path)
+    cache = _load_cache(path, key)
     ids = [str(i) for i in ds.ids]
     missing = [i for i in ids if i not in cache]
     if missing:
@@ -306,7 +326,8 @@ def dataset_features(dataset, stem: str = "dlib", n_jobs: int = 1, weights_path=
         keys = sorted(cache)
 
         def write(fh):
-            np.savez(fh, ids=np.array(keys, dtype=str), X=np.stack([cache[k] for k in keys]).astype(np.float32))
+            np.savez(fh, ids=np.array(keys, dtype=str), X=np.stack([cache[k] for k in keys]).astype(np.float32),
+                     key=np.array(key))
 
         _atomic(path, write)
     return Features(ids, np.stack([cache[i] for i in ids]).astype(np.float32), len(missing), path)
@@ -608,133 +629,3 @@ class BPRN:
         self.best_epoch_ = int(st["best_epoch"])
         self.history_ = pd.DataFrame(st["history"], columns=["epoch", "train_loss", "val_loss"])
         return self
-
-
-# ----------------------------------------------------------------- sweep
-def model_path(models_dir, dataset: str, seed: int) -> Path:
-    return Path(models_dir) / f"{dataset}__seed{int(seed)}.pt"
-
-
-def _train_one(job: dict) -> dict:
-    t0 = time.perf_counter()
-    settings = BPRNSettings(**{**job["settings"], "hidden": tuple(job["settings"]["hidden"])})
-    out = Path(job["path"])
-    m = BPRN.from_settings(settings, job["seed"], progress=False,
-                           checkpoint_dir=out.parent / "checkpoints" / out.stem)
-    m.fit(job["dataset_path"])
-    m.save(out)
-    last = m.history_.iloc[-1] if len(m.history_) else {"train_loss": np.nan, "val_loss": np.nan}
-    return {"dataset": job["dataset"], "seed": job["seed"], "path": str(out), "status": "trained",
-            "epochs": int(len(m.history_)), "best_epoch": m.best_epoch_, "train_loss": float(last["train_loss"]),
-            "val_loss": float(last["val_loss"]), "seconds": round(time.perf_counter() - t0, 3)}
-
-
-def train_sweep(datasets: dict, seeds, settings: BPRNSettings | dict | None = None, models_dir="models",
-                workers: int = 1, scheduler=None, n_jobs: int = 1, progress: bool = True) -> pd.DataFrame:
-    """Train one BPRN per (dataset, seed); resumable.
-
-    Frozen-stem features are cached per dataset first (``n_jobs`` processes), then the
-    trainings run in ``workers`` local processes, or on a Dask cluster when
-    ``scheduler`` (address or ``distributed.Client``) is given (workers must see the
-    dataset and model folders). A model whose file exists is skipped; an interrupted
-    training resumes from its checkpoint (``models_dir/checkpoints/<name>/``).
-
-    Parameters
-    ----------
-    datasets : dict name -> dataset folder
-    seeds : iterable of int (thesis: 4 per dataset)
-    settings : :class:`BPRNSettings`, a dict of its fields, or None for defaults
-
-    Returns
-    -------
-    DataFrame, one row per (dataset, seed): dataset, seed, path, status ("trained" or
-    "skipped"), epochs, best_epoch, train_loss, val_loss, seconds
-    """
-    from tqdm.auto import tqdm
-
-    if settings is None:
-        settings = BPRNSettings()
-    elif isinstance(settings, dict):
-        settings = BPRNSettings(**{**settings, "hidden": tuple(settings.get("hidden", (200, 200, 200)))})
-    models_dir = Path(models_dir)
-    jobs, rows = [], []
-    for name, path in datasets.items():
-        for seed in seeds:
-            out = model_path(models_dir, name, seed)
-            if out.is_file():
-                m = BPRN.load(out)
-                rows.append({"dataset": name, "seed": int(seed), "path": str(out), "status": "skipped",
-                             "epochs": len(m.history_), "best_epoch": m.best_epoch_,
-                             "train_loss": float(m.history_["train_loss"].iloc[-1]) if len(m.history_) else np.nan,
-                             "val_loss": float(m.history_["val_loss"].iloc[-1]) if len(m.history_) else np.nan,
-                             "seconds": 0.0})
-            else:
-                jobs.append({"dataset": name, "seed": int(seed), "dataset_path": str(path), "path": str(out),
-                             "settings": {**asdict(settings), "hidden": list(settings.hidden)}})
-    if settings.stem != "cnn":
-        for name in dict.fromkeys(j["dataset"] for j in jobs):
-            dataset_features(datasets[name], settings.stem, n_jobs, settings.weights_path, progress)
-    bar = tqdm(total=len(jobs), disable=not progress, unit="model", desc="train_sweep")
-    if scheduler is not None and jobs:
-        from distributed import Client, as_completed
-
-        client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
-        try:
-            for f in as_completed(client.map(_train_one, jobs, pure=False)):
-                rows.append(f.result())
-                bar.update(1)
-        finally:
-            if client is not scheduler:
-                client.close()
-    elif int(workers) <= 1 or len(jobs) <= 1:
-        for j in jobs:
-            rows.append(_train_one(j))
-            bar.update(1)
-    else:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-        with ProcessPoolExecutor(min(int(workers), len(jobs)), mp_context=mp.get_context(method)) as pool:
-            for f in as_completed([pool.submit(_train_one, j) for j in jobs]):
-                rows.append(f.result())
-                bar.update(1)
-    bar.close()
-    df = pd.DataFrame(rows, columns=["dataset", "seed", "path", "status", "epochs", "best_epoch",
-                                     "train_loss", "val_loss", "seconds"])
-    return df.sort_values(["dataset", "seed"], kind="stable").reset_index(drop=True)
-
-
-# ----------------------------------------------------------------- stem experiment
-def stem_experiment(dataset, epochs: int = 30, seed: int = 0, stems=("dlib", "cnn"),
-                    settings: BPRNSettings | None = None, n_jobs: int = 1, progress: bool = True) -> pd.DataFrame:
-    """Frozen pretrained stem vs a stem trained from scratch (thesis Table 6.1).
-
-    Trains one BPRN per stem on the same dataset, split and seed, and returns their
-    loss curves; the frozen stem only trains the head, the ``cnn`` stem trains
-    everything.
-
-    Parameters
-    ----------
-    dataset : dataset folder or Dataset (small: the cnn stem trains on all pixels)
-    epochs : int
-    stems : stem names to compare
-
-    Returns
-    -------
-    DataFrame with columns stem, trainable_stem (bool), epoch, train_loss, val_loss, seconds
-    (cumulative training time at the end of that epoch is not recorded; ``seconds`` is
-    the stem's total time, feature extraction included)
-    """
-    base = settings or BPRNSettings()
-    frames = []
-    for stem in stems:
-        t0 = time.perf_counter()
-        s = BPRNSettings(**{**asdict(base), "stem": stem, "epochs": int(epochs), "early_stopping": None})
-        m = BPRN.from_settings(s, seed, progress=progress, n_jobs=n_jobs).fit(dataset)
-        h = m.history_.copy()
-        h.insert(0, "trainable_stem", stem == "cnn")
-        h.insert(0, "stem", stem)
-        h["seconds"] = round(time.perf_counter() - t0, 3)
-        frames.append(h)
-    return pd.concat(frames, ignore_index=True)
