@@ -25,8 +25,8 @@ def test_semantic_directions_spread_over_leading_components(face_model):
     for name in ("sex", "age"):
         w = face_model.directions[name]["shape"]
         assert abs(np.linalg.norm(w) - 1) < 1e-5
-        lead = np.abs(w[:6]) ** 2
-        assert lead.sum() > 0.95            # lives in the first components ...
+        lead = np.abs(w[:10]) ** 2
+        assert lead.sum() > 0.9             # lives in the first ten components ...
         assert (lead > 0.02).sum() >= 3      # ... spread over several of them
 
 
@@ -44,9 +44,9 @@ def test_build_is_deterministic_and_cached(tmp_path, monkeypatch, face_model):
     procedural.build_cached.cache_clear()
     try:
         built = procedural.build_cached()
-        assert (tmp_path / f"default_model_v{procedural.VERSION}.npz").exists()
+        (cached,) = tmp_path.glob(f"default_model_v{procedural.VERSION}_*.npz")
         assert built.fingerprint == face_model.fingerprint
-        (tmp_path / f"default_model_v{procedural.VERSION}.npz").write_bytes(b"damaged")
+        cached.write_bytes(b"damaged")
         procedural.build_cached.cache_clear()
         assert procedural.build_cached().fingerprint == face_model.fingerprint  # rebuilt, not trusted
     finally:

@@ -29,6 +29,7 @@ Everything is deterministic (a fixed seed); the result is cached on disk
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -47,6 +48,8 @@ SHAPE_LEVEL = 0.6      # spatial frequency of the first random shape fields
 SHAPE_SYMMETRY = 0.97  # share of mirror-symmetric terms in random shape fields
 SHAPE_INPLANE = 0.5    # in-plane (x, y) vs depth (z) share of random shape fields
 SHAPE_GROWTH = 0.4     # how fast the random shape fields' frequency rises with the index
+COLOR_GROWTH = 0.6     # the same for the random colour fields
+BROW_HEIGHT = 3.8      # mm, half-height of the painted brows
 
 # iBUG 68 landmark positions (x, y) on the mean face, mm; x is the viewer's right.
 IBUG68_XY = np.array(
@@ -145,8 +148,8 @@ def _paint(x, y):
     hair_line = 76.0 - 10.0 * (x / 70.0) ** 2
     put(_soft(hair_line - y, 2.0), [0.22, 0.16, 0.11])
     for s in (-1, 1):
-        put(0.9 * _soft(_ellipse(x, y, 33 * s, 38.5 - 0.004 * (x - 33 * s) ** 2, 17, 3.2), 0.9),
-            [0.24, 0.17, 0.12])                                                      # brow
+        put(0.95 * _soft(_ellipse(x, y, 33 * s, 38.5 - 0.004 * (x - 33 * s) ** 2, 17, BROW_HEIGHT), 0.9),
+            [0.18, 0.13, 0.09])                                                      # brow
         put(_soft(_ellipse(x, y, 33 * s, 22, 12, 4.6), 0.5), [0.93, 0.90, 0.87])   # sclera
         put(_soft(_ellipse(x, y, 33 * s, 22, 4.6, 4.6), 0.4), [0.30, 0.20, 0.13])  # iris
         put(_soft(_ellipse(x, y, 33 * s, 22, 1.9, 1.9), 0.3), [0.04, 0.03, 0.03])  # pupil
@@ -221,7 +224,7 @@ def _geometric_variances(k, k95, total):
         r = 0.5 * (lo + hi)
         w = r ** np.arange(k)
         frac = np.cumsum(w)[k95 - 1] / w.sum()
-        lo, hi = (lo, r) if frac < 0.95 else (r, hi)
+        lo, hi = (lo, r) if frac < 0.95 + 1e-6 else (r, hi)  # margin: still >= 0.95 in float32
     w = lo ** np.arange(k)  # lo always reaches 95 % by k95
     return total * w / w.sum()
 
@@ -332,9 +335,13 @@ def build() -> MorphableModel:
         rgb(browm + hair, [1.0, 0.7, 0.4]),                                          # hair colour
         rgb(lipmask, [1.0, 0.2, 0.3]),                                               # lip colour
     ]
-    for f in _smooth_fields(x, y, rng, N_COLOR, start_level=1.0, symmetric=0.8, channels=1):
+    # random skin fields leave brows, eyes and lips alone (their colour has named fields):
+    # blotches over the features washed them out and cost detections
+    skin = 1.0 - np.clip(1.3 * browm + 1.5 * _gsym(x, y, 33, 22, 10, 5) + 1.2 * lipmask, 0, 1)
+    for f in _smooth_fields(x, y, rng, N_COLOR, start_level=1.0, symmetric=0.8, channels=1,
+                            growth=COLOR_GROWTH):
         tint = np.array([1.0, 0.8, 0.7]) + rng.normal(0, 0.08, 3)   # mostly skin-toned light/dark
-        color_fields.append(rgb(f, tint))
+        color_fields.append(rgb(skin * f, tint))
     color_basis = _orthonormal(color_fields, N_COLOR)
     color_var = _geometric_variances(N_COLOR, COLOR_95, total=3 * n * 0.06 ** 2)
 
@@ -357,8 +364,10 @@ def build() -> MorphableModel:
     landmarks = {f"ibug{i:02d}": int(v) for i, v in enumerate(ids)}
 
     def coeff_dir(field, basis, var):
-        a = basis.T.astype(np.float64) @ _normalised(field)
-        w = a / np.sqrt(var)
+        # the unit step in coefficient space that moves the face furthest along ``field``:
+        # d<instance, field>/dc = sqrt(var) * (basis^T field). (Dividing by sqrt(var) instead
+        # would amplify tiny residues in low-variance components.)
+        w = np.sqrt(var) * (basis.T.astype(np.float64) @ _normalised(field))
         return (w / np.linalg.norm(w)).astype(np.float32)
 
     directions = {
@@ -414,10 +423,15 @@ def _load(path: Path) -> MorphableModel:
                               name="thesislib procedural face", directions=directions)
 
 
+def _source_digest() -> str:
+    """Short hash of this module's source: any edit of the construction invalidates the cache."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:10]
+
+
 @functools.lru_cache(maxsize=1)
 def build_cached() -> MorphableModel:
     """The default model, from the disk cache when present (rebuilt if unreadable)."""
-    path = cache_dir() / f"default_model_v{VERSION}.npz"
+    path = cache_dir() / f"default_model_v{VERSION}_{_source_digest()}.npz"
     if path.exists():
         try:
             return _load(path)
@@ -426,6 +440,9 @@ def build_cached() -> MorphableModel:
     model = build()
     try:
         _save(model, path)
+        for old in path.parent.glob("default_model_v*.npz"):  # superseded constructions
+            if old != path:
+                old.unlink(missing_ok=True)
     except OSError:
         pass  # read-only home: keep the in-memory copy
     return model

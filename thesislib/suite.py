@@ -161,7 +161,7 @@ def run_suite(params_path, only=None, out=None, notebooks_dir=None, progress: bo
     for chapter in bar:
         bar.set_postfix_str(chapter.stem)
         blocked = [d for d in chapter.depends_on if d in results and results[d].status != "ok"]
-        if blocked:
+        if blocked and (notebooks_dir / f"{chapter.stem}.ipynb").exists():
             res = ChapterResult(chapter.number, chapter.name, "skipped",
                                 error=f"needs chapter {', '.join(blocked)}, which did not succeed")
         else:
