@@ -138,8 +138,9 @@ def test_injected_failure_then_resume_same_bytes(reference, tmp_path, monkeypatc
     monkeypatch.setattr(datasets, "_run_chunk", real)
     done = []
     monkeypatch.setattr(datasets, "_run_chunk", lambda c, ctx: (done.append(c.number), real(c, ctx))[1])
-    generate(out, **BASE)
+    card = generate(out, **BASE)
     assert 0 not in done and len(done) == -(-N_FACES * PER_FACE // CHUNK) - 1
+    assert card.run["images_rendered"] == N_FACES * PER_FACE - CHUNK and card.run["render_cpu_s"] > 0
     assert_same_dataset(reference[0], out)
     no_leftovers(out)
 

@@ -95,6 +95,8 @@ class DatasetCard:
     versions : dict, package name -> version
     created : str, ISO 8601 UTC time the card was written
     elapsed_s : float, wall time of the call that finished the dataset, s
+    run : dict, about that call: images_rendered (fewer after a resume), render_cpu_s
+        (CPU seconds in the chunks, all workers), workers, scheduler
     """
 
     path: str
@@ -103,6 +105,7 @@ class DatasetCard:
     versions: dict
     created: str
     elapsed_s: float
+    run: dict = field(default_factory=dict)
 
     @property
     def n_images(self) -> int:
@@ -123,7 +126,8 @@ class DatasetCard:
 
     @classmethod
     def from_dict(cls, d: dict, path) -> "DatasetCard":
-        return cls(path=str(path), **{f.name: d[f.name] for f in fields(cls) if f.name != "path"})
+        return cls(path=str(path), **{f.name: d[f.name] for f in fields(cls) if f.name not in ("path", "run")},
+                   run=d.get("run", {}))
 
 
 # ----------------------------------------------------------------- JSON helpers
@@ -370,8 +374,10 @@ def _worker_model(ctx: _Context):
 
         model = default_model().truncated(*key)
         if model.fingerprint != ctx.model_fingerprint:
-            raise RuntimeError("this worker's default model differs from the coordinator's "
-                               f"({model.fingerprint} != {ctx.model_fingerprint}); clear the model cache")
+            raise RuntimeError(f"this worker's default model (fingerprint {model.fingerprint}) differs from "
+                               f"the coordinator's ({ctx.model_fingerprint}): the embedded model changed "
+                               "while generating (thesislib.procedural edited, or another install on a "
+                               "remote worker); rerun, or pass model= explicitly")
         _MODELS[key] = _compact(model)
     return _MODELS[key]
 
@@ -402,8 +408,10 @@ def _expression_sampler(settings: ExpressionSettings, n: int):
 
 def _run_chunk(chunk: _Chunk, ctx: _Context) -> dict:
     """Render, crop and write the images of one chunk, then its label part."""
+    t0 = time.process_time()
     with _OneThread():
-        return _render_chunk(chunk, ctx)
+        result = _render_chunk(chunk, ctx)
+    return {**result, "cpu_s": time.process_time() - t0}
 
 
 def _render_chunk(chunk: _Chunk, ctx: _Context) -> dict:
@@ -643,7 +651,7 @@ def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, mo
     ctx = _Context(str(out), seed, images_per_face, n_shape, n_color, n_expression,
                    None if model is None else _compact(truncated), truncated.fingerprint, scene_sampler, crop_fn,
                    expr)
-    _execute(chunks, ctx, workers, scheduler, progress, n_images, done)
+    cpu_s = _execute(chunks, ctx, workers, scheduler, progress, n_images, done)
 
     parts = [pd.read_parquet(p) for p in sorted((out / _PARTS).glob("part-*.parquet"))]
     labels = pd.concat(parts, ignore_index=True).sort_values("index", kind="stable").reset_index(drop=True)
@@ -656,21 +664,31 @@ def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, mo
                   labels["background_id"].str.split(":").str[0]).items())}}
     card = DatasetCard(str(out), settings, counts, _versions(crop_name),
                        _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                       round(time.perf_counter() - t0, 3))
+                       round(time.perf_counter() - t0, 3),
+                       {"images_rendered": n_images - done, "render_cpu_s": round(cpu_s, 3),
+                        "workers": int(workers) if scheduler is None else None,
+                        "scheduler": None if scheduler is None else str(getattr(scheduler, "scheduler", scheduler))})
     _atomic_write(out / _CARD, json.dumps(card.to_dict(), indent=1).encode())
     (out / _REQUEST).unlink(missing_ok=True)
     return card
 
 
-def _execute(chunks, ctx, workers, scheduler, progress, total, done) -> None:
+def _execute(chunks, ctx, workers, scheduler, progress, total, done) -> float:
+    """Run the chunks; returns the CPU seconds the workers spent in them."""
     from tqdm.auto import tqdm
+
+    cpu = []
+
+    def update(result):
+        bar.update(result["n"])
+        cpu.append(result["cpu_s"])
 
     with tqdm(total=total, initial=done, disable=not progress, unit="img", desc="dataset") as bar:
         if scheduler is not None:
-            _execute_dask(chunks, ctx, scheduler, bar)
+            _execute_dask(chunks, ctx, scheduler, update)
         elif int(workers) <= 1 or len(chunks) <= 1:
             for c in chunks:
-                bar.update(_run_chunk(c, ctx)["n"])
+                update(_run_chunk(c, ctx))
         else:
             # loky (joblib's process executor) starts fresh interpreters without re-running
             # the caller's __main__, so scripts need no `if __name__ == "__main__"` guard
@@ -680,10 +698,11 @@ def _execute(chunks, ctx, workers, scheduler, progress, total, done) -> None:
                                      initializer=_pool_init, initargs=(ctx,)) as pool:
                 futures = [pool.submit(_run_chunk_pool, c) for c in chunks]
                 for f in as_completed(futures):
-                    bar.update(f.result()["n"])
+                    update(f.result())
+    return float(sum(cpu))
 
 
-def _execute_dask(chunks, ctx, scheduler, bar) -> None:
+def _execute_dask(chunks, ctx, scheduler, update) -> None:
     from distributed import Client
     from distributed import as_completed as dask_completed
 
@@ -695,7 +714,7 @@ def _execute_dask(chunks, ctx, scheduler, bar) -> None:
         ctx_future = client.scatter(ctx, broadcast=True)
         futures = client.map(_run_chunk, chunks, ctx=ctx_future, pure=False)
         for f in dask_completed(futures):
-            bar.update(f.result()["n"])
+            update(f.result())
     finally:
         if own:
             client.close()
