@@ -186,8 +186,9 @@ def test_variety_table_matches_single_metrics():
     table = M.variety_table(data, ref, np.random.default_rng(s), clusters=(2, 5), n_pairs=500,
                             validity=validity)
     assert isinstance(table, pd.DataFrame) and list(table.index) == ["normal", "wide"]
-    assert list(table.columns) == ["n", "ks_sum", "ks_p", "distortion_2", "distortion_5", "cos_q1", "cos_q2",
-                                   "cos_q3", "l2_q1", "l2_q2", "l2_q3", "valid_fraction"]
+    assert list(table.columns) == ["n", "ks_sum", "ks_p", "distortion_2", "distortion_5", "distortion_drop",
+                                   "cos_q1", "cos_q2", "cos_q3", "l2_q1", "l2_q2", "l2_q3", "valid_fraction"]
+    assert (table.distortion_drop == table.distortion_2 - table.distortion_5).all()
     # the same generator consumed in the same order reproduces each single call
     r = np.random.default_rng(s)
     for name, X in data.items():

@@ -387,7 +387,8 @@ def variety_table(datasets: dict, reference, rng: np.random.Generator,
     -------
     pandas.DataFrame
         Index: dataset name. Columns ``n``, ``ks_sum``, ``ks_p``,
-        ``distortion_<k>`` per cluster count, ``cos_q1..q3``, ``l2_q1..q3`` and
+        ``distortion_<k>`` per cluster count, ``distortion_drop`` (first minus last
+        count, with two or more counts), ``cos_q1..q3``, ``l2_q1..q3`` and
         ``valid_fraction`` when ``validity`` is given.
     """
     import pandas as pd
@@ -405,6 +406,8 @@ def variety_table(datasets: dict, reference, rng: np.random.Generator,
             for k in clusters:
                 row[f"distortion_{k}"] = (kmeans_distortion(X, k, rng, n_init=n_init)
                                           if k <= X.shape[0] else np.nan)
+            if len(clusters) > 1:
+                row["distortion_drop"] = row[f"distortion_{clusters[0]}"] - row[f"distortion_{clusters[-1]}"]
             for metric, short in (("cosine", "cos"), ("l2", "l2")):
                 q = distance_quartiles(X, metric, rng, n_pairs=n_pairs)
                 row.update({f"{short}_q{i + 1}": v for i, v in enumerate(q)})

@@ -293,3 +293,269 @@ def metric_score_figure(table, score, correlations, metrics, labels=None, cols: 
     fig.update_annotations(font_size=11)
     fig.update_layout(title=f"dataset metrics against {score.name}", height=260 * rows + 80)
     return fig
+
+
+# --------------------------------------------------------------------------- chapter 06: data variety
+
+_PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+
+
+def distortion_figure(table, clusters, labels=None, highlight=()) -> "go.Figure":
+    """k-means distortion against the number of clusters, one line per dataset (thesis Fig 6.6).
+
+    Parameters
+    ----------
+    table : DataFrame with ``distortion_<k>`` columns, indexed by dataset
+    clusters : the cluster counts (x axis)
+    labels : optional {index: display name}
+    highlight : datasets drawn thick; the others are thin
+    """
+    fig = go.Figure()
+    for name, row in table.iterrows():
+        thick = name in highlight
+        fig.add_trace(go.Scatter(x=list(clusters), y=[row[f"distortion_{k}"] for k in clusters],
+                                 mode="lines+markers", name=(labels or {}).get(name, str(name)),
+                                 line=dict(width=3.5 if thick else 1.3), marker=dict(size=7 if thick else 4),
+                                 opacity=1.0 if thick or not highlight else 0.55))
+    fig.update_layout(title="k-means distortion by number of clusters (unit-variance-scaled parameters)",
+                      xaxis_title="clusters", yaxis_title="mean distance to centroid", xaxis_type="log",
+                      height=480, legend=dict(font=dict(size=10)))
+    return fig
+
+
+def quartile_figure(table, labels=None) -> "go.Figure":
+    """Median and interquartile range of cosine and L2 pair distances per dataset (Table 6.5)."""
+    from plotly.subplots import make_subplots
+
+    names = [(labels or {}).get(i, str(i)) for i in table.index]
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.03,
+                        subplot_titles=("cosine distance", "L2 distance"))
+    for col, short in ((1, "cos"), (2, "l2")):
+        q1, q2, q3 = (table[f"{short}_q{i}"].to_numpy(float) for i in (1, 2, 3))
+        fig.add_trace(go.Scatter(x=q2, y=names, mode="markers", marker=dict(size=8, color=_PALETTE[col - 1]),
+                                 error_x=dict(type="data", symmetric=False, array=q3 - q2, arrayminus=q2 - q1),
+                                 showlegend=False, hovertemplate="%{y}: median %{x:.3f}<extra></extra>"),
+                      row=1, col=col)
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(title="distances between random pairs: median, first and third quartile",
+                      height=max(320, 24 * len(names) + 120))
+    return fig
+
+
+def concept_matrix(Z, labels, n_components: int = 5, n_points: int = 1000, rng=None, title: str = "",
+                   order=None) -> "go.Figure":
+    """Scatter matrix of leading PCA components coloured by a label (thesis Figs 6.8-6.9).
+
+    Above the diagonal: up to ``n_points`` random points; below it: the mean of each
+    class; on the diagonal: one histogram per class.
+
+    Parameters
+    ----------
+    Z : (n, >= n_components) PCA scores
+    labels : (n,) class of each row (e.g. "female"/"male", age group)
+    rng : numpy Generator choosing the points shown above the diagonal
+    order : optional class order (legend and colours)
+    """
+    from plotly.subplots import make_subplots
+
+    Z = np.asarray(Z, float)[:, :n_components]
+    labels = np.asarray(labels).astype(str)
+    k = Z.shape[1]
+    classes = list(order) if order is not None else sorted(set(labels))
+    rng = rng if rng is not None else np.random.default_rng(0)
+    shown = rng.choice(len(Z), size=min(n_points, len(Z)), replace=False)
+    fig = make_subplots(rows=k, cols=k, horizontal_spacing=0.02, vertical_spacing=0.02)
+    for ci, cls in enumerate(classes):
+        colour = _PALETTE[ci % len(_PALETTE)]
+        rows = labels == cls
+        sub = shown[rows[shown]]
+        mean = Z[rows].mean(axis=0)
+        for i in range(k):
+            for j in range(k):
+                common = dict(legendgroup=cls, name=cls, showlegend=(i == 0 and j == 1), marker_color=colour)
+                if i < j:
+                    trace = go.Scattergl(x=Z[sub, j], y=Z[sub, i], mode="markers", marker_size=3,
+                                         opacity=0.5, hoverinfo="skip", **common)
+                elif i > j:
+                    trace = go.Scatter(x=[mean[j]], y=[mean[i]], mode="markers", marker_size=11,
+                                       hovertemplate=f"{cls}: (%{{x:.2f}}, %{{y:.2f}})<extra></extra>", **common)
+                else:
+                    trace = go.Histogram(x=Z[rows, i], nbinsx=30, opacity=0.55, histnorm="probability density",
+                                         hoverinfo="skip", **common)
+                fig.add_trace(trace, row=i + 1, col=j + 1)
+    for i in range(k):
+        fig.update_xaxes(title_text=f"PC{i + 1}", row=k, col=i + 1)
+        fig.update_yaxes(title_text=f"PC{i + 1}", row=i + 1, col=1)
+    fig.update_layout(title=title, barmode="overlay", height=170 * k + 90, width=170 * k + 160,
+                      margin=dict(l=50, r=10, t=60, b=40))
+    return fig
+
+
+def pca_panels(panels: dict, title: str = "", axis_titles=("PC1", "PC2"), order=None) -> "go.Figure":
+    """Side-by-side scatters of the first two PCA scores, coloured by label (thesis Fig 6.10).
+
+    Parameters
+    ----------
+    panels : {panel title: (Z (n, >= 2), labels (n,))}, all in the same PCA space
+    """
+    from plotly.subplots import make_subplots
+
+    names = list(panels)
+    fig = make_subplots(rows=1, cols=len(names), shared_xaxes="all", shared_yaxes="all",
+                        subplot_titles=names, horizontal_spacing=0.03)
+    classes = list(order) if order is not None else sorted({str(v) for _, lab in panels.values() for v in lab})
+    for p, name in enumerate(names):
+        Z, labels = panels[name]
+        Z, labels = np.asarray(Z, float), np.asarray(labels).astype(str)
+        for ci, cls in enumerate(classes):
+            rows = labels == cls
+            fig.add_trace(go.Scattergl(x=Z[rows, 0], y=Z[rows, 1], mode="markers", name=cls, legendgroup=cls,
+                                       showlegend=p == 0, marker=dict(size=3, color=_PALETTE[ci % len(_PALETTE)]),
+                                       opacity=0.45, hoverinfo="skip"), row=1, col=p + 1)
+        fig.update_xaxes(title_text=axis_titles[0], row=1, col=p + 1)
+    fig.update_yaxes(title_text=axis_titles[1], row=1, col=1)
+    fig.update_layout(title=title, height=440, width=max(480, 400 * len(names)))
+    return fig
+
+
+def metric_score_figure(table, score, correlations, metrics, labels=None, cols: int = 4) -> "go.Figure":
+    """One scatter per metric against a score, with Pearson r in each panel title.
+
+    Parameters
+    ----------
+    table : metrics per dataset, indexed by sampler name
+    score : pandas Series of scores per sampler (its name labels the y axis)
+    correlations : DataFrame indexed by metric with columns ``r``, ``p``
+    metrics : columns of ``table`` to plot
+    """
+    from plotly.subplots import make_subplots
+
+    joined = table.join(score.rename("__score__"), how="inner")
+    rows = int(np.ceil(len(metrics) / cols))
+    titles = [f"{m}: r = {correlations.loc[m, 'r']:.2f} (p = {correlations.loc[m, 'p']:.2g})" for m in metrics]
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.06,
+                        vertical_spacing=0.12 if rows > 1 else 0.2)
+    names = [(labels or {}).get(i, str(i)) for i in joined.index]
+    for k, m in enumerate(metrics):
+        fig.add_trace(go.Scatter(x=joined[m], y=joined["__score__"], mode="markers", text=names,
+                                 marker=dict(size=8, color=_PALETTE[0]), showlegend=False,
+                                 hovertemplate="%{text}<br>%{x:.3f}, %{y:.3f}<extra></extra>"),
+                      row=k // cols + 1, col=k % cols + 1)
+    fig.update_yaxes(title_text=str(score.name), col=1)
+    fig.update_annotations(font_size=11)
+    fig.update_layout(title=f"dataset metrics against {score.name}", height=260 * rows + 80)
+    return fig
+
+
+# --------------------------------------------------------------------------- chapters 03 (GMM) and 04 (GAN)
+def face_images(model, params, n_shape: int, n_color: int, scene=None) -> list:
+    """Renders (227, 227, 3) uint8 of parameter vectors (n, n_shape + n_color) [shape | color]."""
+    from .render import Workspace, render
+
+    ws = Workspace()
+    params = np.atleast_2d(np.asarray(params, dtype=np.float64))
+    return [render(model.instance(shape=p[:n_shape], color=p[n_shape:n_shape + n_color]), scene,
+                   workspace=ws).image for p in params]
+
+
+def criterion_heatmap(table, criterion: str = "bic", title: str = "") -> go.Figure:
+    """Heatmap of an AIC/BIC grid table: covariance type (rows) x component count (columns).
+
+    ``table`` has columns ``n_components, covariance_type, <criterion>, status`` (as
+    :attr:`thesislib.gmm.GridResult.table`); skipped or failed cells stay blank. The
+    lowest cell is marked with a star.
+    """
+    pivot = table.pivot(index="covariance_type", columns="n_components", values=criterion)
+    z = pivot.to_numpy(dtype=float)
+    finite = np.isfinite(z)
+    text = np.where(finite, np.vectorize(lambda v: f"{v:.4g}")(np.where(finite, z, 0.0)), "skipped")
+    if finite.any():
+        i, j = np.unravel_index(np.nanargmin(np.where(finite, z, np.nan)), z.shape)
+        text[i, j] = "★ " + text[i, j]
+    fig = go.Figure(go.Heatmap(z=z, x=[str(c) for c in pivot.columns], y=list(pivot.index), text=text,
+                               texttemplate="%{text}", colorscale="Viridis_r",
+                               colorbar=dict(title=criterion.upper()), hoverongaps=False))
+    fig.update_layout(title=title or f"{criterion.upper()} per cell (lower is better)",
+                      xaxis_title="components", yaxis_title="covariance type", height=360)
+    return fig
+
+
+def pca_scatter(data, samples: dict, title: str = "", max_points: int = 1500, cols: int = 4) -> go.Figure:
+    """Samples in the first two principal components of ``data`` (thesis Fig 5.6 style).
+
+    Parameters
+    ----------
+    data : (n, d) reference data; its PCA defines the axes and it is drawn grey in every panel
+    samples : {panel title: (m, d) samples}, one panel each
+    max_points : at most this many points per cloud (first rows)
+    """
+    from plotly.subplots import make_subplots
+
+    data = np.asarray(data, dtype=np.float64)
+    mean = data.mean(axis=0)
+    _, _, vt = np.linalg.svd(data - mean, full_matrices=False)
+    axes = vt[:2].T
+    ref = (data[:max_points] - mean) @ axes
+    names = list(samples)
+    cols = max(1, min(cols, len(names)))
+    rows = int(np.ceil(len(names) / cols))
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=names, shared_xaxes=True, shared_yaxes=True,
+                        horizontal_spacing=0.03, vertical_spacing=0.08)
+    for i, name in enumerate(names):
+        r, c = i // cols + 1, i % cols + 1
+        pts = (np.asarray(samples[name], dtype=np.float64)[:max_points] - mean) @ axes
+        fig.add_trace(go.Scattergl(x=ref[:, 0], y=ref[:, 1], mode="markers", name="data",
+                                   marker=dict(size=3, color="rgba(120,120,120,0.35)"),
+                                   legendgroup="data", showlegend=i == 0), row=r, col=c)
+        fig.add_trace(go.Scattergl(x=pts[:, 0], y=pts[:, 1], mode="markers", name="samples",
+                                   marker=dict(size=3, color="rgba(214,39,40,0.5)"),
+                                   legendgroup="samples", showlegend=i == 0), row=r, col=c)
+    fig.update_layout(title=title, height=320 * rows + 60)
+    fig.update_xaxes(title_text="PC 1", row=rows)
+    fig.update_yaxes(title_text="PC 2", col=1)
+    return fig
+
+
+def loss_curves(histories: dict, title: str = "GAN training") -> go.Figure:
+    """Per-epoch losses and discriminator outputs of GANs.
+
+    ``histories`` maps a name to a ``ConditionalGAN.history_`` dict (``epoch``, ``d_loss``,
+    ``g_loss``, ``d_real``, ``d_fake``). Left: losses; right: mean D(x) and D(G(z)).
+    """
+    from plotly.subplots import make_subplots
+
+    palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["losses", "discriminator output"])
+    for n, (name, h) in enumerate(histories.items()):
+        colour = palette[n % len(palette)]
+        for key, dash, col in (("d_loss", "solid", 1), ("g_loss", "dot", 1), ("d_real", "solid", 2),
+                               ("d_fake", "dot", 2)):
+            fig.add_trace(go.Scatter(x=h["epoch"], y=h[key], name=f"{name} {key}", mode="lines",
+                                     line=dict(color=colour, dash=dash)), row=1, col=col)
+    fig.add_hline(y=2 * np.log(2), line_dash="dash", line_color="grey", row=1, col=1,
+                  annotation_text="L_D at equilibrium (2 ln 2)")
+    fig.add_hline(y=0.5, line_dash="dash", line_color="grey", row=1, col=2)
+    fig.update_xaxes(title_text="epoch")
+    fig.update_layout(title=title, height=400)
+    return fig
+
+
+def labelled_grid(images, row_labels, col_labels, title: str = "", size: int = 130) -> go.Figure:
+    """A rows x cols grid of (H, W, 3) images with labelled columns (top) and rows (left).
+
+    ``images`` is a list of rows, each a list of images.
+    """
+    from plotly.subplots import make_subplots
+
+    rows, cols = len(images), len(images[0])
+    fig = make_subplots(rows=rows, cols=cols, column_titles=[str(c) for c in col_labels],
+                        row_titles=[str(r) for r in row_labels], horizontal_spacing=0.005,
+                        vertical_spacing=0.01)
+    for i, row in enumerate(images):
+        for j, img in enumerate(row):
+            fig.add_trace(go.Image(source=png_uri(img), hoverinfo="skip"), row=i + 1, col=j + 1)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(title=title, height=rows * size + 80, width=cols * size + 80,
+                      margin=dict(l=10, r=60, t=80 if title else 40, b=10))
+    return fig
