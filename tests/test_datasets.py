@@ -183,11 +183,17 @@ def test_sigkill_midway_then_resume_same_bytes(reference, tmp_path):
     no_leftovers(out)
 
 
-def test_deleted_image_makes_its_chunk_rerun(reference, tmp_path):
+def test_deleted_or_truncated_image_is_repaired_on_rerun(reference, tmp_path):
     out = tmp_path / "damaged"
     generate(out, **BASE)
     (out / "images" / "0000005.png").unlink()
-    generate(out, **BASE)
+    card = generate(out, **BASE)
+    assert card.run["images_rendered"] == CHUNK
+    assert_same_dataset(reference[0], out)
+    png = out / "images" / "0000009.png"
+    png.write_bytes(png.read_bytes()[:-20])
+    card = generate(out, **BASE)
+    assert card.run["images_rendered"] == CHUNK
     assert_same_dataset(reference[0], out)
 
 

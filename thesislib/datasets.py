@@ -22,8 +22,17 @@ so local processes, a Dask cluster and a resumed run all give the same bytes.
 
 Crash safety: every file is written to ``<name>.<pid>.tmp`` and moved into place
 with :func:`os.replace`. Images are written before the label part of their chunk;
-a chunk counts as done when its part and all its images exist. A rerun after a
-kill removes stale temporary files and redoes only unfinished chunks.
+a chunk counts as done when its part exists and all its PNGs exist and end with
+the IEND chunk. A rerun after a kill removes stale temporary files and redoes only
+unfinished chunks; a rerun of a finished dataset checks the same and repairs
+missing or truncated images. ``card.json`` holds times, so it is the one file that
+differs between a resumed and an uninterrupted run.
+
+Parallelism: chunks of ``chunk_size`` images run in-process (``workers=1``), on
+local loky processes (``workers>1``) or on a Dask cluster (``scheduler``). Workers
+get the settings once, load the default model once per process from its on-disk
+cache (a model passed explicitly is shipped instead) and run BLAS single-threaded.
+PNGs use zlib level :data:`PNG_LEVEL`.
 
 :func:`load_wiki` reads the IMDB-WIKI ``wiki.mat`` (the thesis' real photos with
 age and sex) into a filtered table.
@@ -516,16 +525,28 @@ def _expression_arg(expression, model) -> ExpressionSettings | None:
     return ExpressionSettings(n, expression.sampler, dict(expression.settings), expression.per)
 
 
+_PNG_END = b"IEND\xaeB`\x82"
+
+
+def _png_ok(path: Path) -> bool:
+    """The file exists and ends with PNG's IEND chunk (not truncated)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(-len(_PNG_END), os.SEEK_END)
+            return f.read() == _PNG_END
+    except OSError:
+        return False
+
+
 def _chunk_done(out: Path, number: int, start: int, stop: int) -> bool:
     if not (out / _PARTS / f"part-{number:05d}.parquet").is_file():
         return False
-    return all((out / _IMAGES / f"{image_id(i)}.png").is_file() for i in range(start, stop))
+    return all(_png_ok(out / _IMAGES / f"{image_id(i)}.png") for i in range(start, stop))
 
 
 def _complete(out: Path, settings: dict) -> bool:
     n = settings["n_faces"] * settings["images_per_face"]
-    return (out / _LABELS).is_file() and all(
-        (out / _IMAGES / f"{image_id(i)}.png").is_file() for i in range(n))
+    return (out / _LABELS).is_file() and all(_png_ok(out / _IMAGES / f"{image_id(i)}.png") for i in range(n))
 
 
 def _check_request(out: Path, settings: dict, overwrite: bool) -> bool:
