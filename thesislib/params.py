@@ -94,12 +94,24 @@ class GmmSection(_Section):
     n_jobs: int = Field(2, ge=1, le=1024)
     n_samples: int = Field(2000, ge=10, le=10_000_000)
     gallery: int = Field(6, ge=1, le=64)
+    baselines: list[str] = Field(
+        default_factory=lambda: ["naive_normal_1", "naive_normal_2", "naive_uniform_4", "fitted_normal", "fitted_data"],
+        description="samplers compared with the GMMs and the copula by KS (no GANs; fitted ones are fitted here)")
 
     @field_validator("components")
     @classmethod
     def _positive(cls, v):
         if not v or min(v) < 1:
             raise ValueError("components must be a non-empty list of integers >= 1")
+        return v
+
+    @field_validator("baselines")
+    @classmethod
+    def _known_baselines(cls, v):
+        for name in v:
+            _check_sampler(name)
+            if name in ("gmm", "copula", "cvgan1", "cvgan2"):
+                raise ValueError(f"{name!r} is a generative model of its own chapter, not a baseline")
         return v
 
 
@@ -110,6 +122,10 @@ class GanSection(_Section):
     lr: float = Field(2e-4, gt=0, le=1)
     n_samples: int = Field(2000, ge=10, le=10_000_000)
     device: str = "auto"
+    epochs_cvgan1: Optional[int] = Field(None, ge=1, le=1_000_000, description="CVGAN1 epochs (default: epochs)")
+    epochs_cvgan2: Optional[int] = Field(None, ge=1, le=1_000_000, description="CVGAN2 epochs (default: epochs)")
+    grid_ages: int = Field(7, ge=2, le=63, description="ages 18..80 in the age x sex grid and the static slider")
+    grid_sexes: int = Field(5, ge=2, le=11, description="sex values 0..1 (female..male) in the grid")
 
 
 class BprnSection(_Section):

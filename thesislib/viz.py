@@ -293,3 +293,117 @@ def metric_score_figure(table, score, correlations, metrics, labels=None, cols: 
     fig.update_annotations(font_size=11)
     fig.update_layout(title=f"dataset metrics against {score.name}", height=260 * rows + 80)
     return fig
+
+
+# --------------------------------------------------------------------------- chapters 03 (GMM) and 04 (GAN)
+def face_images(model, params, n_shape: int, n_color: int, scene=None) -> list:
+    """Renders (227, 227, 3) uint8 of parameter vectors (n, n_shape + n_color) [shape | color]."""
+    from .render import Workspace, render
+
+    ws = Workspace()
+    params = np.atleast_2d(np.asarray(params, dtype=np.float64))
+    return [render(model.instance(shape=p[:n_shape], color=p[n_shape:n_shape + n_color]), scene,
+                   workspace=ws).image for p in params]
+
+
+def criterion_heatmap(table, criterion: str = "bic", title: str = "") -> go.Figure:
+    """Heatmap of an AIC/BIC grid table: covariance type (rows) x component count (columns).
+
+    ``table`` has columns ``n_components, covariance_type, <criterion>, status`` (as
+    :attr:`thesislib.gmm.GridResult.table`); skipped or failed cells stay blank. The
+    lowest cell is marked with a star.
+    """
+    pivot = table.pivot(index="covariance_type", columns="n_components", values=criterion)
+    z = pivot.to_numpy(dtype=float)
+    finite = np.isfinite(z)
+    text = np.where(finite, np.vectorize(lambda v: f"{v:.4g}")(np.where(finite, z, 0.0)), "skipped")
+    if finite.any():
+        i, j = np.unravel_index(np.nanargmin(np.where(finite, z, np.nan)), z.shape)
+        text[i, j] = "★ " + text[i, j]
+    fig = go.Figure(go.Heatmap(z=z, x=[str(c) for c in pivot.columns], y=list(pivot.index), text=text,
+                               texttemplate="%{text}", colorscale="Viridis_r",
+                               colorbar=dict(title=criterion.upper()), hoverongaps=False))
+    fig.update_layout(title=title or f"{criterion.upper()} per cell (lower is better)",
+                      xaxis_title="components", yaxis_title="covariance type", height=360)
+    return fig
+
+
+def pca_scatter(data, samples: dict, title: str = "", max_points: int = 1500, cols: int = 4) -> go.Figure:
+    """Samples in the first two principal components of ``data`` (thesis Fig 5.6 style).
+
+    Parameters
+    ----------
+    data : (n, d) reference data; its PCA defines the axes and it is drawn grey in every panel
+    samples : {panel title: (m, d) samples}, one panel each
+    max_points : at most this many points per cloud (first rows)
+    """
+    from plotly.subplots import make_subplots
+
+    data = np.asarray(data, dtype=np.float64)
+    mean = data.mean(axis=0)
+    _, _, vt = np.linalg.svd(data - mean, full_matrices=False)
+    axes = vt[:2].T
+    ref = (data[:max_points] - mean) @ axes
+    names = list(samples)
+    cols = max(1, min(cols, len(names)))
+    rows = int(np.ceil(len(names) / cols))
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=names, shared_xaxes=True, shared_yaxes=True,
+                        horizontal_spacing=0.03, vertical_spacing=0.08)
+    for i, name in enumerate(names):
+        r, c = i // cols + 1, i % cols + 1
+        pts = (np.asarray(samples[name], dtype=np.float64)[:max_points] - mean) @ axes
+        fig.add_trace(go.Scattergl(x=ref[:, 0], y=ref[:, 1], mode="markers", name="data",
+                                   marker=dict(size=3, color="rgba(120,120,120,0.35)"),
+                                   legendgroup="data", showlegend=i == 0), row=r, col=c)
+        fig.add_trace(go.Scattergl(x=pts[:, 0], y=pts[:, 1], mode="markers", name="samples",
+                                   marker=dict(size=3, color="rgba(214,39,40,0.5)"),
+                                   legendgroup="samples", showlegend=i == 0), row=r, col=c)
+    fig.update_layout(title=title, height=320 * rows + 60)
+    fig.update_xaxes(title_text="PC 1", row=rows)
+    fig.update_yaxes(title_text="PC 2", col=1)
+    return fig
+
+
+def loss_curves(histories: dict, title: str = "GAN training") -> go.Figure:
+    """Per-epoch losses and discriminator outputs of GANs.
+
+    ``histories`` maps a name to a ``ConditionalGAN.history_`` dict (``epoch``, ``d_loss``,
+    ``g_loss``, ``d_real``, ``d_fake``). Left: losses; right: mean D(x) and D(G(z)).
+    """
+    from plotly.subplots import make_subplots
+
+    palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["losses", "discriminator output"])
+    for n, (name, h) in enumerate(histories.items()):
+        colour = palette[n % len(palette)]
+        for key, dash, col in (("d_loss", "solid", 1), ("g_loss", "dot", 1), ("d_real", "solid", 2),
+                               ("d_fake", "dot", 2)):
+            fig.add_trace(go.Scatter(x=h["epoch"], y=h[key], name=f"{name} {key}", mode="lines",
+                                     line=dict(color=colour, dash=dash)), row=1, col=col)
+    fig.add_hline(y=2 * np.log(2), line_dash="dash", line_color="grey", row=1, col=1,
+                  annotation_text="L_D at equilibrium (2 ln 2)")
+    fig.add_hline(y=0.5, line_dash="dash", line_color="grey", row=1, col=2)
+    fig.update_xaxes(title_text="epoch")
+    fig.update_layout(title=title, height=400)
+    return fig
+
+
+def labelled_grid(images, row_labels, col_labels, title: str = "", size: int = 130) -> go.Figure:
+    """A rows x cols grid of (H, W, 3) images with labelled columns (top) and rows (left).
+
+    ``images`` is a list of rows, each a list of images.
+    """
+    from plotly.subplots import make_subplots
+
+    rows, cols = len(images), len(images[0])
+    fig = make_subplots(rows=rows, cols=cols, column_titles=[str(c) for c in col_labels],
+                        row_titles=[str(r) for r in row_labels], horizontal_spacing=0.005,
+                        vertical_spacing=0.01)
+    for i, row in enumerate(images):
+        for j, img in enumerate(row):
+            fig.add_trace(go.Image(source=png_uri(img), hoverinfo="skip"), row=i + 1, col=j + 1)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(title=title, height=rows * size + 80, width=cols * size + 80,
+                      margin=dict(l=10, r=60, t=80 if title else 40, b=10))
+    return fig

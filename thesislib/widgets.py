@@ -174,3 +174,109 @@ def pca_slider_frames(model, part: str, components, values) -> dict:
             frames[f"{v:+.1f}σ"] = render(mesh, workspace=ws).image
         groups[f"{part} PC {k}"] = frames
     return groups
+
+
+class AgeSexExplorer:
+    """Browse a conditional GAN by age and sex: the latent z stays fixed while labels move.
+
+    Parameters
+    ----------
+    gan : fitted :class:`thesislib.gan.ConditionalGAN` (``generate(z, age, sex)``)
+    model : MorphableModel the GAN's parameter vectors belong to
+    n_shape, n_color : int, how a generated vector splits into shape and colour coefficients
+    rng : numpy.random.Generator for the "new z" button (default: seed 0)
+    age, sex : initial labels (years 18..80; 0 female .. 1 male)
+
+    Attributes
+    ----------
+    z : (latent_dim,) current latent vector
+    params : (n_shape + n_color,) parameters currently shown
+    last_update_seconds : wall time of the latest update (generator, instance, render, figure)
+    """
+
+    def __init__(self, gan, model, n_shape: int, n_color: int, rng=None, age: float = 35.0, sex: float = 0.0):
+        import ipywidgets as w
+        import plotly.graph_objects as go
+
+        self.gan, self.model, self.n_shape, self.n_color = gan, model, int(n_shape), int(n_color)
+        self.rng = np.random.default_rng(0) if rng is None else rng
+        self.z = self.rng.standard_normal(gan.latent_dim)
+        self._ws = Workspace()
+        self.age = w.FloatSlider(float(age), min=18.0, max=80.0, step=1.0, description="age")
+        self.sex = w.FloatSlider(float(sex), min=0.0, max=1.0, step=0.05, description="sex (0 f, 1 m)")
+        self.new_z = w.Button(description="new z")
+        mesh = self._mesh()
+        self.figure = go.FigureWidget(mesh_trace(mesh))
+        self.figure.update_layout(height=420, width=460, margin=dict(l=0, r=0, t=0, b=0),
+                                  scene=dict(aspectmode="data", camera=FACE_CAMERA, xaxis_visible=False,
+                                             yaxis_visible=False, zaxis_visible=False))
+        self.image = w.HTML(FaceExplorer._img_tag(render(mesh, workspace=self._ws).image))
+        self.status = w.Label("")
+        self.age.observe(self._on_change, names="value")
+        self.sex.observe(self._on_change, names="value")
+        self.new_z.on_click(self._on_new_z)
+        self.last_update_seconds = float("nan")
+        self.view = w.VBox([w.HBox([self.age, self.sex, self.new_z]), w.HBox([self.figure, self.image]),
+                            self.status])
+
+    def _mesh(self):
+        from .model import Mesh
+
+        self.params = self.gan.generate(self.z, self.age.value, self.sex.value)
+        shape, color = self.params[: self.n_shape], self.params[self.n_shape: self.n_shape + self.n_color]
+        return Mesh(self.model.vertices(shape).astype(np.float32), self.model.colors(color).astype(np.float32),
+                    self.model.triangles, self.model.landmark_ids)
+
+    def _on_change(self, _change=None):
+        self.update()
+
+    def _on_new_z(self, _button=None):
+        self.z = self.rng.standard_normal(self.gan.latent_dim)
+        self.update()
+
+    def set(self, age: float | None = None, sex: float | None = None) -> float:
+        """Move the sliders without triggering their callbacks, then update once; returns seconds."""
+        for slider, value in ((self.age, age), (self.sex, sex)):
+            if value is not None:
+                slider.unobserve(self._on_change, names="value")
+                slider.value = float(value)
+                slider.observe(self._on_change, names="value")
+        return self.update()
+
+    def update(self) -> float:
+        """Generate the face for (z, age, sex), push it to the 3D figure and re-render; returns seconds."""
+        start = time.perf_counter()
+        mesh = self._mesh()
+        with self.figure.batch_update():
+            trace = self.figure.data[0]
+            v = mesh.vertices
+            trace.x, trace.y, trace.z = v[:, 0], v[:, 1], v[:, 2]
+        self.figure.plotly_restyle({"vertexcolor": [vertex_color_strings(mesh.colors)]}, trace_indexes=[0])
+        self.image.value = FaceExplorer._img_tag(render(mesh, workspace=self._ws).image)
+        self.last_update_seconds = time.perf_counter() - start
+        self.status.value = (f"age {self.age.value:.0f}, sex {self.sex.value:.2f}; "
+                             f"update: {1000 * self.last_update_seconds:.0f} ms")
+        return self.last_update_seconds
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.view)
+
+
+def age_sex_frames(gan, model, z, ages, sexes, n_shape: int, n_color: int) -> dict:
+    """Renders for the static twin of :class:`AgeSexExplorer`, one group per sex value.
+
+    Returns ``{f"sex {s:.2f}": {f"{age:.0f} y": image}}`` for a fixed latent ``z``.
+    """
+    ws = Workspace()
+    groups = {}
+    for s in sexes:
+        frames = {}
+        X = gan.generate(np.tile(np.asarray(z, dtype=np.float64), (len(ages), 1)), np.asarray(ages, float),
+                         np.full(len(ages), float(s)))
+        for a, x in zip(ages, X):
+            mesh = model.instance(shape=x[:n_shape], color=x[n_shape:n_shape + n_color])
+            frames[f"{a:.0f} y"] = render(mesh, workspace=ws).image
+        groups[f"sex {s:.2f}"] = frames
+    return groups
