@@ -497,16 +497,20 @@ class BPRN:
                 "n_features": int(net.mu.numel())}
 
     def fit(self, X, Y=None) -> "BPRN":
-        with _threads(self.threads):
-            return self._fit(X, Y)
-
-    def _fit(self, X, Y=None) -> "BPRN":
         """Train on inputs ``X`` and parameters ``Y`` (n, n_params) in sd.
 
         ``X``: features (n, F) (frozen stems), images (n, H, W, 3) uint8, or a dataset
         (folder or :class:`~thesislib.datasets.Dataset`; ``Y`` defaults to its parameters).
-        Returns self.
+        Adam on the mean squared error of the tanh-scaled targets; the validation split
+        (``val_fraction``) is drawn from ``seed``. With ``checkpoint_dir`` holding a
+        checkpoint of the same settings, seed and feature size, training continues from it
+        (the data are assumed to be the same); a checkpoint of other settings is ignored
+        with a warning and overwritten. Returns self.
         """
+        with _threads(self.threads):
+            return self._fit(X, Y)
+
+    def _fit(self, X, Y=None) -> "BPRN":
         from tqdm.auto import tqdm
 
         s = self.settings
@@ -535,7 +539,14 @@ class BPRN:
         ckpt = self.checkpoint_dir / CHECKPOINT if self.checkpoint_dir is not None else None
         if ckpt is not None and ckpt.is_file():
             st = torch.load(ckpt, map_location="cpu", weights_only=True)
-            if st.get("settings") == json.dumps(s.identity()) and st.get("seed") == self.seed:
+            same = (st.get("settings") == json.dumps(s.identity()) and st.get("seed") == self.seed
+                    and st.get("n_features") == int(net.mu.numel()))
+            if not same:
+                import warnings
+
+                warnings.warn(f"{ckpt} was written with other settings, seed or inputs; training from scratch "
+                              "(it will be overwritten)")
+            else:
                 net.load_state_dict(st["network"])
                 opt.load_state_dict(st["optimizer"])
                 gen.set_state(st["generator"])
@@ -544,8 +555,8 @@ class BPRN:
         x_tr, y_tr = inputs[tr_idx].to(device), targets[tr_idx].to(device)
         x_va, y_va = inputs[val_idx].to(device), targets[val_idx].to(device)
         bar = tqdm(total=s.epochs, initial=start, disable=not self.progress, unit="epoch", desc=f"bprn[{s.stem}]")
-        stop = start >= s.epochs or (s.early_stopping is not None and hist and
-                                     n_val and start - best[0] >= s.early_stopping)
+        stop = start >= s.epochs or bool(s.early_stopping is not None and hist and
+                                         start - best[0] >= s.early_stopping)
         epoch = start
         while not stop and epoch < s.epochs:
             net.train()
@@ -563,7 +574,9 @@ class BPRN:
             hist.append((epoch, total / max(len(tr_idx), 1), val))
             watch = val if n_val else hist[-1][1]
             if watch < best[1]:
-                best = (epoch, watch, {k: v.detach().cpu().clone() for k, v in net.state_dict().items()})
+                keep = s.early_stopping is not None
+                best = (epoch, watch, {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+                        if keep else None)
             bar.update(1)
             bar.set_postfix(train=f"{hist[-1][1]:.4f}", val=f"{val:.4f}")
             stop = s.early_stopping is not None and epoch - best[0] >= s.early_stopping

@@ -320,6 +320,32 @@ def evaluate(bprn, test: TestSet, model=None, n: float = 30, embeddings=None, n_
     return Evaluation(df, P, S, vertex, renders)
 
 
+def evaluate_sweep(sweep: pd.DataFrame, test: TestSet, model=None, n: float = 30, n_jobs: int = 1,
+                   progress: bool = True) -> dict:
+    """Evaluate every model of a :func:`train_sweep` table on one test set.
+
+    The input descriptors are computed once and shared. Returns {(dataset, seed):
+    Evaluation}, ready for :func:`long_scores`.
+    """
+    from tqdm.auto import tqdm
+
+    E = input_embeddings(test, n_jobs, progress)
+    out = {}
+    for row in tqdm(list(sweep.itertuples()), disable=not progress, desc=f"evaluate on {test.name}"):
+        m = B.BPRN.load(row.path, n_jobs=n_jobs)
+        out[(row.dataset, int(row.seed))] = evaluate(m, test, model=model, n=n, embeddings=E, n_jobs=n_jobs)
+    return out
+
+
+def parameter_means(evaluations: dict) -> pd.DataFrame:
+    """Mean predicted value per parameter per model (thesis Fig 6.14): {(sampler, seed):
+    Evaluation} -> DataFrame indexed by (sampler, seed), one column per parameter."""
+    rows = {(k if isinstance(k, tuple) else (k, 0)): ev.predictions.mean(0) for k, ev in evaluations.items()}
+    df = pd.DataFrame.from_dict(rows, orient="index")
+    df.index = pd.MultiIndex.from_tuples(df.index, names=["sampler", "seed"])
+    return df
+
+
 # ----------------------------------------------------------------- tables
 def long_scores(evaluations: dict) -> pd.DataFrame:
     """Per-image scores of many models: {(sampler, seed): Evaluation} -> long DataFrame
@@ -439,7 +465,7 @@ def _train_one(job: dict) -> dict:
     settings = B.BPRNSettings(**{**job["settings"], "hidden": tuple(job["settings"]["hidden"])})
     out = Path(job["path"])
     m = B.BPRN.from_settings(settings, job["seed"], progress=False,
-                           checkpoint_dir=out.parent / "checkpoints" / out.stem)
+                             checkpoint_dir=out.parent / "checkpoints" / out.stem)
     m.fit(job["dataset_path"])
     m.save(out)
     last = m.history_.iloc[-1] if len(m.history_) else {"train_loss": np.nan, "val_loss": np.nan}
@@ -462,7 +488,7 @@ def train_sweep(datasets: dict, seeds, settings: B.BPRNSettings | dict | None = 
     ----------
     datasets : dict name -> dataset folder
     seeds : iterable of int (thesis: 4 per dataset)
-    settings : :class:`B.BPRNSettings`, a dict of its fields, or None for defaults
+    settings : :class:`thesislib.bprn.BPRNSettings`, a dict of its fields, or None for defaults
 
     Returns
     -------
@@ -542,7 +568,7 @@ def stem_experiment(dataset, epochs: int = 30, seed: int = 0, stems=("dlib", "cn
     epochs : int, epochs per stem
     seed : int
     stems : stem names to compare
-    settings : :class:`B.BPRNSettings` for everything but stem/epochs (None: defaults)
+    settings : :class:`thesislib.bprn.BPRNSettings` for everything but stem/epochs (None: defaults)
     n_jobs : processes for dlib descriptors
     test : :class:`thesislib.evaluation.TestSet` or None
     eval_at : epochs at which to score (default: the last epoch); needs ``test``
