@@ -1,6 +1,5 @@
 """Tests of dataset generation (determinism, resume, parallel runs) and the IMDB-WIKI reader."""
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -8,7 +7,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from thesislib import datasets
@@ -213,6 +211,22 @@ class LabelledSampler:
 
     def sample_with_labels(self, n, rng):
         return rng.normal(size=(n, 20)), np.linspace(20, 70, n), (np.arange(n) % 2).astype(float)
+
+
+class GMMLikeSampler:
+    """A sampler that reports labels like a GMMSampler fitted with age and sex."""
+
+    labels_ = ("age", "sex")
+
+    def sample_labels(self, n, rng):
+        return rng.normal(size=(n, 20)), {"age": np.full(n, 33.0), "sex": np.ones(n)}
+
+
+def test_labels_from_gmm_like_sampler(tmp_path):
+    generate(tmp_path / "g", GMMLikeSampler(), n_faces=2, images_per_face=1, seed=1, n_shape=10, n_color=10,
+             crop="landmarks", progress=True)
+    lab = load_dataset(tmp_path / "g").labels
+    assert lab["age"].tolist() == [33.0, 33.0] and lab["sex"].tolist() == [1.0, 1.0]
 
 
 def test_labels_from_sampler_expression_and_center_crop(tmp_path):

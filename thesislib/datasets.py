@@ -135,7 +135,8 @@ class DatasetCard:
 
     @classmethod
     def from_dict(cls, d: dict, path) -> "DatasetCard":
-        return cls(path=str(path), **{f.name: d[f.name] for f in fields(cls) if f.name not in ("path", "run")},
+        keys = [f.name for f in fields(cls) if f.name not in ("path", "run")]
+        return cls(path=str(path), **{k: d[k] for k in keys},
                    run=d.get("run", {}))
 
 
@@ -481,7 +482,8 @@ def _resolve_sampler(sampler, d: int):
         if name not in SAMPLERS:
             make_sampler(name)  # raises the registry's KeyError
         if SAMPLERS[name].needs_fit:
-            raise ValueError(f"sampler {name!r} needs fit(); pass a fitted sampler object instead of its name")
+            raise ValueError(f"sampler {name!r} needs fit(); pass a fitted sampler object instead "
+                             "of its name")
         cls = resolve_class(name)
         extra = {"n_params": d} if "n_params" in inspect.signature(cls.__init__).parameters else {}
         sampler = make_sampler(name, **extra)
@@ -521,7 +523,8 @@ def _expression_arg(expression, model) -> ExpressionSettings | None:
         raise TypeError("expression must be False, True, a dict or ExpressionSettings")
     n = model.expression.n_components if expression.n_expression is None else expression.n_expression
     if n < 1 or n > model.expression.n_components:
-        raise ValueError(f"n_expression={n} but the model has {model.expression.n_components} expression components")
+        raise ValueError(f"n_expression={n} but the model has {model.expression.n_components} "
+                         "expression components")
     return ExpressionSettings(n, expression.sampler, dict(expression.settings), expression.per)
 
 
@@ -625,7 +628,8 @@ def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, mo
     from thesislib.scene import SceneSampler
 
     t0 = time.perf_counter()
-    seed, n_faces, images_per_face, chunk_size = int(seed), int(n_faces), int(images_per_face), int(chunk_size)
+    seed, n_faces, images_per_face = int(seed), int(n_faces), int(images_per_face)
+    chunk_size = int(chunk_size)
     if seed < 0 or n_faces < 1 or images_per_face < 1 or chunk_size < 1:
         raise ValueError("seed must be >= 0 and n_faces, images_per_face, chunk_size >= 1")
     out = Path(out_dir)
@@ -670,8 +674,8 @@ def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, mo
         chunks.append(_Chunk(number, start, stop, f0, X[f0:f1],
                              {k: v[f0:f1] for k, v in face_labels.items()}))
     ctx = _Context(str(out), seed, images_per_face, n_shape, n_color, n_expression,
-                   None if model is None else _compact(truncated), truncated.fingerprint, scene_sampler, crop_fn,
-                   expr)
+                   None if model is None else _compact(truncated), truncated.fingerprint,
+                   scene_sampler, crop_fn, expr)
     cpu_s = _execute(chunks, ctx, workers, scheduler, progress, n_images, done)
 
     parts = [pd.read_parquet(p) for p in sorted((out / _PARTS).glob("part-*.parquet"))]
@@ -688,7 +692,8 @@ def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, mo
                        round(time.perf_counter() - t0, 3),
                        {"images_rendered": n_images - done, "render_cpu_s": round(cpu_s, 3),
                         "workers": int(workers) if scheduler is None else None,
-                        "scheduler": None if scheduler is None else str(getattr(scheduler, "scheduler", scheduler))})
+                        "scheduler": None if scheduler is None else
+                        scheduler if isinstance(scheduler, str) else type(scheduler).__name__})
     _atomic_write(out / _CARD, json.dumps(card.to_dict(), indent=1).encode())
     (out / _REQUEST).unlink(missing_ok=True)
     return card
@@ -802,7 +807,8 @@ def load_dataset(path) -> Dataset:
     return Dataset(path, card.to_dict(), pd.read_parquet(path / _LABELS))
 
 
-def dataset_gallery(dataset, k: int = 16, cols: int | None = None, pad: int = 2, scale: float = 1.0) -> np.ndarray:
+def dataset_gallery(dataset, k: int = 16, cols: int | None = None, pad: int = 2,
+                    scale: float = 1.0) -> np.ndarray:
     """A grid of the first ``k`` images for notebooks.
 
     Parameters
