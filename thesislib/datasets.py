@@ -574,9 +574,13 @@ def _check_request(out: Path, settings: dict, overwrite: bool) -> bool:
             for n in (_CARD, _REQUEST, _LABELS):
                 (out / n).unlink(missing_ok=True)
             return False
-    if not overwrite and (out / _IMAGES).is_dir() and any((out / _IMAGES).glob("*.png")):
-        raise ValueError(f"{out}/images holds files but no card.json or request.json; use another folder "
-                         "or overwrite=True")
+    if (out / _IMAGES).is_dir() and any((out / _IMAGES).glob("*.png")):
+        if not overwrite:
+            raise ValueError(f"{out}/images holds files but no card.json or request.json; use another "
+                             "folder or overwrite=True")
+        for sub in (_IMAGES, _PARTS):
+            shutil.rmtree(out / sub, ignore_errors=True)
+        (out / _LABELS).unlink(missing_ok=True)
     return False
 
 
