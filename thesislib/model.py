@@ -67,7 +67,9 @@ class PcaPart:
             return self
         if k < 0:
             raise ValueError(f"number of components must be >= 0, got {k}")
-        return PcaPart(self.mean, self.basis[:, :k], self.variance[:k], self.noise_variance)
+        # a contiguous copy: products with a column slice of the full basis are ~3x slower
+        return PcaPart(self.mean, np.ascontiguousarray(self.basis[:, :k]), self.variance[:k].copy(),
+                       self.noise_variance)
 
     def offsets(self, coefficients: np.ndarray) -> np.ndarray:
         """Deviation from the mean for coefficients in standard deviations.
