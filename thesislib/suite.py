@@ -98,6 +98,9 @@ def run_chapter(chapter: Chapter, params, out_dir: Path, notebooks_dir: Path,
     partial = out_dir / f".{chapter.stem}.partial.ipynb"
     start = time.perf_counter()
     error = None
+    # progress bars inside the kernel would be frozen widgets in the report; the suite
+    # shows its own per-cell progress instead (tqdm reads TQDM_DISABLE)
+    os.environ["TQDM_DISABLE"] = "1"
     try:
         papermill.execute_notebook(str(source), str(partial), parameters=values, cwd=str(notebooks_dir),
                                    progress_bar=progress, kernel_name="python3", log_output=False)

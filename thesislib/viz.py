@@ -407,3 +407,39 @@ def labelled_grid(images, row_labels, col_labels, title: str = "", size: int = 1
     fig.update_layout(title=title, height=rows * size + 80, width=cols * size + 80,
                       margin=dict(l=10, r=60, t=80 if title else 40, b=10))
     return fig
+
+
+def score_ci_figure(table) -> go.Figure:
+    """Mean rank with 95 % interval per sampler, raw and corrected (thesis Fig 6.13).
+
+    ``table`` is :func:`thesislib.evaluation.score_table` (indexed by sampler).
+    """
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("mean rank (1 = best)", "mean score"))
+    for kind, colour in (("corrected_", "#d62728"), ("", "#1f77b4")):
+        label = "corrected" if kind else "raw"
+        rank = table[f"{kind}rank"]
+        fig.add_trace(go.Scatter(
+            x=rank, y=table.index, mode="markers", name=f"{label} rank", marker_color=colour,
+            error_x=dict(type="data", symmetric=False, array=table[f"{kind}rank_high"] - rank,
+                         arrayminus=rank - table[f"{kind}rank_low"])), row=1, col=1)
+        fig.add_trace(go.Scatter(x=table[f"{kind}score"], y=table.index, mode="markers", name=f"{label} score",
+                                 marker=dict(color=colour, symbol="diamond")), row=1, col=2)
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(height=120 + 28 * len(table), title="samplers by the score of their BPRNs")
+    return fig
+
+
+def sigma_score_figure(scores) -> go.Figure:
+    """Per-instance σ of the prediction vs its corrected score, per sampler (thesis Fig 6.15)."""
+    fig = go.Figure()
+    for name, g in scores.groupby("sampler"):
+        fig.add_trace(go.Scatter(x=g["sigma"], y=g["corrected_score"], mode="markers", name=name,
+                                 marker=dict(size=5, opacity=0.6)))
+        fig.add_trace(go.Scatter(x=[g["sigma"].mean()], y=[g["corrected_score"].mean()], mode="markers",
+                                 marker=dict(symbol="x", size=12, color="black"), showlegend=False,
+                                 hovertext=f"{name} centroid"))
+    fig.update_layout(title="σ of each prediction vs its corrected score (× marks each sampler's centroid)",
+                      xaxis_title="σ of the predicted parameter vector", yaxis_title="corrected score", height=450)
+    return fig
