@@ -100,6 +100,7 @@ def run_chapter(chapter: Chapter, params, out_dir: Path, notebooks_dir: Path,
     error = None
     # progress bars inside the kernel would be frozen widgets in the report; the suite
     # shows its own per-cell progress instead (tqdm reads TQDM_DISABLE)
+    saved = os.environ.get("TQDM_DISABLE")
     os.environ["TQDM_DISABLE"] = "1"
     try:
         papermill.execute_notebook(str(source), str(partial), parameters=values, cwd=str(notebooks_dir),
@@ -109,6 +110,11 @@ def run_chapter(chapter: Chapter, params, out_dir: Path, notebooks_dir: Path,
     except BaseException:  # interrupted or the kernel died: leave nothing half-written
         partial.unlink(missing_ok=True)
         raise
+    finally:
+        if saved is None:
+            os.environ.pop("TQDM_DISABLE", None)
+        else:
+            os.environ["TQDM_DISABLE"] = saved
     seconds = time.perf_counter() - start
     os.replace(partial, final)
     page = out_dir / f"{chapter.stem}.html"
