@@ -144,15 +144,18 @@ def _slider(page, label: str):
 
 
 def _move(page, slider, presses: int = 10) -> str:
-    """Focus the slider's handle and press the right arrow key (the slider's own keyboard
-    control, as a user does); drag with the mouse if the readout did not move. Returns the readout."""
+    """Focus the slider's handle and press arrow keys (the slider's own keyboard control, as a
+    user does), toward the far end from where it stands; drag with the mouse if the readout did
+    not move. Returns the readout."""
     readout = slider.locator(".widget-readout").first
     start = readout.text_content()
     handle = slider.locator(".noUi-handle").first
     handle.scroll_into_view_if_needed()
+    now, lo, hi = (float(handle.get_attribute(a) or "nan") for a in ("aria-valuenow", "aria-valuemin", "aria-valuemax"))
+    right = not (now > (lo + hi) / 2)  # NaN (no aria values): go right
     handle.click()
     for _ in range(presses):
-        handle.press("ArrowRight")
+        handle.press("ArrowRight" if right else "ArrowLeft")
         page.wait_for_timeout(150)
     if readout.text_content() == start:
         handle.scroll_into_view_if_needed()
@@ -160,7 +163,7 @@ def _move(page, slider, presses: int = 10) -> str:
         rb = slider.locator(".noUi-target").first.bounding_box()
         page.mouse.move(hb["x"] + hb["width"] / 2, hb["y"] + hb["height"] / 2)
         page.mouse.down()
-        page.mouse.move(rb["x"] + 0.9 * rb["width"], hb["y"] + hb["height"] / 2, steps=8)
+        page.mouse.move(rb["x"] + (0.9 if right else 0.1) * rb["width"], hb["y"] + hb["height"] / 2, steps=8)
         page.mouse.up()
     return readout.text_content()
 
@@ -175,8 +178,13 @@ _MESH_SIGNATURE = """() => { const gd = document.querySelector('.jp-OutputArea .
     for (let i = 0; i < n; i++) s += t.x[i] * 1.3 + t.y[i] * 0.7 + t.z[i]; return s; }"""
 
 
-def _check_face_changes(page, slider_label: str, stem: str, shot: str, mesh: bool = False) -> None:
+def _check_face_changes(page, slider_labels, stem: str, shot: str, mesh: bool = False) -> None:
     page.wait_for_selector(".jp-OutputArea .widget-slider", timeout=60_000)
+    for slider_label in slider_labels:
+        _check_one_slider(page, slider_label, stem, shot, mesh)
+
+
+def _check_one_slider(page, slider_label: str, stem: str, shot: str, mesh: bool) -> None:
     slider = _slider(page, slider_label)
     assert slider.count(), f"{stem}: no slider labelled {slider_label!r}"
     page.wait_for_function(f"() => ({_FACE_IMAGES})().some(s => s.startsWith('data:image'))", timeout=60_000)
@@ -197,8 +205,9 @@ def _check_face_changes(page, slider_label: str, stem: str, shot: str, mesh: boo
             page.wait_for_function(f"(b) => ({_MESH_SIGNATURE})() !== b", arg=mesh_before, timeout=30_000)
         except Exception:
             raise AssertionError(f"{stem}: the render changed but the live 3D mesh did not") from None
-    slider.screenshot(path=str(screenshot_dir("jupyterlab") / f"{shot}_slider.png"))
-    page.screenshot(path=str(screenshot_dir("jupyterlab") / f"{shot}.png"))
+    tag = re.sub(r"[^A-Za-z0-9]+", "", slider_label) or "sigma"
+    slider.screenshot(path=str(screenshot_dir("jupyterlab") / f"{shot}_{tag}_slider.png"))
+    page.screenshot(path=str(screenshot_dir("jupyterlab") / f"{shot}_{tag}.png"))
 
 
 def test_face_explorer_pca_slider(browser, lab):
@@ -207,7 +216,7 @@ def test_face_explorer_pca_slider(browser, lab):
     try:
         # the live 3D mesh (plotly FigureWidget) is drawn too
         page.wait_for_selector(".jp-OutputArea .js-plotly-plot .main-svg", timeout=60_000)
-        _check_face_changes(page, "σ", "01_event_space", "01_face_explorer", mesh=True)
+        _check_face_changes(page, ["σ"], "01_event_space", "01_face_explorer", mesh=True)
         foreign = rec.foreign_requests()
         assert not foreign, f"JupyterLab page asked other hosts for {foreign}"
         print(f"01_event_space in JupyterLab: {time.perf_counter() - start:.0f} s; console errors: {rec.errors}")
@@ -219,7 +228,7 @@ def test_gan_age_slider(browser, lab):
     start = time.perf_counter()
     page, rec = _open_and_run(browser, lab, "04_gan")
     try:
-        _check_face_changes(page, "age", "04_gan", "04_age_sex_explorer")
+        _check_face_changes(page, ["age", "sex"], "04_gan", "04_age_sex_explorer", mesh=True)
         foreign = rec.foreign_requests()
         assert not foreign, f"JupyterLab page asked other hosts for {foreign}"
         print(f"04_gan in JupyterLab: {time.perf_counter() - start:.0f} s; console errors: {rec.errors}")
