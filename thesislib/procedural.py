@@ -11,8 +11,10 @@ orthonormal with a QR decomposition, so earlier fields keep their meaning:
 * shape (199): a sex field and an age field mixed into the first components
   (so the semantic axes are spread over several components, as in the BFM),
   named identity proportions (face length, jaw width, nose size, eye spacing,
-  ...), then smooth, mostly symmetric random fields of rising spatial
-  frequency. Components 9 and 14 also carry a smile / open-mouth deformation:
+  ...), then smooth, mostly symmetric random fields of slowly rising spatial
+  frequency. Named fields are given in mm at one standard deviation; each
+  leading component adds a global smooth random field to reach its variance,
+  so local proportions stay plausible (docs/realism.md has the dlib numbers). Components 9 and 14 also carry a smile / open-mouth deformation:
   the expression leak the thesis found in BFM shape parameters 10 and 15.
 * color (199): skin tone, sex and age colouring, eye/brow/hair/lip colour,
   then random smooth colour fields. Components 2 and 3 carry diagonal
@@ -38,7 +40,7 @@ import numpy as np
 
 from .model import MorphableModel, PcaPart
 
-VERSION = "2"          # bump when the construction changes: invalidates caches
+VERSION = "3"          # bump when the construction changes: invalidates caches
 SEED = 20171122
 SPACING = 0.95         # grid spacing, mm
 N_SHAPE, N_COLOR, N_EXPRESSION = 199, 199, 100
@@ -48,8 +50,8 @@ SHAPE_LEVEL = 0.6      # spatial frequency of the first random shape fields
 SHAPE_SYMMETRY = 0.97  # share of mirror-symmetric terms in random shape fields
 SHAPE_INPLANE = 0.5    # in-plane (x, y) vs depth (z) share of random shape fields
 SHAPE_GROWTH = 0.4     # how fast the random shape fields' frequency rises with the index
-COLOR_GROWTH = 0.6     # the same for the random colour fields
-BROW_HEIGHT = 3.8      # mm, half-height of the painted brows
+COLOR_GROWTH = 0.35    # the same for the random colour fields
+BROW_HEIGHT = 4.3      # mm, half-height of the painted brows
 
 # iBUG 68 landmark positions (x, y) on the mean face, mm; x is the viewer's right.
 IBUG68_XY = np.array(
