@@ -1,8 +1,5 @@
 """The suite runner: a failing notebook is reported, not hidden; dependents are skipped."""
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat

@@ -40,8 +40,6 @@ Sweeps over datasets and seeds, the stem experiment and scoring live in
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -49,6 +47,8 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
+
+from thesislib.atomic import atomic_write
 
 #: Default bound (sd) mapping parameters into tanh's range: target = clip(p / bound, -1, 1).
 PARAM_BOUND = 6.0
@@ -72,25 +72,9 @@ def unscale_params(Z, bound: float = PARAM_BOUND) -> np.ndarray:
 
 
 # ----------------------------------------------------------------- atomic io
-def _atomic(path: Path, write) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def atomic_torch_save(obj, path) -> None:
     """``torch.save`` to a temporary file, then :func:`os.replace` onto ``path``."""
-    _atomic(Path(path), lambda fh: torch.save(obj, fh))
+    atomic_write(path, lambda fh: torch.save(obj, fh))
 
 
 # ----------------------------------------------------------------- networks
@@ -329,7 +313,7 @@ def dataset_features(dataset, stem: str = "dlib", n_jobs: int = 1, weights_path=
             np.savez(fh, ids=np.array(keys, dtype=str), X=np.stack([cache[k] for k in keys]).astype(np.float32),
                      key=np.array(key))
 
-        _atomic(path, write)
+        atomic_write(path, write)
     return Features(ids, np.stack([cache[i] for i in ids]).astype(np.float32), len(missing), path)
 
 

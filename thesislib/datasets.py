@@ -20,7 +20,7 @@ k])`` (and its expression, when enabled, from ``default_rng([seed, 2, k])``, or
 ``[seed, 2, face]`` per face). No image depends on which worker made it or when,
 so local processes, a Dask cluster and a resumed run all give the same bytes.
 
-Crash safety: every file is written to ``<name>.<pid>.tmp`` and moved into place
+Crash safety: every file is written to ``<name>.<random>.tmp`` (:mod:`thesislib.atomic`) and moved into place
 with :func:`os.replace`. Images are written before the label part of their chunk;
 a chunk counts as done when its part exists and all its PNGs exist and end with
 the IEND chunk. A rerun after a kill removes stale temporary files and redoes only
@@ -57,6 +57,8 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+
+from .atomic import atomic_write_bytes
 
 FORMAT = "thesislib.dataset/1"
 CROP_SIZE = 224
@@ -213,10 +215,8 @@ def _versions(crop_spec) -> dict:
 
 # ----------------------------------------------------------------- atomic files
 def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
+    # no fsync per image: the rename alone makes a kill leave whole files only
+    atomic_write_bytes(path, data, fsync=False)
 
 
 def _png_bytes(image: np.ndarray) -> bytes:

@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from thesislib import bprn as B
+from thesislib.atomic import atomic_write_bytes
 from thesislib import metrics
 from thesislib.population import param_columns
 
@@ -408,7 +409,7 @@ def score_table(results: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame
 def _atomic_parquet(df: pd.DataFrame, path) -> None:
     buf = io.BytesIO()
     df.to_parquet(buf, index=False)
-    B._atomic(Path(path), lambda fh: fh.write(buf.getvalue()))
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def ensemble_fit(predictions: dict, scores: dict, ids=None, age=None, sex=None, n_shape: int = 50,

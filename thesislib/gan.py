@@ -54,7 +54,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +61,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+
+from .atomic import atomic_write
 
 AGE_MIN, AGE_MAX = 18.0, 80.0
 AGE_CENTER, AGE_HALF_RANGE = 49.0, 31.0
@@ -244,19 +245,7 @@ def _resolve_device(device):
 
 
 def _atomic_save(obj, path):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, lambda fh: torch.save(obj, fh))
 
 
 def _to_cpu(obj):

@@ -35,7 +35,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +44,8 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.mixture import GaussianMixture
+
+from .atomic import atomic_write
 
 __all__ = ["COVARIANCE_TYPES", "GridResult", "fit_grid", "n_free_parameters", "GMMSampler"]
 
@@ -112,15 +113,7 @@ def _save_cell(path: Path, gm: GaussianMixture, fit_seconds: float) -> None:
         fit_seconds=np.asarray(float(fit_seconds)),
         version=np.asarray(_CACHE_VERSION),
     )
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, lambda fh: np.savez(fh, **arrays))
 
 
 def _load_cell(path: Path, gm: GaussianMixture, n_features: int) -> float | None:

@@ -33,11 +33,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_write
 from .model import MorphableModel, PcaPart
 
 VERSION = "3"          # bump when the construction changes: invalidates caches
@@ -400,15 +400,7 @@ def _save(model: MorphableModel, path: Path) -> None:
     for name, d in model.directions.items():
         for p, v in d.items():
             arrays[f"dir_{name}_{p}"] = v
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.npz")
-    os.close(fd)
-    try:
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, lambda fh: np.savez(fh, **arrays), fsync=False)
 
 
 def _load(path: Path) -> MorphableModel:

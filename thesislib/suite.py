@@ -21,6 +21,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .atomic import atomic_write_text
 from .params import CHAPTERS, Chapter, ParamsError, load_params, notebook_parameters, output_dir
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -47,12 +48,6 @@ def default_notebooks_dir() -> Path:
     return here if here.is_dir() else Path.cwd() / "notebooks"
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".partial.{path.name}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def export_html(notebook_path, html_path) -> None:
     """Export an executed notebook to a self-contained, offline HTML page."""
     import nbformat
@@ -65,7 +60,7 @@ def export_html(notebook_path, html_path) -> None:
     # plotly's notebook renderer adds a MathJax <script> from a CDN to every figure: drop
     # every remote script so the page makes no request beyond its own host
     body = REMOTE_SCRIPT.sub("", body)
-    _atomic_write_text(Path(html_path), body)
+    atomic_write_text(Path(html_path), body)
 
 
 def declared_parameters(notebook_path) -> set[str]:
@@ -162,7 +157,7 @@ def run_suite(params_path, only=None, out=None, notebooks_dir=None, progress: bo
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "data").mkdir(exist_ok=True)
     (out_dir / "models").mkdir(exist_ok=True)
-    _atomic_write_text(out_dir / "params.yaml", Path(params_path).read_text())
+    atomic_write_text(out_dir / "params.yaml", Path(params_path).read_text())
 
     previous = _read_state(out_dir)
     results: dict[str, ChapterResult] = {}
@@ -198,8 +193,8 @@ def _write_state(out_dir: Path, results: dict[str, ChapterResult], params) -> No
     ordered = [results[c.number] for c in CHAPTERS if c.number in results]
     state = {"profile": params.profile, "updated": _dt.datetime.now().isoformat(timespec="seconds"),
              "chapters": [asdict(r) for r in ordered]}
-    _atomic_write_text(out_dir / "suite.json", json.dumps(state, indent=1))
-    _atomic_write_text(out_dir / "index.html", render_index(ordered, params.profile))
+    atomic_write_text(out_dir / "suite.json", json.dumps(state, indent=1))
+    atomic_write_text(out_dir / "index.html", render_index(ordered, params.profile))
 
 
 def render_index(results: list[ChapterResult], profile: str) -> str:
