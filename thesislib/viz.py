@@ -119,11 +119,15 @@ def slider_figure(frames: dict, title: str = "", label: str = "value", groups: d
 
     first = names[0]
     fig = go.Figure(go.Image(source=uris[first][len(uris[first]) // 2][1], hoverinfo="skip"))
-    layout = dict(title=title, sliders=[slider(first)], height=430, width=420,
-                  margin=dict(l=10, r=10, t=60, b=10))
-    if len(names) > 1:
+    menu = len(names) > 1
+    # title at the top of the figure, the group menu between it and the image (clear of
+    # plotly's toolbar at the top right)
+    layout = dict(title=dict(text=title, y=0.98, yref="container", yanchor="top"),
+                  sliders=[slider(first)], height=470 if menu else 430, width=420,
+                  margin=dict(l=10, r=10, t=100 if menu else 60, b=10))
+    if menu:
         layout["updatemenus"] = [dict(
-            type="dropdown", x=0.0, y=1.12, xanchor="left", showactive=True,
+            type="dropdown", x=0.0, y=1.02, xanchor="left", yanchor="bottom", showactive=True,
             buttons=[dict(label=g, method="update",
                           args=[{"source": [uris[g][len(uris[g]) // 2][1]]}, {"sliders": [slider(g)]}])
                      for g in names])]
