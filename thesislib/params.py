@@ -126,6 +126,8 @@ class GanSection(_Section):
     epochs_cvgan2: Optional[int] = Field(None, ge=1, le=1_000_000, description="CVGAN2 epochs (default: epochs)")
     grid_ages: int = Field(7, ge=2, le=63, description="ages 18..80 in the age x sex grid and the static slider")
     grid_sexes: int = Field(5, ge=2, le=11, description="sex values 0..1 (female..male) in the grid")
+    torch_threads: int = Field(1, ge=0, le=1024, description="torch CPU threads (0: torch's default); for these "
+                               "small MLPs 2 OpenMP threads on 2 shared cores ran 7x slower than 1")
 
 
 class BprnSection(_Section):

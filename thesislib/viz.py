@@ -318,9 +318,11 @@ def criterion_heatmap(table, criterion: str = "bic", title: str = "") -> go.Figu
     lowest cell is marked with a star.
     """
     pivot = table.pivot(index="covariance_type", columns="n_components", values=criterion)
+    pivot = pivot.reindex(list(dict.fromkeys(table["covariance_type"])))  # grid order, not alphabetical
     z = pivot.to_numpy(dtype=float)
     finite = np.isfinite(z)
-    text = np.where(finite, np.vectorize(lambda v: f"{v:.4g}")(np.where(finite, z, 0.0)), "skipped")
+    text = np.array([[f"{v:.4g}" if ok else "skipped" for v, ok in zip(zr, fr)] for zr, fr in zip(z, finite)],
+                    dtype=object)
     if finite.any():
         i, j = np.unravel_index(np.nanargmin(np.where(finite, z, np.nan)), z.shape)
         text[i, j] = "★ " + text[i, j]
@@ -328,7 +330,8 @@ def criterion_heatmap(table, criterion: str = "bic", title: str = "") -> go.Figu
                                texttemplate="%{text}", colorscale="Viridis_r",
                                colorbar=dict(title=criterion.upper()), hoverongaps=False))
     fig.update_layout(title=title or f"{criterion.upper()} per cell (lower is better)",
-                      xaxis_title="components", yaxis_title="covariance type", height=360)
+                      xaxis_title="components", yaxis_title="covariance type", yaxis_autorange="reversed",
+                      height=360)
     return fig
 
 
