@@ -18,3 +18,19 @@ def face_model():
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+@pytest.fixture(scope="session")
+def smoke_suite(tmp_path_factory):
+    """The whole suite on params/smoke.yaml, run once per test session: (output dir, exit code).
+
+    Shared by the notebook test and the browser tests, so CI runs the suite only once.
+    """
+    from pathlib import Path
+
+    from thesislib import cli
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path_factory.mktemp("suite") / "smoke"
+    code = cli.main(["run", "--params", str(root / "params" / "smoke.yaml"), "--out", str(out), "--quiet"])
+    return out, code

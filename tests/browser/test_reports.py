@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from browserkit import ROOT, Recorder, screenshot_dir
+from browserkit import Recorder, screenshot_dir
 
 pytestmark = pytest.mark.slow
 
@@ -23,16 +23,13 @@ SETTLE_MS = 400
 
 
 @pytest.fixture(scope="session")
-def reports(tmp_path_factory) -> Path:
+def reports(request) -> Path:
     given = os.environ.get("THESISLIB_REPORTS_DIR")
     if given:
         out = Path(given)
         assert (out / "suite.json").exists(), f"THESISLIB_REPORTS_DIR={given} holds no suite.json"
         return out
-    from thesislib import cli
-
-    out = tmp_path_factory.mktemp("reports") / "smoke"
-    cli.main(["run", "--params", str(ROOT / "params" / "smoke.yaml"), "--out", str(out), "--quiet"])
+    out, _ = request.getfixturevalue("smoke_suite")  # the session's one smoke run (tests/conftest.py)
     assert (out / "index.html").exists(), "the smoke suite wrote no index.html"
     return out
 

@@ -1,25 +1,20 @@
 """The whole notebook suite on the smoke profile: every chapter present runs and reports."""
 import json
-from pathlib import Path
 
 import pytest
 
-from thesislib import cli
-
-ROOT = Path(__file__).resolve().parents[2]
+from thesislib.params import CHAPTERS
 
 
 @pytest.mark.slow
-def test_smoke_suite_runs_every_chapter(tmp_path):
-    out = tmp_path / "smoke"
-    code = cli.main(["run", "--params", str(ROOT / "params" / "smoke.yaml"), "--out", str(out), "--quiet"])
+def test_smoke_suite_runs_every_chapter(smoke_suite):
+    out, code = smoke_suite
     state = json.loads((out / "suite.json").read_text())
     statuses = {c["number"]: (c["status"], c["error"]) for c in state["chapters"]}
-    ran = {k: v for k, v in statuses.items() if v[0] != "missing"}
-    assert ran, "no chapter notebooks found"
-    assert all(s == "ok" for s, _ in ran.values()), statuses
+    assert set(statuses) == {c.number for c in CHAPTERS}
+    assert all(s == "ok" for s, _ in statuses.values()), statuses
     assert code == 0
-    for number in ran:
+    for number in statuses:
         chapter = next(c for c in state["chapters"] if c["number"] == number)
         page = (out / chapter["html"]).read_text()
         assert 'src="http' not in page, f"{chapter['html']} loads a remote script"
