@@ -398,10 +398,6 @@ def score_table(results: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame
         "corrected_rank_high": pd.Series(ci_c.high, ci_c.groups),
         "score": g["score"].mean(), "rank": pd.Series(ci_r.mean, ci_r.groups),
         "rank_low": pd.Series(ci_r.low, ci_r.groups), "rank_high": pd.Series(ci_r.high, ci_r.groups)})
-    # a rank lies in 1..(number of ranked models): keep the t-intervals inside that range
-    top = float(max(np.nanmax(rank), np.nanmax(crank)))
-    for c in ("rank_low", "rank_high", "corrected_rank_low", "corrected_rank_high"):
-        out[c] = out[c].clip(1.0, top)
     for extra in ("sigma", "vertex_mean_mm"):
         if extra in df.columns:
             out[extra] = g[extra].mean()
