@@ -25,6 +25,31 @@ def faces_png(seed: int = 3) -> Path:
     return path
 
 
+def report_figure(report, index: int, name: str) -> Path:
+    """Screenshot the ``index``-th plotly figure of an exported report (headless Chromium)."""
+    from playwright.sync_api import sync_playwright
+
+    path = HERE / name
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                    args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                                          "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        page.goto(Path(report).resolve().as_uri())
+        page.wait_for_timeout(3000)
+        figure = page.query_selector_all(".js-plotly-plot")[index]
+        figure.scroll_into_view_if_needed()
+        page.wait_for_timeout(300)
+        figure.screenshot(path=str(path))
+        browser.close()
+    return path
+
+
 if __name__ == "__main__":
+    import sys
+
     HERE.mkdir(exist_ok=True)
     print(faces_png())
+    reports = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("outputs/default")
+    if (reports / "04_gan.html").exists():  # chapter figures from a `make run`
+        print(report_figure(reports / "04_gan.html", 2, "gan_age_sex.png"))

@@ -423,7 +423,8 @@ def score_ci_figure(table) -> go.Figure:
     """
     from plotly.subplots import make_subplots
 
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("mean rank (1 = best)", "mean score"))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("mean rank (1 = best)", "mean score"), shared_yaxes=True,
+                        horizontal_spacing=0.04)
     for kind, colour in (("corrected_", "#d62728"), ("", "#1f77b4")):
         label = "corrected" if kind else "raw"
         rank = table[f"{kind}rank"]
@@ -434,7 +435,8 @@ def score_ci_figure(table) -> go.Figure:
         fig.add_trace(go.Scatter(x=table[f"{kind}score"], y=table.index, mode="markers", name=f"{label} score",
                                  marker=dict(color=colour, symbol="diamond")), row=1, col=2)
     fig.update_yaxes(autorange="reversed")
-    fig.update_layout(height=120 + 28 * len(table), title="samplers by the score of their BPRNs")
+    fig.update_layout(height=160 + 30 * len(table), title="samplers by the score of their BPRNs",
+                      margin=dict(l=160))
     return fig
 
 
