@@ -262,7 +262,18 @@ def _expression_fields(x, y, z):
 
 
 def build() -> MorphableModel:
-    """Build the default model from scratch (deterministic, a few seconds)."""
+    """Build the default model from scratch (deterministic, a few seconds).
+
+    BLAS runs on one thread here: multi-threaded matrix products sum in an order that
+    depends on the thread count, and the last bits (so the fingerprint) would too.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return _build()
+
+
+def _build() -> MorphableModel:
     rng = np.random.default_rng(SEED)
     x, y, tris = _grid()
     z = _relief(x, y)
