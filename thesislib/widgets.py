@@ -15,6 +15,46 @@ from .render import Workspace, render
 from .viz import FACE_CAMERA, mesh_trace, png_uri, vertex_color_strings
 
 
+class FaceView:
+    """A face shown twice, updated in place: a rotatable 3D mesh and its render.
+
+    Attributes
+    ----------
+    figure : plotly FigureWidget with one Mesh3d trace
+    image : ipywidgets.HTML holding the rendered PNG
+    """
+
+    def __init__(self, mesh):
+        import ipywidgets as w
+        import plotly.graph_objects as go
+
+        self._ws = Workspace()
+        self.triangles, self.landmarks = mesh.triangles, mesh.landmarks
+        self.figure = go.FigureWidget(mesh_trace(mesh))
+        self.figure.update_layout(height=420, width=460, margin=dict(l=0, r=0, t=0, b=0),
+                                  scene=dict(aspectmode="data", camera=FACE_CAMERA, xaxis_visible=False,
+                                             yaxis_visible=False, zaxis_visible=False))
+        self.image = w.HTML(self._img_tag(render(mesh, workspace=self._ws).image))
+
+    @staticmethod
+    def _img_tag(image) -> str:
+        return f'<img src="{png_uri(image)}" width="300" height="300"/>'
+
+    def show(self, vertices, colors, parts=("shape", "color")) -> None:
+        """Push the changed parts to the 3D figure and re-render the image."""
+        from .model import Mesh
+
+        with self.figure.batch_update():
+            if "shape" in parts:
+                v = np.asarray(vertices, np.float32)
+                trace = self.figure.data[0]
+                trace.x, trace.y, trace.z = v[:, 0], v[:, 1], v[:, 2]
+        if "color" in parts:  # restyle skips per-colour validation: ~2x faster than the setter
+            self.figure.plotly_restyle({"vertexcolor": [vertex_color_strings(colors)]}, trace_indexes=[0])
+        mesh = Mesh(vertices, colors, self.triangles, self.landmarks)
+        self.image.value = self._img_tag(render(mesh, workspace=self._ws).image)
+
+
 class FaceExplorer:
     """Slide one PCA component of one part and watch the face change.
 
@@ -32,22 +72,16 @@ class FaceExplorer:
 
     def __init__(self, model, max_components: int = 10, value_range: float = 3.0):
         import ipywidgets as w
-        import plotly.graph_objects as go
 
         self.model = model
         self.coefficients = {p: np.zeros(getattr(model, p).n_components) for p in ("shape", "color", "expression")}
-        self._ws = Workspace()
         parts = [p for p in ("shape", "color", "expression") if getattr(model, p).n_components]
         self.part = w.Dropdown(options=parts, value="shape", description="part")
         self.component = w.IntSlider(0, 0, max_components - 1, description="component")
         self.value = w.FloatSlider(0.0, min=-value_range, max=value_range, step=0.1, description="σ")
         self.reset = w.Button(description="reset")
-        mesh = model.instance()
-        self.figure = go.FigureWidget(mesh_trace(mesh))
-        self.figure.update_layout(height=420, width=460, margin=dict(l=0, r=0, t=0, b=0),
-                                  scene=dict(aspectmode="data", camera=FACE_CAMERA, xaxis_visible=False,
-                                             yaxis_visible=False, zaxis_visible=False))
-        self.image = w.HTML(self._img_tag(render(mesh, workspace=self._ws).image))
+        self.face = FaceView(model.instance())
+        self.figure, self.image = self.face.figure, self.face.image
         self.status = w.Label("")
         self.part.observe(self._on_select, names="value")
         self.component.observe(self._on_select, names="value")
@@ -57,10 +91,6 @@ class FaceExplorer:
         self._vertices = self._colors = None
         self.view = w.VBox([w.HBox([self.part, self.component, self.value, self.reset]),
                             w.HBox([self.figure, self.image]), self.status])
-
-    @staticmethod
-    def _img_tag(image) -> str:
-        return f'<img src="{png_uri(image)}" width="300" height="300"/>'
 
     def _on_select(self, _change=None):
         # show the stored value of the newly selected component without triggering an update
@@ -84,23 +114,13 @@ class FaceExplorer:
 
     def update(self, parts=("shape", "color")) -> float:
         """Recompute the changed parts, push them to the 3D figure, re-render; returns seconds."""
-        from .model import Mesh
-
         start = time.perf_counter()
         c = self.coefficients
         if "shape" in parts or self._vertices is None:
             self._vertices = self.model.vertices(c["shape"], c["expression"] if c["expression"].size else None)
         if "color" in parts or self._colors is None:
             self._colors = self.model.colors(c["color"])
-        with self.figure.batch_update():
-            trace = self.figure.data[0]
-            if "shape" in parts:
-                v = self._vertices.astype(np.float32)
-                trace.x, trace.y, trace.z = v[:, 0], v[:, 1], v[:, 2]
-        if "color" in parts:  # restyle skips per-colour validation: ~2x faster than the setter
-            self.figure.plotly_restyle({"vertexcolor": [vertex_color_strings(self._colors)]}, trace_indexes=[0])
-        mesh = Mesh(self._vertices, self._colors, self.model.triangles, self.model.landmark_ids)
-        self.image.value = self._img_tag(render(mesh, workspace=self._ws).image)
+        self.face.show(self._vertices, self._colors, parts)
         self.last_update_seconds = time.perf_counter() - start
         self.status.value = f"update: {1000 * self.last_update_seconds:.0f} ms"
         return self.last_update_seconds
@@ -196,21 +216,15 @@ class AgeSexExplorer:
 
     def __init__(self, gan, model, n_shape: int, n_color: int, rng=None, age: float = 35.0, sex: float = 0.0):
         import ipywidgets as w
-        import plotly.graph_objects as go
 
         self.gan, self.model, self.n_shape, self.n_color = gan, model, int(n_shape), int(n_color)
         self.rng = np.random.default_rng(0) if rng is None else rng
         self.z = self.rng.standard_normal(gan.latent_dim)
-        self._ws = Workspace()
         self.age = w.FloatSlider(float(age), min=18.0, max=80.0, step=1.0, description="age")
         self.sex = w.FloatSlider(float(sex), min=0.0, max=1.0, step=0.05, description="sex (0 f, 1 m)")
         self.new_z = w.Button(description="new z")
-        mesh = self._mesh()
-        self.figure = go.FigureWidget(mesh_trace(mesh))
-        self.figure.update_layout(height=420, width=460, margin=dict(l=0, r=0, t=0, b=0),
-                                  scene=dict(aspectmode="data", camera=FACE_CAMERA, xaxis_visible=False,
-                                             yaxis_visible=False, zaxis_visible=False))
-        self.image = w.HTML(FaceExplorer._img_tag(render(mesh, workspace=self._ws).image))
+        self.face = FaceView(self._mesh())
+        self.figure, self.image = self.face.figure, self.face.image
         self.status = w.Label("")
         self.age.observe(self._on_change, names="value")
         self.sex.observe(self._on_change, names="value")
@@ -247,12 +261,7 @@ class AgeSexExplorer:
         """Generate the face for (z, age, sex), push it to the 3D figure and re-render; returns seconds."""
         start = time.perf_counter()
         mesh = self._mesh()
-        with self.figure.batch_update():
-            trace = self.figure.data[0]
-            v = mesh.vertices
-            trace.x, trace.y, trace.z = v[:, 0], v[:, 1], v[:, 2]
-        self.figure.plotly_restyle({"vertexcolor": [vertex_color_strings(mesh.colors)]}, trace_indexes=[0])
-        self.image.value = FaceExplorer._img_tag(render(mesh, workspace=self._ws).image)
+        self.face.show(mesh.vertices, mesh.colors)
         self.last_update_seconds = time.perf_counter() - start
         self.status.value = (f"age {self.age.value:.0f}, sex {self.sex.value:.2f}; "
                              f"update: {1000 * self.last_update_seconds:.0f} ms")
