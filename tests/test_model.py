@@ -119,3 +119,21 @@ def test_fingerprint_is_stable_and_sensitive():
     assert _toy(0).fingerprint == _toy(0).fingerprint
     assert _toy(0).fingerprint != _toy(1).fingerprint
     assert _toy(0).truncated(n_shape=2).fingerprint != _toy(0).fingerprint
+
+
+def test_save_bfm2017_roundtrip(tmp_path, face_model):
+    from thesislib.model import save_bfm2017
+
+    m = face_model.truncated(8, 6, 3)
+    path = save_bfm2017(m, tmp_path / "procedural_as_bfm.h5")
+    back = load_bfm2017(path)
+    for part in ("shape", "color", "expression"):
+        a, b = getattr(m, part), getattr(back, part)
+        np.testing.assert_allclose(b.mean, a.mean)
+        np.testing.assert_allclose(b.basis, a.basis, atol=1e-6)
+        np.testing.assert_allclose(b.variance, a.variance)
+    np.testing.assert_array_equal(back.triangles, m.triangles)
+    assert back.landmarks == m.landmarks and back.ibug68 is not None
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=8)
+    np.testing.assert_allclose(back.instance(shape=a).vertices, m.instance(shape=a).vertices, atol=1e-3)

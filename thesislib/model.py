@@ -317,6 +317,38 @@ def load_bfm2017(path, n_shape=None, n_color=None, n_expression=None) -> Morphab
                           name=f"BFM 2017 ({path.name})")
 
 
+def save_bfm2017(model: MorphableModel, path) -> Path:
+    """Write a model in the BFM 2017 Statismo layout that :func:`load_bfm2017` reads.
+
+    Landmarks are stored as ``/metadata/landmarks/json`` (id and the mean-shape
+    coordinates of their vertex); semantic directions are not part of the format.
+    Written atomically, so a killed export leaves no partial file.
+    """
+    import io
+
+    import h5py
+
+    from .atomic import atomic_write_bytes
+
+    buf = io.BytesIO()  # h5py needs a readable file object; the bytes then go out atomically
+    with h5py.File(buf, "w") as f:
+        points = model.shape.mean.reshape(-1, 3).T.astype(np.float32)
+        for name in PARTS:
+            part = getattr(model, name)
+            g = f.create_group(f"{name}/model")
+            g["mean"] = part.mean.astype(np.float32)
+            g["pcaBasis"] = part.basis.astype(np.float32)
+            g["pcaVariance"] = part.variance.astype(np.float32)
+            g["noiseVariance"] = np.float32(part.noise_variance)
+            r = f.create_group(f"{name}/representer")
+            r["points"] = points
+            r["cells"] = model.triangles.T.astype(np.int32)
+        verts = points.T
+        f["metadata/landmarks/json"] = json.dumps(
+            [{"id": k, "coordinates": verts[v].tolist()} for k, v in model.landmarks.items()])
+    return atomic_write_bytes(path, buf.getvalue())
+
+
 def default_model() -> MorphableModel:
     """The embedded default model, built procedurally (see :mod:`thesislib.procedural`)."""
     from .procedural import build_cached
