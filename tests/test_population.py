@@ -66,3 +66,15 @@ def test_models_without_directions_get_a_fixed_one(tmp_path):
     assert np.allclose(d1, P.semantic_direction(m, "sex", 12, 12)) and abs(np.linalg.norm(d1) - 1) < 1e-9
     pop = P.reference_population(m, 100, np.random.default_rng(0), n_shape=12, n_color=12)
     assert pop.params.shape == (100, 24)
+
+
+def test_validity_by_distance(face_model):
+    rng = np.random.default_rng(5)
+    pop = P.reference_population(face_model, 3000, rng)
+    v = P.Validity().fit(pop.params)
+    samples = {"N(0, 1)": rng.normal(size=(1000, 100)), "U(-4, 4)": rng.uniform(-4, 4, size=(1000, 100))}
+    table, curve = P.validity_by_distance(v, samples, bins=10)
+    assert list(table.sampler) == ["N(0, 1)", "U(-4, 4)"]
+    assert table.valid_fraction.iloc[0] == v.valid_fraction(samples["N(0, 1)"])
+    assert curve.faces.sum() >= 0.98 * 2000 and np.all(np.diff(curve.distance) > 0)
+    assert curve.valid_fraction.iloc[0] > curve.valid_fraction.iloc[-1]

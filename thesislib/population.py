@@ -192,3 +192,31 @@ class Validity:
 
     def valid_fraction(self, X: np.ndarray) -> float:
         return float(np.mean(self.is_valid(X)))
+
+
+def validity_by_distance(validity: Validity, samples: dict, bins: int = 25):
+    """Valid fraction per sample set and as a function of distance from the centre.
+
+    Parameters
+    ----------
+    validity : fitted :class:`Validity`
+    samples : dict name -> (n, d) parameter vectors
+    bins : number of distance bins (up to the 99th percentile of all distances)
+
+    Returns
+    -------
+    (table, curve): table has one row per set (sampler, median_distance, valid_fraction);
+    curve has one row per bin (distance = bin centre, valid_fraction, faces)
+    """
+    dist = {k: np.linalg.norm(np.asarray(X, float), axis=1) for k, X in samples.items()}
+    valid = {k: validity.is_valid(X) for k, X in samples.items()}
+    table = pd.DataFrame([dict(sampler=k, median_distance=float(np.median(dist[k])),
+                               valid_fraction=float(valid[k].mean())) for k in samples])
+    d, v = np.concatenate(list(dist.values())), np.concatenate(list(valid.values()))
+    edges = np.linspace(0, np.quantile(d, 0.99), bins + 1)
+    which = np.clip(np.digitize(d, edges) - 1, 0, bins - 1)
+    keep = d <= edges[-1]
+    curve = pd.DataFrame({"bin": which[keep], "valid": v[keep]}).groupby("bin").valid.agg(["mean", "size"])
+    curve = pd.DataFrame({"distance": (edges[:-1] + edges[1:])[curve.index] / 2,
+                          "valid_fraction": curve["mean"].to_numpy(), "faces": curve["size"].to_numpy()})
+    return table, curve
