@@ -7,6 +7,7 @@ from torch import nn
 
 from thesislib import bprn as B
 from thesislib import evaluation as EV
+from thesislib import experiments as XP
 
 
 def _linear_task(n=300, d=20, f=64, noise=0.05, seed=0):
@@ -147,7 +148,7 @@ def test_cnn_stem_trains_on_images(tiny_dataset):
 
 
 def test_stem_experiment(tiny_dataset, fake_dlib):
-    df = EV.stem_experiment(tiny_dataset, epochs=2, settings=B.BPRNSettings(image_size=32, batch_size=2),
+    df = XP.stem_experiment(tiny_dataset, epochs=2, settings=B.BPRNSettings(image_size=32, batch_size=2),
                            progress=False)
     assert set(df["stem"]) == {"dlib", "cnn"} and len(df) == 4
     assert df.loc[df["stem"] == "cnn", "trainable_stem"].all()
@@ -157,10 +158,10 @@ def test_stem_experiment(tiny_dataset, fake_dlib):
 def test_stem_experiment_scores_at_epochs(tiny_dataset, fake_dlib, face_model):
     test = EV.realistic_test_set(2, seed=98, model=face_model)
     st = B.BPRNSettings(image_size=32, batch_size=2)
-    df = EV.stem_experiment(tiny_dataset, epochs=3, settings=st, test=test, eval_at=[1, 3], progress=False,
+    df = XP.stem_experiment(tiny_dataset, epochs=3, settings=st, test=test, eval_at=[1, 3], progress=False,
                             model=face_model)
     assert df["score"].notna().tolist() == [True, False, True] * 2
-    plain = EV.stem_experiment(tiny_dataset, epochs=3, settings=st, progress=False)
+    plain = XP.stem_experiment(tiny_dataset, epochs=3, settings=st, progress=False)
     np.testing.assert_allclose(df["val_loss"], plain["val_loss"])  # stop, score, resume = one run
 
 
@@ -178,10 +179,10 @@ def test_feature_cache_invalidated_by_other_dataset(tiny_dataset, fake_dlib, tmp
 
 def test_train_sweep_resumes(tiny_dataset, fake_dlib, tmp_path):
     s = B.BPRNSettings(epochs=2, val_fraction=0.25)
-    df = EV.train_sweep({"naive": tiny_dataset}, seeds=[0, 1], settings=s, models_dir=tmp_path, progress=False)
+    df = XP.train_sweep({"naive": tiny_dataset}, seeds=[0, 1], settings=s, models_dir=tmp_path, progress=False)
     assert list(df["status"]) == ["trained", "trained"] and list(df["seed"]) == [0, 1]
-    assert all(EV.model_path(tmp_path, "naive", k).is_file() for k in (0, 1))
-    again = EV.train_sweep({"naive": tiny_dataset}, seeds=[0, 1], settings=s, models_dir=tmp_path, progress=False)
+    assert all(XP.model_path(tmp_path, "naive", k).is_file() for k in (0, 1))
+    again = XP.train_sweep({"naive": tiny_dataset}, seeds=[0, 1], settings=s, models_dir=tmp_path, progress=False)
     assert list(again["status"]) == ["skipped", "skipped"]
     test = EV.realistic_test_set(2, seed=97)
     evs = EV.evaluate_sweep(again, test, progress=False)

@@ -1,0 +1,170 @@
+"""BPRN experiments: the training sweep and the stem experiment.
+
+:func:`train_sweep` trains one BPRN per (dataset, seed) (thesis: 4 seeds per dataset)
+in local processes or on a Dask cluster, resumably; :func:`stem_experiment` compares a
+frozen pretrained stem with one trained from scratch (thesis Table 6.1). Scoring the
+trained models is :mod:`thesislib.evaluation`.
+"""
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from thesislib import bprn as B
+from thesislib.evaluation import evaluate, input_embeddings
+
+
+# ----------------------------------------------------------------- sweep
+def model_path(models_dir, dataset: str, seed: int) -> Path:
+    return Path(models_dir) / f"{dataset}__seed{int(seed)}.pt"
+
+
+def _train_one(job: dict) -> dict:
+    t0 = time.perf_counter()
+    settings = B.BPRNSettings(**{**job["settings"], "hidden": tuple(job["settings"]["hidden"])})
+    out = Path(job["path"])
+    m = B.BPRN.from_settings(settings, job["seed"], progress=False,
+                             checkpoint_dir=out.parent / "checkpoints" / out.stem)
+    m.fit(job["dataset_path"])
+    m.save(out)
+    last = m.history_.iloc[-1] if len(m.history_) else {"train_loss": np.nan, "val_loss": np.nan}
+    return {"dataset": job["dataset"], "seed": job["seed"], "path": str(out), "status": "trained",
+            "epochs": int(len(m.history_)), "best_epoch": m.best_epoch_, "train_loss": float(last["train_loss"]),
+            "val_loss": float(last["val_loss"]), "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def train_sweep(datasets: dict, seeds, settings: B.BPRNSettings | dict | None = None, models_dir="models",
+                workers: int = 1, scheduler=None, n_jobs: int = 1, progress: bool = True) -> pd.DataFrame:
+    """Train one BPRN per (dataset, seed); resumable.
+
+    Frozen-stem features are cached per dataset first (``n_jobs`` processes), then the
+    trainings run in ``workers`` local processes, or on a Dask cluster when
+    ``scheduler`` (address or ``distributed.Client``) is given (workers must see the
+    dataset and model folders). A model whose file exists is skipped; an interrupted
+    training resumes from its checkpoint (``models_dir/checkpoints/<name>/``).
+
+    Parameters
+    ----------
+    datasets : dict name -> dataset folder
+    seeds : iterable of int (thesis: 4 per dataset)
+    settings : :class:`thesislib.bprn.BPRNSettings`, a dict of its fields, or None for defaults
+
+    Returns
+    -------
+    DataFrame, one row per (dataset, seed): dataset, seed, path, status ("trained" or
+    "skipped"), epochs, best_epoch, train_loss, val_loss, seconds
+    """
+    from tqdm.auto import tqdm
+
+    if settings is None:
+        settings = B.BPRNSettings()
+    elif isinstance(settings, dict):
+        settings = B.BPRNSettings(**{**settings, "hidden": tuple(settings.get("hidden", (200, 200, 200)))})
+    models_dir = Path(models_dir)
+    jobs, rows = [], []
+    for name, path in datasets.items():
+        for seed in seeds:
+            out = model_path(models_dir, name, seed)
+            if out.is_file():
+                m = B.BPRN.load(out)
+                rows.append({"dataset": name, "seed": int(seed), "path": str(out), "status": "skipped",
+                             "epochs": len(m.history_), "best_epoch": m.best_epoch_,
+                             "train_loss": float(m.history_["train_loss"].iloc[-1]) if len(m.history_) else np.nan,
+                             "val_loss": float(m.history_["val_loss"].iloc[-1]) if len(m.history_) else np.nan,
+                             "seconds": 0.0})
+            else:
+                jobs.append({"dataset": name, "seed": int(seed), "dataset_path": str(path), "path": str(out),
+                             "settings": {**asdict(settings), "hidden": list(settings.hidden)}})
+    if settings.stem != "cnn":
+        for name in dict.fromkeys(j["dataset"] for j in jobs):
+            B.dataset_features(datasets[name], settings.stem, n_jobs, settings.weights_path, progress)
+    bar = tqdm(total=len(jobs), disable=not progress, unit="model", desc="train_sweep")
+    if scheduler is not None and jobs:
+        from distributed import Client, as_completed
+
+        client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+        try:
+            for f in as_completed(client.map(_train_one, jobs, pure=False)):
+                rows.append(f.result())
+                bar.update(1)
+        finally:
+            if client is not scheduler:
+                client.close()
+    elif int(workers) <= 1 or len(jobs) <= 1:
+        for j in jobs:
+            rows.append(_train_one(j))
+            bar.update(1)
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+        with ProcessPoolExecutor(min(int(workers), len(jobs)), mp_context=mp.get_context(method)) as pool:
+            for f in as_completed([pool.submit(_train_one, j) for j in jobs]):
+                rows.append(f.result())
+                bar.update(1)
+    bar.close()
+    df = pd.DataFrame(rows, columns=["dataset", "seed", "path", "status", "epochs", "best_epoch",
+                                     "train_loss", "val_loss", "seconds"])
+    return df.sort_values(["dataset", "seed"], kind="stable").reset_index(drop=True)
+
+
+# ----------------------------------------------------------------- stem experiment
+def stem_experiment(dataset, epochs: int = 30, seed: int = 0, stems=("dlib", "cnn"),
+                    settings: B.BPRNSettings | None = None, n_jobs: int = 1, progress: bool = True,
+                    test=None, eval_at=None, model=None) -> pd.DataFrame:
+    """Frozen pretrained stem vs a stem trained from scratch (thesis Table 6.1).
+
+    Trains one BPRN per stem on the same dataset, split and seed, and returns their
+    loss curves; the frozen stem only trains the head, the ``cnn`` stem trains
+    everything. With a ``test`` set, each model is also scored
+    (:func:`thesislib.evaluation.evaluate`) after the epochs in ``eval_at``: training
+    stops there, is scored, and resumes from its checkpoint (same weights as one run).
+
+    Parameters
+    ----------
+    dataset : dataset folder or Dataset (small: the cnn stem trains on all pixels)
+    epochs : int, epochs per stem
+    seed : int
+    stems : stem names to compare
+    settings : :class:`thesislib.bprn.BPRNSettings` for everything but stem/epochs (None: defaults)
+    n_jobs : processes for dlib descriptors
+    test : :class:`thesislib.evaluation.TestSet` or None
+    eval_at : epochs at which to score (default: the last epoch); needs ``test``
+    model : morphable model for the renders of the evaluation (default: embedded)
+
+    Returns
+    -------
+    DataFrame, one row per stem and epoch: stem, trainable_stem (bool), epoch, train_loss,
+    val_loss (MSE on tanh-scaled targets), seconds (the stem's total time, features and
+    evaluations included); with ``test`` also score, corrected_score, sigma, vertex_mean_mm
+    (means over the test set; NaN at epochs not scored)
+    """
+    base = settings or B.BPRNSettings()
+    stops = sorted({int(e) for e in (eval_at or [epochs]) if 0 < int(e) <= epochs} | {int(epochs)})
+    embeddings = None
+    if test is not None:
+        embeddings = input_embeddings(test, n_jobs, progress)
+    frames = []
+    for stem in stems:
+        t0, scores = time.perf_counter(), {}
+        with tempfile.TemporaryDirectory(prefix="stem_experiment_") as ck:
+            for stop in stops:
+                s = B.BPRNSettings(**{**asdict(base), "stem": stem, "epochs": stop, "early_stopping": None})
+                m = B.BPRN.from_settings(s, seed, progress=progress, n_jobs=n_jobs, checkpoint_dir=ck).fit(dataset)
+                if test is not None and (eval_at is None or stop in {int(e) for e in eval_at}):
+                    scores[stop] = evaluate(m, test, model=model, embeddings=embeddings, n_jobs=n_jobs).summary()
+        h = m.history_.copy()
+        h.insert(0, "trainable_stem", stem == "cnn")
+        h.insert(0, "stem", stem)
+        h["seconds"] = round(time.perf_counter() - t0, 3)
+        if test is not None:
+            for k in ("score", "corrected_score", "sigma", "vertex_mean_mm"):
+                h[k] = [scores.get(int(e), {}).get(k, np.nan) for e in h["epoch"]]
+        frames.append(h)
+    return pd.concat(frames, ignore_index=True)
