@@ -117,6 +117,7 @@ def run_chapter(chapter: Chapter, params, out_dir: Path, notebooks_dir: Path,
         export_html(final, page)
     except Exception as e:  # a report that cannot be exported is a failure, not a crash
         error = error or f"HTML export failed: {_first_error(e)}"
+        page.unlink(missing_ok=True)  # never link a previous run's report to this run
     status = "failed" if error else "ok"
     return ChapterResult(chapter.number, chapter.name, status, round(seconds, 1), final.name,
                          page.name if page.exists() else None, error,
