@@ -132,6 +132,8 @@ class GanSection(_Section):
 
 class BprnSection(_Section):
     samplers: list[str] = Field(default_factory=lambda: ["naive_normal_1", "naive_uniform_4"])
+    max_yaw: float = Field(30.0, ge=0, le=90, description="yaw range of the training datasets' scenes")
+    gmm_criterion: Literal["bic", "aic"] = Field("bic", description="which of chapter 03's models the gmm sampler uses")
     faces: int = Field(100, ge=2, le=10_000_000)
     images_per_face: int = Field(2, ge=1, le=100)
     seeds: int = Field(2, ge=1, le=100)
