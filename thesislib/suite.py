@@ -99,7 +99,8 @@ def run_chapter(chapter: Chapter, params, out_dir: Path, notebooks_dir: Path,
     os.environ["TQDM_DISABLE"] = "1"
     try:
         papermill.execute_notebook(str(source), str(partial), parameters=values, cwd=str(notebooks_dir),
-                                   progress_bar=progress, kernel_name="python3", log_output=False)
+                                   progress_bar=progress, kernel_name="python3", log_output=False,
+                                   extra_arguments=["--IPKernelApp.log_level=ERROR"])  # no TCP-on-localhost warning
     except PapermillExecutionError as e:
         error = _first_error(e)
     except BaseException:  # interrupted or the kernel died: leave nothing half-written
