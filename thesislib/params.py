@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Annotated, Literal, Optional
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .samplers import SAMPLERS
 
@@ -60,28 +60,37 @@ class EventSpaceSection(_Section):
     slider_range: float = Field(3.0, gt=0, le=10)
 
 
+_GENERATIVE = ("gmm", "copula", "cvgan1", "cvgan2")
+
+
+def _check_sampler(name: str) -> str:
+    if name not in SAMPLERS:
+        raise ValueError(f"unknown sampler {name!r}; known: {', '.join(sorted(SAMPLERS))}")
+    return name
+
+
+def _check_random_sampler(name: str) -> str:
+    if _check_sampler(name) in _GENERATIVE:
+        raise ValueError(f"{name!r} is a generative model that its own chapter fits; list only random samplers here")
+    return name
+
+
+SamplerName = Annotated[str, AfterValidator(_check_sampler)]
+"""A name of :data:`thesislib.samplers.SAMPLERS`."""
+RandomSamplerName = Annotated[str, AfterValidator(_check_random_sampler)]
+"""A sampler name that is not one of the generative models (GMM, copula, GANs)."""
+
+
 class SamplersSection(_Section):
-    names: list[str] = Field(default_factory=lambda: ["naive_normal_1", "naive_uniform_4"])
+    names: list[SamplerName] = Field(default_factory=lambda: ["naive_normal_1", "naive_uniform_4"])
     n_samples: int = Field(2000, ge=10, le=10_000_000)
     gallery: int = Field(6, ge=1, le=64)
-    dataset_sampler: str = "naive_normal_1"
+    dataset_sampler: SamplerName = "naive_normal_1"
     dataset_faces: int = Field(20, ge=1, le=10_000_000)
     images_per_face: int = Field(2, ge=1, le=100)
     max_yaw: float = Field(30.0, ge=0, le=90)
     workers: int = Field(2, ge=1, le=1024)
     scheduler: Optional[str] = Field(None, description="Dask scheduler address, e.g. tcp://host:8786")
-
-    @field_validator("names")
-    @classmethod
-    def _known_names(cls, v):
-        for name in v:
-            _check_sampler(name)
-        return v
-
-    @field_validator("dataset_sampler")
-    @classmethod
-    def _known_dataset_sampler(cls, v):
-        return _check_sampler(v)
 
 
 class GmmSection(_Section):
@@ -94,7 +103,7 @@ class GmmSection(_Section):
     n_jobs: int = Field(2, ge=1, le=1024)
     n_samples: int = Field(2000, ge=10, le=10_000_000)
     gallery: int = Field(6, ge=1, le=64)
-    baselines: list[str] = Field(
+    baselines: list[RandomSamplerName] = Field(
         default_factory=lambda: ["naive_normal_1", "naive_normal_2", "naive_uniform_4", "fitted_normal", "fitted_data"],
         description="samplers compared with the GMMs and the copula by KS (no GANs; fitted ones are fitted here)")
 
@@ -103,15 +112,6 @@ class GmmSection(_Section):
     def _positive(cls, v):
         if not v or min(v) < 1:
             raise ValueError("components must be a non-empty list of integers >= 1")
-        return v
-
-    @field_validator("baselines")
-    @classmethod
-    def _known_baselines(cls, v):
-        for name in v:
-            _check_sampler(name)
-            if name in ("gmm", "copula", "cvgan1", "cvgan2"):
-                raise ValueError(f"{name!r} is a generative model of its own chapter, not a baseline")
         return v
 
 
@@ -131,7 +131,7 @@ class GanSection(_Section):
 
 
 class BprnSection(_Section):
-    samplers: list[str] = Field(default_factory=lambda: ["naive_normal_1", "naive_uniform_4"])
+    samplers: list[SamplerName] = Field(default_factory=lambda: ["naive_normal_1", "naive_uniform_4"])
     max_yaw: float = Field(30.0, ge=0, le=90, description="yaw range of the training datasets' scenes")
     gmm_criterion: Literal["bic", "aic"] = Field("bic", description="which of chapter 03's models the gmm sampler uses")
     faces: int = Field(100, ge=2, le=10_000_000)
@@ -146,13 +146,6 @@ class BprnSection(_Section):
     scheduler: Optional[str] = None
     device: str = "auto"
 
-    @field_validator("samplers")
-    @classmethod
-    def _known(cls, v):
-        for name in v:
-            _check_sampler(name)
-        return v
-
 
 TABLE_5_1 = ("naive_uniform_3.5", "naive_uniform_4", "naive_uniform_5", "naive_normal_1", "naive_normal_1.5",
              "naive_normal_1.8", "naive_normal_2", "composite_normal_1_uniform_6",
@@ -160,14 +153,11 @@ TABLE_5_1 = ("naive_uniform_3.5", "naive_uniform_4", "naive_uniform_5", "naive_n
              "meta_normal_07_0_25_uniform_6", "meta_uniform_std", "fitted_uniform", "fitted_uniform_x2",
              "fitted_normal")
 """The random samplers of thesis Table 5.1 (registry names), in the thesis' order."""
-_GENERATIVE = ("gmm", "copula", "cvgan1", "cvgan2")
-
-
 class VarietySection(_Section):
     clusters: list[int] = Field(default_factory=lambda: [2, 10, 25, 100, 200])
     n_samples: int = Field(2000, ge=10, le=10_000_000)
     n_pairs: int = Field(20000, ge=10, le=10_000_000)
-    samplers: list[str] = Field(default_factory=lambda: list(TABLE_5_1),
+    samplers: list[RandomSamplerName] = Field(default_factory=lambda: list(TABLE_5_1),
                                 description="random samplers compared; GMM, copula, GANs are added")
     gmm_components: int = Field(5, ge=1, le=10_000)
     kmeans_n_init: int = Field(1, ge=1, le=100)
@@ -179,22 +169,6 @@ class VarietySection(_Section):
         if not v or min(v) < 1:
             raise ValueError("clusters must be a non-empty list of integers >= 1")
         return v
-
-    @field_validator("samplers")
-    @classmethod
-    def _known_random(cls, v):
-        for name in v:
-            _check_sampler(name)
-            if name in _GENERATIVE:
-                raise ValueError(f"{name!r} is a generative model; chapter 06 adds GMM, copula and "
-                                 "saved GANs itself, list only random samplers here")
-        return v
-
-
-def _check_sampler(name: str) -> str:
-    if name not in SAMPLERS:
-        raise ValueError(f"unknown sampler {name!r}; known: {', '.join(sorted(SAMPLERS))}")
-    return name
 
 
 @dataclass(frozen=True)
