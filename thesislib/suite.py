@@ -77,18 +77,14 @@ def _first_error(exc: BaseException) -> str:
 
 def run_chapter(chapter: Chapter, params, out_dir: Path, notebooks_dir: Path,
                 progress: bool = True) -> ChapterResult:
-    """Execute one chapter notebook and export its HTML."""
+    """Execute one chapter notebook and export its HTML (:func:`run_suite` has checked its parameters)."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     source = notebooks_dir / f"{chapter.stem}.ipynb"
     if not source.exists():
         return ChapterResult(chapter.number, chapter.name, "missing", error=f"{source} not found")
-    values = notebook_parameters(params, chapter, out_dir)
-    undeclared = sorted(set(values) - declared_parameters(source))
-    if undeclared:
-        raise ParamsError(f"{source}: the cell tagged 'parameters' does not declare {undeclared}; "
-                          "add them with typed defaults")
+    values = notebook_parameters(params, chapter, out_dir)  # declared: checked by run_suite first
     final = out_dir / f"{chapter.stem}.ipynb"
     partial = out_dir / f".{chapter.stem}.partial.ipynb"
     start = time.perf_counter()
@@ -155,7 +151,8 @@ def run_suite(params_path, only=None, out=None, notebooks_dir=None, progress: bo
         if nb.exists():
             missing = sorted(set(notebook_parameters(params, c, out_dir)) - declared_parameters(nb))
             if missing:
-                raise ParamsError(f"{nb}: the cell tagged 'parameters' does not declare {missing}")
+                raise ParamsError(f"{nb}: the cell tagged 'parameters' does not declare {missing}; "
+                                  "add them with typed defaults")
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "data").mkdir(exist_ok=True)
     (out_dir / "models").mkdir(exist_ok=True)
