@@ -120,30 +120,43 @@ def realistic_test_set(n: int, seed: int, model=None, n_shape: int = 50, n_color
 def package_photos(n_shape: int = 50, n_color: int = 50) -> TestSet | None:
     """Real face photos shipped by installed packages, or None when there are none.
 
-    Only scikit-image ships one (``skimage.data.astronaut``); dlib-bin and
-    face-recognition-models ship model files only. Photos where dlib finds no face are
-    left out.
+    scikit-image's ``skimage.data.astronaut`` (when scikit-image is installed) and
+    matplotlib's ``sample_data/grace_hopper.jpg`` (when present); dlib-bin and
+    face-recognition-models ship model files only. Faces are found as in the user's own
+    photos (:func:`thesislib.photos.detect_face`: dlib, then MediaPipe); photos where
+    no face is found are left out.
     """
-    if importlib.util.find_spec("skimage") is None:
-        return None
-    from thesislib import faces
+    from thesislib import photos as P
 
+    found, sources = {}, []
+    if importlib.util.find_spec("skimage") is not None:
+        try:
+            from skimage import data
+            found["astronaut"] = data.astronaut()
+            sources.append("scikit-image data")
+        except Exception as exc:  # noqa: BLE001 - a broken optional package must not break a run
+            warnings.warn(f"scikit-image photos unavailable: {exc}")
+    if importlib.util.find_spec("matplotlib") is not None:
+        try:
+            import matplotlib
+            path = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+            if path.is_file():
+                found["grace_hopper"] = P.read_photo(path)
+                sources.append("matplotlib sample data")
+        except Exception as exc:  # noqa: BLE001
+            warnings.warn(f"matplotlib's sample photo unavailable: {exc}")
+    if not found:
+        return None
     try:
-        from skimage import data
-        photos = {"astronaut": data.astronaut()}
-    except Exception as exc:  # noqa: BLE001 - a broken optional package must not break a run
-        warnings.warn(f"scikit-image photos unavailable: {exc}")
+        ps = P.from_images(found)
+    except ImportError as exc:  # MediaPipe missing: dlib alone
+        warnings.warn(f"{exc}; using dlib's detector only")
+        ps = P.from_images(found, methods=("hog",))
+    if not len(ps):
         return None
-    images, ids = [], []
-    for k, img in photos.items():
-        if faces.detect(img):
-            images.append(faces.crop(img).image)
-            ids.append(k)
-    if not images:
-        return None
-    nan = np.full(len(ids), np.nan)
-    return TestSet("package photos", np.stack(images), ids, None, nan, nan.copy(), n_shape, n_color,
-                   "scikit-image data")
+    nan = np.full(len(ps), np.nan)
+    return TestSet("package photos", ps.images, list(ps.names), None, nan, nan.copy(), n_shape, n_color,
+                   ", ".join(sources))
 
 
 def wiki_test_set(mat_path, root, n: int | None = None, seed: int = 0, min_face_score: float = 1.0,

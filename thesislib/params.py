@@ -46,6 +46,7 @@ class DataPaths(_Section):
     wiki_images: Optional[str] = Field(None, description="folder the wiki.mat paths are relative to")
     stem_weights: Optional[str] = Field(None, description="torchvision wide_resnet50_2 state_dict")
     fitted_set: Optional[str] = Field(None, description="parquet of fitted parameters (+ age, sex)")
+    photos: Optional[str] = Field(None, description="folder of your own face photos to reconstruct (chapter 05)")
 
 
 class PopulationSection(_Section):
