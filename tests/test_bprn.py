@@ -45,7 +45,9 @@ def fake_dlib(monkeypatch):
         img = np.asarray(image, np.float32)
         return np.resize(img.mean(axis=(0, 1)), 128) + np.arange(128, dtype=np.float32) * img.std() / 1e3
 
-    monkeypatch.setattr(B, "dlib_features", fake)
+    from thesislib import stems
+
+    monkeypatch.setattr(stems, "dlib_features", fake)
     return calls
 
 
@@ -117,11 +119,36 @@ def test_early_stopping_keeps_best_epoch():
 def test_learning_beats_mean():
     X, Y = _linear_task(n=400, d=20, f=64, seed=0)
     tr, te = slice(0, 320), slice(320, None)
-    m = B.BPRN(n_params=20, epochs=40, batch_size=32, seed=0, progress=False).fit(X[tr], Y[tr])
+    m = B.BPRN(n_params=20, epochs=40, batch_size=32, seed=0, progress=False,
+               linear_skip=False).fit(X[tr], Y[tr])  # the thesis head alone
     err = np.sqrt(((m.predict(X[te]) - Y[te]) ** 2).mean())
     base = np.sqrt(((Y[tr].mean(0) - Y[te]) ** 2).mean())
     assert err < 0.6 * base, (err, base)
     assert m.history_["val_loss"].iloc[-1] < m.history_["val_loss"].iloc[0]
+
+
+def test_linear_skip_starts_at_the_ridge_solution():
+    X, Y = _linear_task(n=400, d=20, f=64, seed=0)
+    tr, te = slice(0, 320), slice(320, None)
+    m = B.BPRN(n_params=20, epochs=1, lr=1e-12, batch_size=32, seed=0, progress=False, val_fraction=0.0)
+    m.fit(X[tr], Y[tr])
+    ridge = B.RidgeHead().fit(X[tr], B.scale_params(Y[tr]))
+    expect = B.unscale_params(np.tanh(ridge.predict(X[te])))
+    np.testing.assert_allclose(m.predict(X[te]), expect, atol=1e-4)
+    assert ridge.alpha_ in ridge.alphas
+    # the head's MLP part starts at zero and the linear path is frozen
+    assert not any(p.requires_grad for p in m.network_.skip.parameters())
+
+
+def test_ridge_head_imputes_missing_rows():
+    X, Y = _linear_task(n=200, d=5, f=16, seed=1)
+    X = X.copy()
+    X[:10] = np.nan
+    r = B.RidgeHead().fit(X, Y)
+    P = r.predict(X)
+    assert np.all(np.isfinite(P))
+    np.testing.assert_allclose(P[:10], np.broadcast_to(r.intercept_, (10, 5)))
+    assert np.sqrt(((P[10:] - Y[10:]) ** 2).mean()) < 0.5 * Y[10:].std()
 
 
 def test_feature_cache_hit_skips_recomputation(tiny_dataset, fake_dlib):
@@ -149,7 +176,7 @@ def test_cnn_stem_trains_on_images(tiny_dataset):
 
 def test_stem_experiment(tiny_dataset, fake_dlib):
     df = XP.stem_experiment(tiny_dataset, epochs=2, settings=B.BPRNSettings(image_size=32, batch_size=2),
-                           progress=False)
+                           progress=False, stems=("dlib", "cnn"))
     assert set(df["stem"]) == {"dlib", "cnn"} and len(df) == 4
     assert df.loc[df["stem"] == "cnn", "trainable_stem"].all()
     assert np.isfinite(df["val_loss"]).all()
@@ -159,9 +186,9 @@ def test_stem_experiment_scores_at_epochs(tiny_dataset, fake_dlib, face_model):
     test = EV.realistic_test_set(2, seed=98, model=face_model)
     st = B.BPRNSettings(image_size=32, batch_size=2)
     df = XP.stem_experiment(tiny_dataset, epochs=3, settings=st, test=test, eval_at=[1, 3], progress=False,
-                            model=face_model)
+                            model=face_model, stems=("dlib", "cnn"))
     assert df["score"].notna().tolist() == [True, False, True] * 2
-    plain = XP.stem_experiment(tiny_dataset, epochs=3, settings=st, progress=False)
+    plain = XP.stem_experiment(tiny_dataset, epochs=3, settings=st, progress=False, stems=("dlib", "cnn"))
     np.testing.assert_allclose(df["val_loss"], plain["val_loss"])  # stop, score, resume = one run
 
 
@@ -250,7 +277,7 @@ def test_evaluate_tiny(face_model):
     assert len(perfect.same_identity) == 3 and len(perfect.different_identity) == 6
     # a fitted dlib-stem BPRN evaluates end to end (reusing the input embeddings)
     X, _ = _linear_task(n=30, d=100, f=128)
-    m = B.BPRN(n_params=100, epochs=1, progress=False).fit(X, np.zeros((30, 100)))
+    m = B.BPRN(stem="dlib", n_params=100, epochs=1, progress=False).fit(X, np.zeros((30, 100)))
     ev = EV.evaluate(m, test, model=face_model, embeddings=E)
     s = ev.summary()
     assert -1 <= s["score"] <= 1 and s["vertex_mean_mm"] > 0 and ev.renders.shape == (3, 224, 224, 3)
@@ -261,7 +288,7 @@ def test_package_photos_skip_cleanly():
     import importlib.util
 
     photos = EV.package_photos()
-    if importlib.util.find_spec("skimage") is None:
+    if importlib.util.find_spec("skimage") is None and importlib.util.find_spec("matplotlib") is None:
         assert photos is None
     else:
         assert photos is None or photos.images.shape[1:] == (224, 224, 3)

@@ -92,7 +92,8 @@ def realistic_test_set(n: int, seed: int, model=None, n_shape: int = 50, n_color
     default_rng([seed, 0])``), scenes from ``scene_sampler`` (default
     :func:`realistic_scenes`) with ``default_rng([seed, 1])`` -- use a seed no training
     dataset uses, so backgrounds and light differ from training. Each render is cropped
-    with :func:`thesislib.faces.crop` (detector, else landmarks).
+    from its projected landmarks (:func:`thesislib.crops.landmark_crop`, framed like a
+    detector crop on average), as the training datasets are.
 
     Returns
     -------
@@ -100,7 +101,7 @@ def realistic_test_set(n: int, seed: int, model=None, n_shape: int = 50, n_color
     """
     from tqdm.auto import tqdm
 
-    from thesislib import faces
+    from thesislib.crops import landmark_crop
     from thesislib.model import default_model
     from thesislib.population import reference_population
     from thesislib.render import Workspace, render
@@ -112,7 +113,7 @@ def realistic_test_set(n: int, seed: int, model=None, n_shape: int = 50, n_color
     for i in tqdm(range(int(n)), disable=not progress, desc="real-like test set"):
         p = pop.params[i]
         r = render(base.instance(p[:n_shape], p[n_shape:]), scenes[i], workspace=ws)
-        images[i] = faces.crop(r.image, landmarks=r.landmarks, landmark_visible=r.landmark_visible).image
+        images[i] = landmark_crop(r.image, r.landmarks, r.landmark_visible).image
     return TestSet(name, images, [f"{name}-{i:05d}" for i in range(int(n))], pop.params.copy(),
                    pop.age.copy(), pop.sex.copy(), n_shape, n_color, pop.source + f", seed {seed}")
 
@@ -202,7 +203,8 @@ class Evaluation:
     Attributes
     ----------
     per_image : DataFrame, one row per test image: id, score, corrected_score, sigma,
-        param_rmse, vertex_mean_mm, vertex_median_mm (NaN without truth), age, sex
+        param_rmse, vertex_mean_mm, vertex_median_mm, albedo_mean (mean per-vertex RGB
+        distance in 0-255; NaN without truth), age, sex
     predictions : (n, n_params) float64, sd
     similarity : (n, n) float64; [i, j] = similarity(render of prediction i, input j)
     vertex : dict median/mean/std in mm pooled over all vertices and images, or None
@@ -236,19 +238,21 @@ class Evaluation:
         return float(roc_auc_score(np.r_[np.ones(len(a)), np.zeros(len(b))], np.r_[a, b]))
 
     def summary(self) -> dict:
-        """Means over images: score, corrected_score, sigma, param_rmse; identity AUC; vertex."""
+        """Means over images: score, corrected_score, sigma, param_rmse; identity AUC; vertex; albedo."""
         d = self.per_image
         out = {k: float(d[k].mean()) for k in ("score", "corrected_score", "sigma", "param_rmse")}
         out["identity_auc"] = self.identity_auc()
         for k, v in (self.vertex or {"median": np.nan, "mean": np.nan, "std": np.nan}).items():
             out[f"vertex_{k}_mm"] = v
+        out["albedo_mean"] = float(d["albedo_mean"].mean())
         return out
 
 
 def render_predictions(P, model=None, n_shape: int = 50, n_color: int = 50) -> np.ndarray:
     """Frontal renders (default scene) of parameter vectors (n, n_shape + n_color), cropped
-    to (n, 224, 224, 3) uint8 with :func:`thesislib.faces.crop`."""
-    from thesislib import faces
+    to (n, 224, 224, 3) uint8 from their projected landmarks (:func:`thesislib.crops.landmark_crop`,
+    as the input renders and training datasets are)."""
+    from thesislib.crops import landmark_crop
     from thesislib.model import default_model
     from thesislib.render import Workspace, render
 
@@ -257,7 +261,7 @@ def render_predictions(P, model=None, n_shape: int = 50, n_color: int = 50) -> n
     out, ws = np.empty((len(P), 224, 224, 3), np.uint8), Workspace()
     for i, p in enumerate(P):
         r = render(base.instance(p[:n_shape], p[n_shape:]), workspace=ws)
-        out[i] = faces.crop(r.image, landmarks=r.landmarks, landmark_visible=r.landmark_visible).image
+        out[i] = landmark_crop(r.image, r.landmarks, r.landmark_visible).image
     return out
 
 
@@ -275,8 +279,29 @@ def vertex_errors(P, T, model=None, n_shape: int = 50, batch: int = 32) -> np.nd
     return out
 
 
+def albedo_errors(P, T, model=None, n_shape: int = 50, n_color: int = 50, batch: int = 32) -> np.ndarray:
+    """Per-vertex albedo error (n, N): Euclidean RGB distance in 0-255 between the vertex
+    colours of predicted and true parameters; only colour coefficients matter."""
+    from thesislib.model import default_model
+
+    base = (default_model() if model is None else model).truncated(None, n_color, 0)
+    c = slice(n_shape, n_shape + n_color)
+    P, T = np.asarray(P, np.float64)[:, c], np.asarray(T, np.float64)[:, c]
+    out = np.empty((len(P), base.n_vertices))
+    for i in range(0, len(P), batch):
+        out[i:i + batch] = 255.0 * np.linalg.norm(base.colors(P[i:i + batch]) - base.colors(T[i:i + batch]), axis=-1)
+    return out
+
+
+def test_features(test: TestSet, stem: str, n_jobs: int = 1, weights_path=None, progress: bool = False,
+                  scheduler=None) -> np.ndarray:
+    """Frozen-stem features of the test crops, (n, F) float32: compute once per stem and
+    pass them to :func:`evaluate` for every model of that stem."""
+    return B.frozen_features(test.images, stem, n_jobs, weights_path, progress, scheduler=scheduler)
+
+
 def evaluate(bprn, test: TestSet, model=None, n: float = 30, embeddings=None, n_jobs: int = 1,
-             progress: bool = False) -> Evaluation:
+             progress: bool = False, features=None) -> Evaluation:
     """Predict, render and score a BPRN on a test set.
 
     Parameters
@@ -288,6 +313,8 @@ def evaluate(bprn, test: TestSet, model=None, n: float = 30, embeddings=None, n_
     n : corrected-score strength (eq. 6.2; thesis 30)
     embeddings : (n, 128) dlib descriptors of the inputs from :func:`input_embeddings`, or None
         to compute them (pass them when evaluating many models on one test set)
+    features : (n, F) features of the inputs for the BPRN's frozen stem from
+        :func:`test_features`, or None to compute them (dlib: ``embeddings`` are used)
     n_jobs : processes for the dlib descriptors of the renders
 
     Returns
@@ -303,7 +330,14 @@ def evaluate(bprn, test: TestSet, model=None, n: float = 30, embeddings=None, n_
     if isinstance(bprn, np.ndarray):
         P = np.asarray(bprn, np.float64)
     else:
-        P = bprn.predict(E if bprn.settings.stem == "dlib" else test.images)
+        stem = bprn.settings.stem
+        if stem == "cnn":
+            X = test.images
+        elif stem == "dlib":
+            X = E
+        else:
+            X = features if features is not None else test_features(test, stem, n_jobs, bprn.settings.weights_path)
+        P = bprn.predict(X)
     d = test.n_shape + test.n_color
     if P.shape != (len(test), d):
         raise ValueError(f"predictions have shape {P.shape}; the test set needs ({len(test)}, {d})")
@@ -323,27 +357,33 @@ def evaluate(bprn, test: TestSet, model=None, n: float = 30, embeddings=None, n_
         err = vertex_errors(P, T, model, test.n_shape)
         df["vertex_mean_mm"], df["vertex_median_mm"] = err.mean(1), np.median(err, 1)
         vertex = metrics.vertex_error_summary(err)
+        df["albedo_mean"] = albedo_errors(P, T, model, test.n_shape, test.n_color).mean(1)
     else:
-        df["param_rmse"] = df["vertex_mean_mm"] = df["vertex_median_mm"] = np.nan
+        df["param_rmse"] = df["vertex_mean_mm"] = df["vertex_median_mm"] = df["albedo_mean"] = np.nan
     df["age"] = np.nan if test.age is None else test.age
     df["sex"] = np.nan if test.sex is None else test.sex
     return Evaluation(df, P, S, vertex, renders)
 
 
 def evaluate_sweep(sweep: pd.DataFrame, test: TestSet, model=None, n: float = 30, n_jobs: int = 1,
-                   progress: bool = True) -> dict:
-    """Evaluate every model of a :func:`train_sweep` table on one test set.
+                   progress: bool = True, embeddings=None, features=None) -> dict:
+    """Evaluate every model of a :func:`thesislib.experiments.train_sweep` table on one test set.
 
-    The input descriptors are computed once and shared. Returns {(dataset, seed):
-    Evaluation}, ready for :func:`long_scores`.
+    The input descriptors (``embeddings``) and the stem features of the test crops
+    (``features``: {stem: (n, F)}) are computed once per stem and shared; pass them when
+    they exist already. Returns {(dataset, seed): Evaluation}, ready for :func:`long_scores`.
     """
     from tqdm.auto import tqdm
 
-    E = input_embeddings(test, n_jobs, progress)
-    out = {}
+    E = input_embeddings(test, n_jobs, progress) if embeddings is None else embeddings
+    feats, out = dict(features or {}), {}
     for row in tqdm(list(sweep.itertuples()), disable=not progress, desc=f"evaluate on {test.name}"):
         m = B.BPRN.load(row.path, n_jobs=n_jobs)
-        out[(row.dataset, int(row.seed))] = evaluate(m, test, model=model, n=n, embeddings=E, n_jobs=n_jobs)
+        stem = m.settings.stem
+        if stem not in ("cnn", "dlib") and stem not in feats:
+            feats[stem] = test_features(test, stem, n_jobs, m.settings.weights_path)
+        out[(row.dataset, int(row.seed))] = evaluate(m, test, model=model, n=n, embeddings=E, n_jobs=n_jobs,
+                                                     features=feats.get(stem))
     return out
 
 
@@ -359,11 +399,12 @@ def parameter_means(evaluations: dict) -> pd.DataFrame:
 # ----------------------------------------------------------------- tables
 def long_scores(evaluations: dict) -> pd.DataFrame:
     """Per-image scores of many models: {(sampler, seed): Evaluation} -> long DataFrame
-    (sampler, seed, id, score, corrected_score, sigma, param_rmse, vertex_mean_mm)."""
+    (sampler, seed, id, score, corrected_score, sigma, param_rmse, vertex_mean_mm, albedo_mean)."""
     frames = []
     for key, ev in evaluations.items():
         sampler, seed = key if isinstance(key, tuple) else (key, 0)
-        f = ev.per_image[["id", "score", "corrected_score", "sigma", "param_rmse", "vertex_mean_mm"]].copy()
+        f = ev.per_image[["id", "score", "corrected_score", "sigma", "param_rmse", "vertex_mean_mm",
+                          "albedo_mean"]].copy()
         f.insert(0, "seed", seed)
         f.insert(0, "sampler", sampler)
         frames.append(f)
@@ -387,7 +428,7 @@ def score_table(results: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame
     -------
     DataFrame indexed by sampler, sorted by corrected score (best first): models, corrected_score,
     corrected_rank, corrected_rank_low, corrected_rank_high, score, rank, rank_low, rank_high,
-    and sigma / vertex_mean_mm means when given
+    and sigma / vertex_mean_mm / albedo_mean means when given
     """
     df = results.reset_index(drop=True)
     if "id" in df.columns:
@@ -407,7 +448,7 @@ def score_table(results: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame
         "corrected_rank_high": pd.Series(ci_c.high, ci_c.groups),
         "score": g["score"].mean(), "rank": pd.Series(ci_r.mean, ci_r.groups),
         "rank_low": pd.Series(ci_r.low, ci_r.groups), "rank_high": pd.Series(ci_r.high, ci_r.groups)})
-    for extra in ("sigma", "vertex_mean_mm"):
+    for extra in ("sigma", "vertex_mean_mm", "albedo_mean"):
         if extra in df.columns:
             out[extra] = g[extra].mean()
     out.index.name = "sampler"

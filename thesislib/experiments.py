@@ -1,9 +1,12 @@
-"""BPRN experiments: the training sweep and the stem experiment.
+"""BPRN experiments: the training sweep, the ridge reference, learning curves, the stem experiment.
 
 :func:`train_sweep` trains one BPRN per (dataset, seed) (thesis: 4 seeds per dataset)
-in local processes or on a Dask cluster, resumably; :func:`stem_experiment` compares a
-frozen pretrained stem with one trained from scratch (thesis Table 6.1). Scoring the
-trained models is :mod:`thesislib.evaluation`.
+in local processes or on a Dask cluster, resumably; :func:`ridge_reference` fits the
+linear head on the same cached features; :func:`learning_curve` trains heads on the
+first 250, 500, ... images of each dataset (features are cached, so a point costs a
+head training); :func:`stem_experiment` compares frozen pretrained stems with one
+trained from scratch (thesis Table 6.1). Scoring the trained models is
+:mod:`thesislib.evaluation`.
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from thesislib import bprn as B
-from thesislib.evaluation import evaluate, input_embeddings
+from thesislib.evaluation import albedo_errors, evaluate, input_embeddings, test_features, vertex_errors
 
 
 # ----------------------------------------------------------------- sweep
@@ -42,7 +45,8 @@ def train_sweep(datasets: dict, seeds, settings: B.BPRNSettings | dict | None = 
                 workers: int = 1, scheduler=None, n_jobs: int = 1, progress: bool = True) -> pd.DataFrame:
     """Train one BPRN per (dataset, seed); resumable.
 
-    Frozen-stem features are cached per dataset first (``n_jobs`` processes), then the
+    Frozen-stem features are cached per dataset first (``n_jobs`` processes, or the Dask
+    cluster when ``scheduler`` is given), then the
     trainings run in ``workers`` local processes, or on a Dask cluster when
     ``scheduler`` (address or ``distributed.Client``) is given (workers must see the
     dataset and model folders). A model whose file exists is skipped; an interrupted
@@ -82,7 +86,8 @@ def train_sweep(datasets: dict, seeds, settings: B.BPRNSettings | dict | None = 
                              "settings": {**asdict(settings), "hidden": list(settings.hidden)}})
     if settings.stem != "cnn":
         for name in dict.fromkeys(j["dataset"] for j in jobs):
-            B.dataset_features(datasets[name], settings.stem, n_jobs, settings.weights_path, progress)
+            B.dataset_features(datasets[name], settings.stem, n_jobs, settings.weights_path, progress,
+                               scheduler=scheduler)
     bar = tqdm(total=len(jobs), disable=not progress, unit="model", desc="train_sweep")
     if scheduler is not None and jobs:
         from distributed import Client, as_completed
@@ -114,8 +119,84 @@ def train_sweep(datasets: dict, seeds, settings: B.BPRNSettings | dict | None = 
     return df.sort_values(["dataset", "seed"], kind="stable").reset_index(drop=True)
 
 
+# ----------------------------------------------------------------- ridge reference, learning curves
+def ridge_reference(dataset, stem: str = "facemesh", n_jobs: int = 1, weights_path=None, progress: bool = False,
+                    scheduler=None) -> B.RidgeHead:
+    """The linear reference head (:class:`thesislib.bprn.RidgeHead`) fitted on a dataset's
+    cached frozen-stem features and its parameters (the same inputs a BPRN of that stem gets)."""
+    from thesislib.datasets import load_dataset
+
+    ds = load_dataset(dataset)
+    f = B.dataset_features(ds, stem, n_jobs, weights_path, progress, scheduler=scheduler)
+    return B.RidgeHead().fit(f.X, ds.parameters())
+
+
+def _truth_errors(P, test, model) -> dict:
+    v = vertex_errors(P, test.params, model, test.n_shape).mean(1)
+    a = albedo_errors(P, test.params, model, test.n_shape, test.n_color).mean(1)
+    return {"vertex_mean_mm": float(v.mean()), "vertex_sem_mm": float(v.std(ddof=1) / np.sqrt(len(v))),
+            "albedo_mean": float(a.mean()), "albedo_sem": float(a.std(ddof=1) / np.sqrt(len(a)))}
+
+
+def learning_curve(datasets: dict, test, sizes=(250, 500, 1000, 2000), settings: B.BPRNSettings | dict | None = None,
+                   seeds=(0,), heads=("bprn", "ridge"), features=None, model=None, n_jobs: int = 1,
+                   progress: bool = True) -> pd.DataFrame:
+    """Vertex and albedo error against the number of training images, per dataset and head.
+
+    Each point trains a head on the first ``n`` images of a dataset (whole faces, in
+    dataset order; sizes beyond the dataset are left out) from its cached frozen-stem
+    features and predicts the test set, whose truth must be known. The mean face is
+    added as ``head="mean face"`` at every size.
+
+    Parameters
+    ----------
+    datasets : dict name -> dataset folder
+    test : :class:`thesislib.evaluation.TestSet` with params
+    sizes : training-set sizes in images
+    settings : BPRN settings (its ``stem`` names the frozen stem; "cnn" is not supported)
+    seeds : BPRN seeds per point (ridge is deterministic: one row)
+    heads : any of "bprn" (:class:`thesislib.bprn.BPRN`) and "ridge" (:class:`thesislib.bprn.RidgeHead`)
+    features : (n_test, F) stem features of the test crops, or None to compute them
+
+    Returns
+    -------
+    DataFrame: dataset, n_images, head, seed, vertex_mean_mm, vertex_sem_mm, albedo_mean,
+    albedo_sem (sem: standard error of the mean over test faces)
+    """
+    from tqdm.auto import tqdm
+
+    from thesislib.datasets import load_dataset
+
+    if test.params is None:
+        raise ValueError(f"test set {test.name!r} has no true parameters: a learning curve needs them")
+    s = B.BPRNSettings() if settings is None else settings if isinstance(settings, B.BPRNSettings) else \
+        B.BPRNSettings(**{**settings, "hidden": tuple(settings.get("hidden", (200, 200, 200)))})
+    if s.stem == "cnn":
+        raise ValueError("learning_curve needs a frozen stem (facemesh, dlib, wide_resnet50_2), not 'cnn'")
+    T = test_features(test, s.stem, n_jobs, s.weights_path) if features is None else np.asarray(features)
+    mean = _truth_errors(np.zeros_like(test.params), test, model)
+    jobs = []
+    for name, path in datasets.items():
+        ds = load_dataset(path)
+        X, Y = B.dataset_features(ds, s.stem, n_jobs, s.weights_path, progress).X, ds.parameters()
+        for n in sorted(int(k) for k in sizes if int(k) <= len(ds)):
+            jobs += [(name, n, X[:n], Y[:n], h, seed) for h in heads for seed in (seeds if h == "bprn" else (0,))]
+    rows = []
+    for name, n, X, Y, head, seed in tqdm(jobs, disable=not progress, desc="learning curve"):
+        if head == "ridge":
+            P = B.RidgeHead().fit(X, Y).predict(T)
+        elif head == "bprn":
+            P = B.BPRN.from_settings(s, seed, progress=False).fit(X, Y).predict(T)
+        else:
+            raise ValueError(f"unknown head {head!r}; use 'bprn' or 'ridge'")
+        rows.append({"dataset": name, "n_images": n, "head": head, "seed": int(seed), **_truth_errors(P, test, model)})
+    for name, n in dict.fromkeys((j[0], j[1]) for j in jobs):
+        rows.append({"dataset": name, "n_images": n, "head": "mean face", "seed": 0, **mean})
+    return pd.DataFrame(rows).sort_values(["dataset", "head", "n_images", "seed"], kind="stable").reset_index(drop=True)
+
+
 # ----------------------------------------------------------------- stem experiment
-def stem_experiment(dataset, epochs: int = 30, seed: int = 0, stems=("dlib", "cnn"),
+def stem_experiment(dataset, epochs: int = 30, seed: int = 0, stems=("facemesh", "dlib", "cnn"),
                     settings: B.BPRNSettings | None = None, n_jobs: int = 1, progress: bool = True,
                     test=None, eval_at=None, model=None) -> pd.DataFrame:
     """Frozen pretrained stem vs a stem trained from scratch (thesis Table 6.1).
@@ -142,8 +223,8 @@ def stem_experiment(dataset, epochs: int = 30, seed: int = 0, stems=("dlib", "cn
     -------
     DataFrame, one row per stem and epoch: stem, trainable_stem (bool), epoch, train_loss,
     val_loss (MSE on tanh-scaled targets), seconds (the stem's total time, features and
-    evaluations included); with ``test`` also score, corrected_score, sigma, vertex_mean_mm
-    (means over the test set; NaN at epochs not scored)
+    evaluations included); with ``test`` also score, corrected_score, sigma, vertex_mean_mm,
+    albedo_mean (means over the test set; NaN at epochs not scored)
     """
     base = settings or B.BPRNSettings()
     stops = sorted({int(e) for e in (eval_at or [epochs]) if 0 < int(e) <= epochs} | {int(epochs)})
@@ -153,18 +234,22 @@ def stem_experiment(dataset, epochs: int = 30, seed: int = 0, stems=("dlib", "cn
     frames = []
     for stem in stems:
         t0, scores = time.perf_counter(), {}
+        feats = None
+        if test is not None and stem not in ("cnn", "dlib"):
+            feats = test_features(test, stem, n_jobs, base.weights_path)
         with tempfile.TemporaryDirectory(prefix="stem_experiment_") as ck:
             for stop in stops:
                 s = B.BPRNSettings(**{**asdict(base), "stem": stem, "epochs": stop, "early_stopping": None})
                 m = B.BPRN.from_settings(s, seed, progress=progress, n_jobs=n_jobs, checkpoint_dir=ck).fit(dataset)
                 if test is not None and (eval_at is None or stop in {int(e) for e in eval_at}):
-                    scores[stop] = evaluate(m, test, model=model, embeddings=embeddings, n_jobs=n_jobs).summary()
+                    scores[stop] = evaluate(m, test, model=model, embeddings=embeddings, n_jobs=n_jobs,
+                                            features=feats).summary()
         h = m.history_.copy()
         h.insert(0, "trainable_stem", stem == "cnn")
         h.insert(0, "stem", stem)
         h["seconds"] = round(time.perf_counter() - t0, 3)
         if test is not None:
-            for k in ("score", "corrected_score", "sigma", "vertex_mean_mm"):
+            for k in ("score", "corrected_score", "sigma", "vertex_mean_mm", "albedo_mean"):
                 h[k] = [scores.get(int(e), {}).get(k, np.nan) for e in h["epoch"]]
         frames.append(h)
     return pd.concat(frames, ignore_index=True)
