@@ -1,6 +1,7 @@
-"""Scoring BPRNs: test sets, face-recognition scores, score tables, the ensemble.
+"""Scoring BPRNs: face-recognition scores, geometric and albedo errors, score tables, the ensemble.
 
-Training sweeps and the stem experiment are in :mod:`thesislib.experiments`.
+Test sets are in :mod:`thesislib.testsets`; training sweeps, the ridge reference,
+learning curves and the stem experiment in :mod:`thesislib.experiments`.
 
 The thesis (6.4) scores a prediction by the face-recognition similarity between
 the input photo and a render of the predicted face. Here:
@@ -13,181 +14,28 @@ the input photo and a render of the predicted face. Here:
 * **corrected score**: :func:`thesislib.metrics.corrected_score` (eq. 6.2, n = 30);
 * same-vs-different identity similarities (thesis Fig 4.7): prediction i vs input i,
   and vs every other input j != i;
-* where the truth is known (rendered test sets): parameter RMSE and the per-vertex
+* where the truth is known (rendered test sets): parameter RMSE, the per-vertex
   error in mm after rigid alignment (:func:`thesislib.metrics.vertex_error`, NoW-style
-  median/mean/std) -- beyond the thesis.
+  median/mean/std) and the per-vertex albedo error (RGB distance in 0-255) -- beyond
+  the thesis.
 
-Bias note: the default stem (``"dlib"``) *is* the evaluation network. A BPRN built on
-it learns from the very features the score compares, so the face-recognition score
-is biased toward it (and toward any model sharing it); the geometric error does not
-depend on any recognition network and is the fairer comparison between stems.
-
-Real photos: scikit-image's astronaut when scikit-image is installed
-(:func:`package_photos`; dlib and face-recognition-models ship no photos, so without
-scikit-image there are none), and an IMDB-WIKI set when a ``wiki.mat`` is given
-(:func:`wiki_test_set`).
+The default stem (face mesh) and the scoring network (dlib) are independent. With
+``stem="dlib"`` the BPRN learns from the very features the score compares, so the
+face-recognition score is biased toward it; the geometric error depends on no
+recognition network and is the fairer comparison between stems.
 """
 from __future__ import annotations
 
-import importlib.util
-import io
-import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from thesislib import bprn as B
-from thesislib.atomic import atomic_write_bytes
 from thesislib import metrics
-from thesislib.population import param_columns
-
-
-# ----------------------------------------------------------------- test sets
-@dataclass(frozen=True, eq=False)
-class TestSet:
-    """Face crops to evaluate on.
-
-    Attributes
-    ----------
-    name : str
-    images : (n, 224, 224, 3) uint8 RGB crops
-    ids : list of n str
-    params : (n, n_shape + n_color) float64 true parameters in sd, or None (photos)
-    age, sex : (n,) float64 or None (sex 1 male, 0 female, NaN unknown)
-    n_shape, n_color : int
-    source : str, where the images come from
-    """
-
-    __test__ = False  # not a pytest class
-    name: str
-    images: np.ndarray
-    ids: list
-    params: np.ndarray | None = None
-    age: np.ndarray | None = None
-    sex: np.ndarray | None = None
-    n_shape: int = 50
-    n_color: int = 50
-    source: str = ""
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-
-def realistic_scenes():
-    """Scene distribution of the real-like test set: near-frontal poses (|yaw| <= 20°,
-    pitch sd 8°, like curated photo sets), built-in light prior, procedural backgrounds."""
-    from thesislib.scene import SceneSampler
-
-    return SceneSampler(max_yaw=20.0, yaw_weights=(0.5, 0.3, 0.2), pitch_std=8.0, max_pitch=15.0,
-                        roll_std=4.0, max_roll=10.0)
-
-
-def realistic_test_set(n: int, seed: int, model=None, n_shape: int = 50, n_color: int = 50,
-                       scene_sampler=None, name: str = "real-like", progress: bool = False) -> TestSet:
-    """Held-out real-like faces with known truth.
-
-    Faces come from :func:`thesislib.population.reference_population` (``rng =
-    default_rng([seed, 0])``), scenes from ``scene_sampler`` (default
-    :func:`realistic_scenes`) with ``default_rng([seed, 1])`` -- use a seed no training
-    dataset uses, so backgrounds and light differ from training. Each render is cropped
-    from its projected landmarks (:func:`thesislib.crops.landmark_crop`, framed like a
-    detector crop on average), as the training datasets are.
-
-    Returns
-    -------
-    TestSet with params, age and sex
-    """
-    from tqdm.auto import tqdm
-
-    from thesislib.crops import landmark_crop
-    from thesislib.model import default_model
-    from thesislib.population import reference_population
-    from thesislib.render import Workspace, render
-
-    base = (default_model() if model is None else model).truncated(n_shape, n_color, 0)
-    pop = reference_population(base, int(n), np.random.default_rng([int(seed), 0]), n_shape, n_color)
-    scenes = (scene_sampler or realistic_scenes()).sample_many(int(n), np.random.default_rng([int(seed), 1]))
-    images, ws = np.empty((int(n), 224, 224, 3), np.uint8), Workspace()
-    for i in tqdm(range(int(n)), disable=not progress, desc="real-like test set"):
-        p = pop.params[i]
-        r = render(base.instance(p[:n_shape], p[n_shape:]), scenes[i], workspace=ws)
-        images[i] = landmark_crop(r.image, r.landmarks, r.landmark_visible).image
-    return TestSet(name, images, [f"{name}-{i:05d}" for i in range(int(n))], pop.params.copy(),
-                   pop.age.copy(), pop.sex.copy(), n_shape, n_color, pop.source + f", seed {seed}")
-
-
-def package_photos(n_shape: int = 50, n_color: int = 50) -> TestSet | None:
-    """Real face photos shipped by installed packages, or None when there are none.
-
-    scikit-image's ``skimage.data.astronaut`` (when scikit-image is installed) and
-    matplotlib's ``sample_data/grace_hopper.jpg`` (when present); dlib-bin and
-    face-recognition-models ship model files only. Faces are found as in the user's own
-    photos (:func:`thesislib.photos.detect_face`: dlib, then MediaPipe); photos where
-    no face is found are left out.
-    """
-    from thesislib import photos as P
-
-    found, sources = {}, []
-    if importlib.util.find_spec("skimage") is not None:
-        try:
-            from skimage import data
-            found["astronaut"] = data.astronaut()
-            sources.append("scikit-image data")
-        except Exception as exc:  # noqa: BLE001 - a broken optional package must not break a run
-            warnings.warn(f"scikit-image photos unavailable: {exc}")
-    if importlib.util.find_spec("matplotlib") is not None:
-        try:
-            import matplotlib
-            path = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
-            if path.is_file():
-                found["grace_hopper"] = P.read_photo(path)
-                sources.append("matplotlib sample data")
-        except Exception as exc:  # noqa: BLE001
-            warnings.warn(f"matplotlib's sample photo unavailable: {exc}")
-    if not found:
-        return None
-    try:
-        ps = P.from_images(found)
-    except ImportError as exc:  # MediaPipe missing: dlib alone
-        warnings.warn(f"{exc}; using dlib's detector only")
-        ps = P.from_images(found, methods=("hog",))
-    if not len(ps):
-        return None
-    nan = np.full(len(ps), np.nan)
-    return TestSet("package photos", ps.images, list(ps.names), None, nan, nan.copy(), n_shape, n_color,
-                   ", ".join(sources))
-
-
-def wiki_test_set(mat_path, root, n: int | None = None, seed: int = 0, min_face_score: float = 1.0,
-                  n_shape: int = 50, n_color: int = 50, progress: bool = False) -> TestSet:
-    """IMDB-WIKI photos (``wiki.mat`` + image folder ``root``) cropped at their face boxes.
-
-    Rows come from :func:`thesislib.datasets.load_wiki` (its filters); ``n`` of them are
-    drawn with ``default_rng(seed)`` (None: all). Age and sex are kept.
-    """
-    from PIL import Image
-    from tqdm.auto import tqdm
-
-    from thesislib import faces
-    from thesislib.datasets import load_wiki
-
-    df = load_wiki(mat_path, min_face_score=min_face_score, root=root)
-    df = df[[Path(p).is_file() for p in df["path"]]].reset_index(drop=True)
-    if len(df) == 0:
-        raise FileNotFoundError(f"no usable IMDB-WIKI images under {root} for {mat_path}")
-    if n is not None and n < len(df):
-        df = df.iloc[np.sort(np.random.default_rng(seed).choice(len(df), int(n), replace=False))]
-    images = []
-    for row in tqdm(df.itertuples(), total=len(df), disable=not progress, desc="wiki photos"):
-        with Image.open(row.path) as im:
-            img = np.asarray(im.convert("RGB"), np.uint8)
-        box = (row.face_x0, row.face_y0, row.face_x1, row.face_y1)
-        images.append(faces.crop(img, box=box).image)
-    return TestSet("wiki", np.stack(images), [Path(p).stem for p in df["path"]], None,
-                   df["age"].to_numpy(np.float64), df["sex"].to_numpy(np.float64), n_shape, n_color,
-                   f"IMDB-WIKI {mat_path}")
+from thesislib.ensemble import ensemble_fit  # noqa: F401  (public here)
+from thesislib.testsets import (TestSet, package_photos, realistic_scenes, realistic_test_set,  # noqa: F401
+                                wiki_test_set)  # (public here)
 
 
 def input_embeddings(test: TestSet, n_jobs: int = 1, progress: bool = False) -> np.ndarray:
@@ -301,7 +149,7 @@ def test_features(test: TestSet, stem: str, n_jobs: int = 1, weights_path=None, 
 
 
 def evaluate(bprn, test: TestSet, model=None, n: float = 30, embeddings=None, n_jobs: int = 1,
-             progress: bool = False, features=None) -> Evaluation:
+             progress: bool = False, features=None, recognition: bool = True) -> Evaluation:
     """Predict, render and score a BPRN on a test set.
 
     Parameters
@@ -315,6 +163,8 @@ def evaluate(bprn, test: TestSet, model=None, n: float = 30, embeddings=None, n_
         to compute them (pass them when evaluating many models on one test set)
     features : (n, F) features of the inputs for the BPRN's frozen stem from
         :func:`test_features`, or None to compute them (dlib: ``embeddings`` are used)
+    recognition : False skips the renders and the face-recognition score (score,
+        corrected_score and ``similarity`` NaN, ``renders`` empty): geometry and albedo only
     n_jobs : processes for the dlib descriptors of the renders
 
     Returns
@@ -326,7 +176,10 @@ def evaluate(bprn, test: TestSet, model=None, n: float = 30, embeddings=None, n_
     With the ``dlib`` stem the BPRN and the score share a network: scores are biased
     toward that stem; compare stems by the vertex error (module docstring).
     """
-    E = input_embeddings(test, n_jobs, progress) if embeddings is None else np.asarray(embeddings, np.float32)
+    if embeddings is not None:
+        E = np.asarray(embeddings, np.float32)
+    else:
+        E = input_embeddings(test, n_jobs, progress) if recognition or bprn_stem(bprn) == "dlib" else None
     if isinstance(bprn, np.ndarray):
         P = np.asarray(bprn, np.float64)
     else:
@@ -341,11 +194,14 @@ def evaluate(bprn, test: TestSet, model=None, n: float = 30, embeddings=None, n_
     d = test.n_shape + test.n_color
     if P.shape != (len(test), d):
         raise ValueError(f"predictions have shape {P.shape}; the test set needs ({len(test)}, {d})")
-    renders = render_predictions(P, model, test.n_shape, test.n_color)
-    R = B.frozen_features(renders, "dlib", n_jobs=n_jobs, progress=progress)
-    from thesislib.faces import similarity
+    if recognition:
+        from thesislib.faces import similarity
 
-    S = np.atleast_2d(similarity(R, E))
+        renders = render_predictions(P, model, test.n_shape, test.n_color)
+        R = B.frozen_features(renders, "dlib", n_jobs=n_jobs, progress=progress)
+        S = np.atleast_2d(similarity(R, E))
+    else:
+        renders, S = np.zeros((0, 224, 224, 3), np.uint8), np.full((len(P), len(P)), np.nan)
     score = np.diag(S).copy()
     sigma = P.std(axis=1)
     df = pd.DataFrame({"id": list(test.ids), "score": score,
@@ -363,6 +219,11 @@ def evaluate(bprn, test: TestSet, model=None, n: float = 30, embeddings=None, n_
     df["age"] = np.nan if test.age is None else test.age
     df["sex"] = np.nan if test.sex is None else test.sex
     return Evaluation(df, P, S, vertex, renders)
+
+
+def bprn_stem(bprn) -> str | None:
+    """The stem name of a BPRN, None for an array of predictions."""
+    return None if isinstance(bprn, np.ndarray) else bprn.settings.stem
 
 
 def evaluate_sweep(sweep: pd.DataFrame, test: TestSet, model=None, n: float = 30, n_jobs: int = 1,
@@ -455,52 +316,44 @@ def score_table(results: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame
     return out.sort_values("corrected_score", ascending=False)
 
 
-# ----------------------------------------------------------------- ensemble
-def _atomic_parquet(df: pd.DataFrame, path) -> None:
-    buf = io.BytesIO()
-    df.to_parquet(buf, index=False)
-    atomic_write_bytes(path, buf.getvalue())
-
-
-def ensemble_fit(predictions: dict, scores: dict, ids=None, age=None, sex=None, n_shape: int = 50,
-                 n_color: int = 50, path=None) -> pd.DataFrame:
-    """Per photo, the best prediction over all models by face-recognition score (thesis'
-    Wikipedia ensemble).
+def geometry_table(groups: dict, baseline: Evaluation, confidence: float = 0.95) -> pd.DataFrame:
+    """Vertex and albedo error per model group against the mean face, with intervals.
 
     Parameters
     ----------
-    predictions : dict model name -> (n, n_shape + n_color) parameters in sd (same photo order)
-    scores : dict model name -> (n,) scores (NaN: not scored; a photo without any finite
-        score is dropped and counted in ``df.attrs["dropped"]``)
-    ids, age, sex : (n,) photo ids (default 0..n-1), age in years and sex (1 male, 0 female)
-        or None (NaN columns)
-    path : parquet file to write atomically, or None
+    groups : dict (sampler, head) -> list of :class:`Evaluation` on one test set with truth
+        (e.g. one per seed); a group's per-face error is the mean over its models
+    baseline : the mean face's Evaluation on the same test set
+    confidence : level of the Student-t intervals over test faces
 
     Returns
     -------
-    DataFrame: id, model, score, shape_000.., color_000.. (as
-    :func:`thesislib.population.param_columns`), age, sex -- loadable with
-    :func:`thesislib.population.load_fitted_set`
+    DataFrame indexed by (sampler, head), sorted by vertex error: models, vertex_mean_mm,
+    vertex_low, vertex_high (interval of the mean), vs_mean_face (ratio of means),
+    gain_low, gain_high (interval of the paired per-face difference mean face - model, mm;
+    above 0: better than the mean face), albedo_mean, albedo_vs_mean_face
     """
-    names = list(predictions)
-    if set(names) != set(scores):
-        raise ValueError(f"predictions and scores name different models: {sorted(names)} vs {sorted(scores)}")
-    P = np.stack([np.asarray(predictions[k], np.float64) for k in names])  # (m, n, d)
-    S = np.stack([np.asarray(scores[k], np.float64) for k in names])  # (m, n)
-    m, n, d = P.shape
-    if d != n_shape + n_color or S.shape != (m, n):
-        raise ValueError(f"predictions (m, n, d) = {P.shape} need d = {n_shape + n_color} and scores (m, n)")
-    ok = np.isfinite(S).any(0)
-    best = np.argmax(np.where(np.isfinite(S), S, -np.inf), axis=0)
-    cols = np.arange(n)
-    df = pd.DataFrame(P[best, cols], columns=param_columns(n_shape, n_color))
-    df.insert(0, "score", S[best, cols])
-    df.insert(0, "model", [str(names[b]) for b in best])
-    df.insert(0, "id", [str(i) for i in (range(n) if ids is None else ids)])
-    df["age"] = np.full(n, np.nan) if age is None else np.asarray(age, np.float64)
-    df["sex"] = np.full(n, np.nan) if sex is None else np.asarray(sex, np.float64)
-    df = df[ok].reset_index(drop=True)
-    df.attrs["dropped"] = int((~ok).sum())
-    if path is not None:
-        _atomic_parquet(df, path)
-    return df
+    from scipy import stats
+
+    def ci(x):
+        x = np.asarray(x, np.float64)
+        h = stats.t.ppf(0.5 + confidence / 2, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
+        return x.mean() - h, x.mean() + h
+
+    v0 = baseline.per_image["vertex_mean_mm"].to_numpy()
+    a0 = baseline.per_image["albedo_mean"].to_numpy()
+    rows = {}
+    for key, evs in groups.items():
+        v = np.mean([e.per_image["vertex_mean_mm"].to_numpy() for e in evs], axis=0)
+        a = np.mean([e.per_image["albedo_mean"].to_numpy() for e in evs], axis=0)
+        (lo, hi), (glo, ghi) = ci(v), ci(v0 - v)
+        rows[key] = {"models": len(evs), "vertex_mean_mm": v.mean(), "vertex_low": lo, "vertex_high": hi,
+                     "vs_mean_face": v.mean() / v0.mean(), "gain_low": glo, "gain_high": ghi,
+                     "albedo_mean": a.mean(), "albedo_vs_mean_face": a.mean() / a0.mean()}
+    lo, hi = ci(v0)
+    rows[("mean face", "baseline")] = {"models": 1, "vertex_mean_mm": v0.mean(), "vertex_low": lo,
+                                       "vertex_high": hi, "vs_mean_face": 1.0, "gain_low": 0.0, "gain_high": 0.0,
+                                       "albedo_mean": a0.mean(), "albedo_vs_mean_face": 1.0}
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index = pd.MultiIndex.from_tuples(out.index, names=["sampler", "head"])
+    return out.sort_values("vertex_mean_mm")

@@ -42,26 +42,27 @@ _HINT = ("the face-mesh stem needs MediaPipe's face models: pip install mediapip
          "stem (bprn.stem: dlib, cnn or wide_resnet50_2)")
 
 
-def _import_mediapipe():
+def mediapipe_solutions(hint: str = _HINT):
+    """``mediapipe.solutions`` (face mesh, face detection); ImportError with ``hint`` when missing."""
     os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ log lines per process
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         import mediapipe as mp
         solutions = mp.solutions
     except (ImportError, AttributeError) as exc:
-        raise ImportError(_HINT) from exc
+        raise ImportError(hint) from exc
     return solutions
 
 
 @functools.lru_cache(maxsize=1)
 def _mesh():
-    return _import_mediapipe().face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True,
+    return mediapipe_solutions().face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True,
                                                   max_num_faces=1, min_detection_confidence=0.3)
 
 
 def check() -> None:
     """Raise ImportError with the install hint when MediaPipe's face mesh is unavailable."""
-    _import_mediapipe()
+    mediapipe_solutions()
 
 
 def landmarks(image) -> np.ndarray | None:

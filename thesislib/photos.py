@@ -50,7 +50,6 @@ such variants: centre 0.037 (sd 0.04) right and 0.096 (sd 0.06) lower, dlib's si
 from __future__ import annotations
 
 import functools
-import os
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -81,14 +80,9 @@ _FOLDER_HINT = ("set data.photos in your params file to a folder of face photos 
 
 # ----------------------------------------------------------------- detectors
 def _import_mediapipe():
-    os.environ.setdefault("GLOG_minloglevel", "2")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    try:
-        import mediapipe as mp
-        solutions = mp.solutions
-    except (ImportError, AttributeError) as exc:
-        raise ImportError(_MP_HINT) from exc
-    return solutions
+    from thesislib.facemesh import mediapipe_solutions
+
+    return mediapipe_solutions(_MP_HINT)
 
 
 @functools.lru_cache(maxsize=1)
@@ -318,14 +312,14 @@ def load_photos(folder, methods=METHODS) -> PhotoSet:
 
 
 def photo_test_set(folder, n_shape: int = 50, n_color: int = 50, methods=METHODS):
-    """A :class:`thesislib.evaluation.TestSet` of the photos in ``folder`` (see :func:`load_photos`).
+    """A :class:`thesislib.testsets.TestSet` of the photos in ``folder`` (see :func:`load_photos`).
 
     Returns
     -------
     TestSet named "photos": the crops, ids = file names, params None, age and sex NaN
     (unknown), source naming the folder and the counts skipped
     """
-    from thesislib.evaluation import TestSet
+    from thesislib.testsets import TestSet
 
     ps = load_photos(folder, methods)
     nan = np.full(len(ps), np.nan)
