@@ -250,6 +250,54 @@ def test_bad_sampler_dimension_and_unfitted_sampler(tmp_path):
         generate(tmp_path / "b", "fitted_normal", n_faces=2, images_per_face=1, seed=0, progress=False)
 
 
+def test_defaults_landmark_crop_and_background_bank_recorded_in_card(tmp_path):
+    card = generate(tmp_path / "defaults", "naive_normal_1", n_faces=3, images_per_face=1, seed=4,
+                    progress=False)
+    assert card.settings["crop"] == "landmarks" and card.counts["crop_methods"] == {"landmarks": 3}
+    scene = card.settings["scene"]
+    assert scene["background"] == "bank" and {"bank_images", "bank_side", "bank_seed"} <= set(scene)
+    assert card.counts["backgrounds"] == {"bank": 3}
+    assert card.settings["png_level"] == datasets.PNG_LEVEL and card.settings["png_filter"]
+    assert "dlib-bin" not in card.versions
+    lab = load_dataset(tmp_path / "defaults").labels
+    assert lab["background_id"].str.match(r"^bank:\d+(:flip)?$").all()
+
+
+def test_png_encoder_round_trips(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for shape in [(224, 224, 3), (1, 1, 3), (5, 17, 3)]:
+        img = rng.integers(0, 256, shape, dtype=np.uint8)
+        data = datasets._png_bytes(img)
+        assert data.endswith(datasets._PNG_END)
+        (tmp_path / "x.png").write_bytes(data)
+        with Image.open(tmp_path / "x.png") as im:
+            im.load()
+            assert im.mode == "RGB"
+            np.testing.assert_array_equal(np.asarray(im), img)
+    with pytest.raises(ValueError, match="H, W, 3"):
+        datasets._png_bytes(np.zeros((4, 4), np.uint8))
+
+
+def test_chunk_instances_are_one_batch_equal_to_model_instances(face_model):
+    model = datasets._compact(face_model.truncated(10, 10, 3))
+    P = np.random.default_rng(1).normal(size=(3, 20))
+    E = np.random.default_rng(2).normal(size=(6, 3))
+    chunk = datasets._Chunk(0, 4, 10, 2, P, {})  # images 4..9 of faces 2..4, two per face
+    ctx = datasets._Context("", 0, 2, 10, 10, 3, None, "", None, None, None)
+    V, C = model.instances(shape=P[:, :10], color=P[:, 10:])
+    for k, mesh in enumerate(datasets._chunk_meshes(model, chunk, ctx, None)):
+        np.testing.assert_array_equal(mesh.vertices, V[k // 2])
+        np.testing.assert_array_equal(mesh.colors, C[k // 2])
+        single = model.instance(P[k // 2, :10], P[k // 2, 10:])
+        np.testing.assert_allclose(mesh.vertices, single.vertices, atol=1e-3)
+        np.testing.assert_array_equal(mesh.landmarks, single.landmarks)
+    Vx, _ = model.instances(shape=np.repeat(P[:, :10], 2, 0), color=np.repeat(P[:, 10:], 2, 0), expression=E)
+    for k, mesh in enumerate(datasets._chunk_meshes(model, chunk, ctx, E)):
+        np.testing.assert_allclose(mesh.vertices, Vx[k], atol=1e-4)
+
+
 def test_detector_crop_records_method(tmp_path):
     pytest.importorskip("dlib")
     card = generate(tmp_path / "d", "naive_normal_1", n_faces=2, images_per_face=1, seed=2,

@@ -11,18 +11,23 @@ Light is 2nd-order spherical harmonics in the Basel (scalismo-faces) convention:
 ``i = l*l + l + m`` orders the real SH basis as constant; y, z, x; xy, yz, 3z^2-1, zx,
 x^2-y^2 (usual normalisation); albedo a under normal n reflects, per RGB channel,
 ``a * sum_i Y_i(n) * k_i * c_i`` with ``k = [pi, 2pi/3 (x3), pi/4 (x5)]``.
-:class:`SceneSampler` holds the environment-level distributions (thesis 4.1).
+:class:`SceneSampler` holds the environment-level distributions (thesis 4.1). Backgrounds
+(the cached bank, procedural ones, user photos) are made in :mod:`thesislib.backgrounds`;
+its names are importable from here as well.
 """
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-IMAGE_SIZE = 227
+# backgrounds live in their own module; these names stay public here too
+from .backgrounds import (BANK_IMAGES, BANK_SEED, BANK_SIDE, IMAGE_SIZE, IMAGE_SUFFIXES,  # noqa: F401
+                          BackgroundBank, background_bank, load_backgrounds, procedural_background,
+                          random_crop, random_crop_flip)
+
 DEFAULT_DISTANCE = 1000.0  # mm; with DEFAULT_FOCAL a 200 mm tall face spans ~70 % of 227 px
 DEFAULT_FOCAL = 800.0  # px
 
@@ -210,93 +215,12 @@ def write_rps(path, sh: np.ndarray) -> None:
         "@type": "SphericalHarmonicsLight", "coefficients": sh.tolist()}}, indent=1))
 
 
-# ----------------------------------------------------------------- backgrounds
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm"}
-
-
-def load_backgrounds(folder, max_images: int | None = None) -> list:
-    """Read background images from a folder.
-
-    Parameters
-    ----------
-    folder : path of a folder of images (e.g. Places205 test images)
-    max_images : read at most this many (files sorted by name)
-
-    Returns
-    -------
-    list of (H, W, 3) uint8 RGB arrays. Unreadable files are skipped; a warning
-    counts and names them.
-    """
-    from PIL import Image
-
-    folder = Path(folder)
-    hint = "put background photos there (.jpg/.png, e.g. the Places205 test images)"
-    if not folder.is_dir():
-        raise FileNotFoundError(f"background folder {folder} does not exist; {hint}")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise ValueError(f"background folder {folder} has no image files; {hint}")
-    images, bad = [], []
-    for f in files:
-        if max_images is not None and len(images) >= max_images:
-            break
-        try:
-            with Image.open(f) as im:
-                images.append(np.asarray(im.convert("RGB"), dtype=np.uint8).copy())
-        except Exception:  # PIL raises many types for broken files
-            bad.append(f.name)
-    if bad:
-        shown = ", ".join(bad[:10]) + (" ..." if len(bad) > 10 else "")
-        warnings.warn(f"skipped {len(bad)} unreadable image file(s) in {folder}: {shown}", stacklevel=2)
-    if not images:
-        raise ValueError(f"no readable images in {folder}; {hint}")
-    return images
-
-
-def procedural_background(rng: np.random.Generator, size: int = IMAGE_SIZE, kind: str | None = None):
-    """A smooth random background: ``(image (size, size, 3) uint8, kind)``.
-
-    ``kind`` is "gradient" (linear ramp between two colours), "blobs" (soft coloured
-    discs on a base colour) or "stripes" (soft or hard stripes); random when None.
-    """
-    kinds = ("gradient", "blobs", "stripes")
-    kind = kinds[int(rng.integers(3))] if kind is None else kind
-    if kind not in kinds:
-        raise ValueError(f"unknown procedural background kind {kind!r}; use one of {kinds}")
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    c1, c2 = rng.uniform(0.0, 1.0, (2, 3)).astype(np.float32)
-    if kind == "blobs":
-        img = np.broadcast_to(c1, (size, size, 3)).copy()
-        for _ in range(int(rng.integers(3, 9))):
-            cx, cy = rng.uniform(-0.1, 1.1, 2)
-            s = rng.uniform(0.05, 0.3)
-            alpha = np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * s * s))[..., None]
-            img = img * (1 - alpha) + rng.uniform(0, 1, 3).astype(np.float32) * alpha
-    else:
-        a = rng.uniform(0, 2 * np.pi)
-        u = np.cos(a) * xx + np.sin(a) * yy
-        if kind == "gradient":
-            t = (u - u.min()) / max(float(u.max() - u.min()), 1e-6)
-        else:
-            t = 0.5 + 0.5 * np.sin(2 * np.pi * u / rng.uniform(0.04, 0.3))
-            t = (t > 0.5).astype(np.float32) if rng.random() < 0.5 else t
-        img = c1 * (1 - t[..., None]) + c2 * t[..., None]
-    img = img * 255 + rng.normal(0.0, 2.0, (size, size, 1))
-    return np.clip(img, 0, 255).astype(np.uint8), kind
-
-
-def random_crop(image: np.ndarray, rng: np.random.Generator, size: int = IMAGE_SIZE) -> np.ndarray:
-    """A random square crop (half to all of the short side) resized to (size, size, 3) uint8."""
-    from PIL import Image
-
-    h, w = image.shape[:2]
-    side = max(1, int(round(min(h, w) * rng.uniform(0.5, 1.0))))
-    y0, x0 = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
-    crop = np.ascontiguousarray(image[y0:y0 + side, x0:x0 + side, :3], dtype=np.uint8)
-    return np.asarray(Image.fromarray(crop).resize((size, size), Image.BILINEAR), dtype=np.uint8)
-
-
 # ----------------------------------------------------------------- the sampler
+def _clip(x: float, limit: float) -> float:
+    """``float(np.clip(x, -limit, limit))`` for a scalar, without numpy's overhead."""
+    return float(min(max(float(x), -float(limit)), float(limit)))
+
+
 @dataclass(frozen=True, eq=False)
 class SceneSampler:
     """Distribution of scenes (environment level, thesis 4.1).
@@ -316,8 +240,12 @@ class SceneSampler:
     colorless : bool, replace each coefficient's RGB by its mean
     energy : float or None, rescale each light to this energy (Basel: 6.33); None keeps
         the prior's (the built-in prior always normalises, to DEFAULT_SH's energy)
-    background : "procedural", "images" (random crops of ``background_images``) or "grey"
+    background : "bank" (random crop and flip of one of a cached bank of procedural
+        backgrounds, :func:`thesislib.backgrounds.background_bank`), "procedural" (a fresh
+        :func:`procedural_background` per scene, ~20x slower), "images" (random crop and
+        flip of one of ``background_images``) or "grey"
     background_images : list of (H, W, 3) uint8 from :func:`load_backgrounds`
+    bank_images, bank_side, bank_seed : the bank's size, image side (px) and seed
     distance, focal : camera settings copied into every scene
     translation_std : float, mm, std of an isotropic Gaussian shift of the face
     """
@@ -333,8 +261,11 @@ class SceneSampler:
     illumination_prior: np.ndarray | None = None
     colorless: bool = False
     energy: float | None = None
-    background: str = "procedural"
+    background: str = "bank"
     background_images: list | None = None
+    bank_images: int = BANK_IMAGES
+    bank_side: int = BANK_SIDE
+    bank_seed: int = BANK_SEED
     distance: float = DEFAULT_DISTANCE
     focal: float = DEFAULT_FOCAL
     translation_std: float = 0.0
@@ -350,18 +281,24 @@ class SceneSampler:
             if p is None or np.ndim(p) != 3 or np.shape(p)[1:] != (9, 3) or len(p) == 0:
                 raise ValueError(f"illumination={self.illumination!r} needs illumination_prior "
                                  "(n, 9, 3) from load_illumination_prior(folder)")
-        if self.background not in ("procedural", "images", "grey"):
+        if self.background not in ("bank", "procedural", "images", "grey"):
             raise ValueError(f"unknown background {self.background!r}")
         if self.background == "images" and not self.background_images:
             raise ValueError("background='images' needs background_images from load_backgrounds(folder)")
+        if self.background == "bank" and (int(self.bank_images) < 1 or int(self.bank_side) < 2):
+            raise ValueError(f"background='bank' needs bank_images >= 1 and bank_side >= 2, got "
+                             f"{self.bank_images} and {self.bank_side}")
 
     def _yaw(self, rng):
         w = np.asarray(self.yaw_weights, float)
-        kind = rng.choice(3, p=w / w.sum())
+        # = rng.choice(3, p=w / w.sum()) (same draw, same result) without its ~0.1 ms of checks
+        cdf = (w / w.sum()).cumsum()
+        cdf /= cdf[-1]
+        kind = int(cdf.searchsorted(rng.random(), side="right"))
         if kind == 2:
             return 0.0
         y = rng.uniform(-self.max_yaw, self.max_yaw) if kind == 0 else rng.normal(0.0, self.yaw_std)
-        return float(np.clip(y, -self.max_yaw, self.max_yaw))
+        return _clip(y, self.max_yaw)
 
     def _light(self, rng):
         if self.illumination == "default":
@@ -382,17 +319,20 @@ class SceneSampler:
     def _background(self, rng):
         if self.background == "grey":
             return None, "grey"
+        if self.background == "bank":
+            return background_bank(self.bank_images, self.bank_side, self.bank_seed).sample(rng, IMAGE_SIZE)
         if self.background == "procedural":
             img, kind = procedural_background(rng, IMAGE_SIZE)
             return img, f"procedural:{kind}"
         k = int(rng.integers(len(self.background_images)))
-        return random_crop(self.background_images[k], rng, IMAGE_SIZE), f"image:{k}"
+        img, flipped = random_crop_flip(self.background_images[k], rng, IMAGE_SIZE)
+        return img, f"image:{k}" + (":flip" if flipped else "")
 
     def sample(self, rng: np.random.Generator) -> Scene:
         """One scene drawn with ``rng``."""
         yaw = self._yaw(rng)
-        pitch = float(np.clip(rng.normal(0.0, self.pitch_std), -self.max_pitch, self.max_pitch))
-        roll = float(np.clip(rng.normal(0.0, self.roll_std), -self.max_roll, self.max_roll))
+        pitch = _clip(rng.normal(0.0, self.pitch_std), self.max_pitch)
+        roll = _clip(rng.normal(0.0, self.roll_std), self.max_roll)
         sh = self._light(rng)
         t = rng.normal(0.0, self.translation_std, 3) if self.translation_std > 0 else np.zeros(3)
         bg, bg_id = self._background(rng)
