@@ -138,6 +138,12 @@ def _truth_errors(P, test, model) -> dict:
             "albedo_mean": float(a.mean()), "albedo_sem": float(a.std(ddof=1) / np.sqrt(len(a)))}
 
 
+def _fit_predict(head: str, settings: B.BPRNSettings, seed: int, X, Y, T) -> np.ndarray:
+    if head == "ridge":
+        return B.RidgeHead().fit(X, Y).predict(T)
+    return B.BPRN.from_settings(settings, seed, progress=False).fit(X, Y).predict(T)
+
+
 def learning_curve(datasets: dict, test, sizes=(250, 500, 1000, 2000), settings: B.BPRNSettings | dict | None = None,
                    seeds=(0,), heads=("bprn", "ridge"), features=None, model=None, n_jobs: int = 1,
                    progress: bool = True) -> pd.DataFrame:
@@ -157,6 +163,7 @@ def learning_curve(datasets: dict, test, sizes=(250, 500, 1000, 2000), settings:
     seeds : BPRN seeds per point (ridge is deterministic: one row)
     heads : any of "bprn" (:class:`thesislib.bprn.BPRN`) and "ridge" (:class:`thesislib.bprn.RidgeHead`)
     features : (n_test, F) stem features of the test crops, or None to compute them
+    n_jobs : processes for the stem features and the head trainings
 
     Returns
     -------
@@ -181,14 +188,16 @@ def learning_curve(datasets: dict, test, sizes=(250, 500, 1000, 2000), settings:
         X, Y = B.dataset_features(ds, s.stem, n_jobs, s.weights_path, progress).X, ds.parameters()
         for n in sorted(int(k) for k in sizes if int(k) <= len(ds)):
             jobs += [(name, n, X[:n], Y[:n], h, seed) for h in heads for seed in (seeds if h == "bprn" else (0,))]
+    from joblib import Parallel, delayed
+
+    unknown = set(heads) - {"bprn", "ridge"}
+    if unknown:
+        raise ValueError(f"unknown head(s) {sorted(unknown)}; use 'bprn' or 'ridge'")
+    preds = Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(_fit_predict)(j[4], s, j[5], j[2], j[3], T) for j in jobs)
     rows = []
-    for name, n, X, Y, head, seed in tqdm(jobs, disable=not progress, desc="learning curve"):
-        if head == "ridge":
-            P = B.RidgeHead().fit(X, Y).predict(T)
-        elif head == "bprn":
-            P = B.BPRN.from_settings(s, seed, progress=False).fit(X, Y).predict(T)
-        else:
-            raise ValueError(f"unknown head {head!r}; use 'bprn' or 'ridge'")
+    for (name, n, _, _, head, seed), P in tqdm(zip(jobs, preds), total=len(jobs), disable=not progress,
+                                              desc="learning curve"):
         rows.append({"dataset": name, "n_images": n, "head": head, "seed": int(seed), **_truth_errors(P, test, model)})
     for name, n in dict.fromkeys((j[0], j[1]) for j in jobs):
         rows.append({"dataset": name, "n_images": n, "head": "mean face", "seed": 0, **mean})
@@ -198,7 +207,7 @@ def learning_curve(datasets: dict, test, sizes=(250, 500, 1000, 2000), settings:
 # ----------------------------------------------------------------- stem experiment
 def stem_experiment(dataset, epochs: int = 30, seed: int = 0, stems=("facemesh", "dlib", "cnn"),
                     settings: B.BPRNSettings | None = None, n_jobs: int = 1, progress: bool = True,
-                    test=None, eval_at=None, model=None) -> pd.DataFrame:
+                    test=None, eval_at=None, model=None, embeddings=None, recognition: bool = True) -> pd.DataFrame:
     """Frozen pretrained stem vs a stem trained from scratch (thesis Table 6.1).
 
     Trains one BPRN per stem on the same dataset, split and seed, and returns their
@@ -218,6 +227,9 @@ def stem_experiment(dataset, epochs: int = 30, seed: int = 0, stems=("facemesh",
     test : :class:`thesislib.evaluation.TestSet` or None
     eval_at : epochs at which to score (default: the last epoch); needs ``test``
     model : morphable model for the renders of the evaluation (default: embedded)
+    embeddings : dlib descriptors of the test crops (:func:`thesislib.evaluation.input_embeddings`),
+        or None to compute them when needed
+    recognition : False scores geometry and albedo only (no renders, no face-recognition score)
 
     Returns
     -------
@@ -228,8 +240,7 @@ def stem_experiment(dataset, epochs: int = 30, seed: int = 0, stems=("facemesh",
     """
     base = settings or B.BPRNSettings()
     stops = sorted({int(e) for e in (eval_at or [epochs]) if 0 < int(e) <= epochs} | {int(epochs)})
-    embeddings = None
-    if test is not None:
+    if test is not None and embeddings is None and (recognition or "dlib" in stems):
         embeddings = input_embeddings(test, n_jobs, progress)
     frames = []
     for stem in stems:
@@ -243,7 +254,7 @@ def stem_experiment(dataset, epochs: int = 30, seed: int = 0, stems=("facemesh",
                 m = B.BPRN.from_settings(s, seed, progress=progress, n_jobs=n_jobs, checkpoint_dir=ck).fit(dataset)
                 if test is not None and (eval_at is None or stop in {int(e) for e in eval_at}):
                     scores[stop] = evaluate(m, test, model=model, embeddings=embeddings, n_jobs=n_jobs,
-                                            features=feats).summary()
+                                            features=feats, recognition=recognition).summary()
         h = m.history_.copy()
         h.insert(0, "trainable_stem", stem == "cnn")
         h.insert(0, "stem", stem)

@@ -54,10 +54,29 @@ def mediapipe_solutions(hint: str = _HINT):
     return solutions
 
 
+class quiet_stderr:
+    """Context manager: file descriptor 2 goes to /dev/null (MediaPipe's C++ graph logs
+    warnings there that no setting silences; they would land in every report)."""
+
+    def __enter__(self):
+        import sys
+
+        sys.stderr.flush()
+        self.saved = os.dup(2)
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        os.close(null)
+
+    def __exit__(self, *exc):
+        os.dup2(self.saved, 2)
+        os.close(self.saved)
+
+
 @functools.lru_cache(maxsize=1)
 def _mesh():
-    return mediapipe_solutions().face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True,
-                                                  max_num_faces=1, min_detection_confidence=0.3)
+    with quiet_stderr():
+        return mediapipe_solutions().face_mesh.FaceMesh(static_image_mode=True, refine_landmarks=True,
+                                                      max_num_faces=1, min_detection_confidence=0.3)
 
 
 def check() -> None:
@@ -78,7 +97,9 @@ def landmarks(image) -> np.ndarray | None:
     depth times the image width; smaller is nearer the camera)
     """
     img = np.ascontiguousarray(np.asarray(image, np.uint8)[:, :, :3])
-    res = _mesh().process(img)
+    mesh = _mesh()
+    with quiet_stderr():
+        res = mesh.process(img)
     if not res.multi_face_landmarks:
         return None
     h, w = img.shape[:2]

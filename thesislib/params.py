@@ -138,11 +138,26 @@ class BprnSection(_Section):
     faces: int = Field(100, ge=2, le=10_000_000)
     images_per_face: int = Field(2, ge=1, le=100)
     seeds: int = Field(2, ge=1, le=100)
-    stem: Literal["dlib", "cnn", "wide_resnet50_2"] = "dlib"
-    epochs: int = Field(200, ge=1, le=1_000_000)
+    stem: Literal["facemesh", "dlib", "cnn", "wide_resnet50_2"] = Field(
+        "facemesh", description="facemesh: MediaPipe's 478 3D landmarks + colours (frozen, the default)")
+    epochs: int = Field(60, ge=1, le=1_000_000)
+    early_stopping: Optional[int] = Field(15, ge=1, le=1_000_000,
+                                          description="patience in epochs; the best validation epoch is kept")
+    linear_skip: bool = Field(True, description="frozen ridge path beside the 3x200 head (false: the thesis head)")
     batch_size: int = Field(64, ge=1, le=100_000)
     lr: float = Field(1e-3, gt=0, le=1)
     test_faces: int = Field(40, ge=2, le=1_000_000)
+    learning_curve: list[int] = Field(default_factory=lambda: [250, 500, 1000, 2000],
+                                      description="training-set sizes (images) of the learning curves")
+    stem_images: int = Field(400, ge=4, le=1_000_000, description="images of the stem experiment's dataset")
+    stem_epochs: int = Field(20, ge=1, le=1_000_000, description="epochs per stem in the stem experiment")
+
+    @field_validator("learning_curve")
+    @classmethod
+    def _sizes(cls, v):
+        if not v or min(v) < 2:
+            raise ValueError("learning_curve must be a non-empty list of training-set sizes >= 2 images")
+        return sorted(set(v))
     workers: int = Field(2, ge=1, le=1024)
     scheduler: Optional[str] = None
     device: str = "auto"

@@ -87,7 +87,10 @@ def _import_mediapipe():
 
 @functools.lru_cache(maxsize=1)
 def _mp_detector():
-    return _import_mediapipe().face_detection.FaceDetection(model_selection=1,
+    from thesislib.facemesh import quiet_stderr
+
+    with quiet_stderr():
+        return _import_mediapipe().face_detection.FaceDetection(model_selection=1,
                                                             min_detection_confidence=MIN_SCORE)
 
 
@@ -108,7 +111,11 @@ def _convert(box, offset):
 
 def _mediapipe(img):
     """MediaPipe full-range detections: list of (score, (x0, y0, x1, y1) MediaPipe box px)."""
-    res = _mp_detector().process(np.ascontiguousarray(img))
+    from thesislib.facemesh import quiet_stderr
+
+    det = _mp_detector()
+    with quiet_stderr():
+        res = det.process(np.ascontiguousarray(img))
     h, w = img.shape[:2]
     out = []
     for d in res.detections or []:
