@@ -1,17 +1,17 @@
-"""BPRN throughput: cached frozen-stem features vs recomputing them every epoch; dlib embedding speed.
+"""BPRN throughput: cached frozen-stem features vs recomputing them every epoch; stem speed.
 
-Run ``python benchmarks/bprn.py [--n 40] [--epochs 3] [--jobs 2]``. On a small
-dataset rendered here (``n`` face crops of the default model) it prints
+Run ``python benchmarks/bprn.py [--stem facemesh|dlib] [--n 40] [--epochs 3] [--jobs 2]``.
+On a small dataset rendered here (``n`` face crops of the default model) it prints
 
-(a) the time to train a dlib-stem BPRN for ``epochs`` epochs
-    * baseline: every epoch recomputes the dlib descriptors of all images, then runs
+(a) the time to train a BPRN on a frozen stem for ``epochs`` epochs
+    * baseline: every epoch recomputes the stem features of all images, then runs
       one head epoch (what training costs without a cache);
     * cached: the feature cache already exists (one extraction per dataset, paid once
       and printed separately), so fitting reads it and trains only the head;
     and their ratio (target >= 20x), plus the ratio with the one-off extraction included;
-(b) images/s of dlib's face-recognition descriptor (detector + 68 landmarks + ResNet
-    128-D) in 1 process and in ``jobs`` joblib processes (workers warmed up first);
-(c) a cost estimate for a sweep of ``samplers x seeds x images`` from the measured rates.
+(b) images/s of the stem (facemesh: MediaPipe's 478 landmarks + colour patches; dlib:
+    detector + 68 landmarks + ResNet 128-D) in 1 process and in ``jobs`` joblib processes
+    (workers warmed up first);
 
 Wall-clock times; the machine may be shared, so compare ratios measured in one run.
 """
@@ -34,10 +34,10 @@ from thesislib.datasets import generate, load_dataset  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--stem", default="facemesh", choices=["facemesh", "dlib"], help="frozen stem")
     ap.add_argument("--n", type=int, default=32, help="images in the dataset")
     ap.add_argument("--epochs", type=int, default=2, help="epochs for the cached/uncached comparison")
     ap.add_argument("--jobs", type=int, default=2, help="processes for the parallel embedding")
-    ap.add_argument("--head-epochs", type=int, default=200, help="epochs used in the cost estimate")
     a = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_bprn_"))
@@ -49,61 +49,44 @@ def main():
         paths = [ds.image_path(i) for i in ds.ids]
         Y = ds.parameters()
         print(f"dataset: {a.n} crops of the default model rendered in {time.perf_counter() - t:.1f} s")
-        B.frozen_features(paths[:2], "dlib")  # load the dlib models once
+        B.frozen_features(paths[:2], a.stem)  # load the stem's models once
 
         # (b) embedding throughput
         t, c = time.perf_counter(), time.process_time()
-        B.frozen_features(paths, "dlib", n_jobs=1)
+        B.frozen_features(paths, a.stem, n_jobs=1)
         one = a.n / (time.perf_counter() - t)
         per_core = a.n / (time.process_time() - c)
-        B.frozen_features(paths[: 2 * a.jobs], "dlib", n_jobs=a.jobs)  # start and warm the workers
+        B.frozen_features(paths[: 2 * a.jobs], a.stem, n_jobs=a.jobs)  # start and warm the workers
         t = time.perf_counter()
-        B.frozen_features(paths, "dlib", n_jobs=a.jobs)
+        B.frozen_features(paths, a.stem, n_jobs=a.jobs)
         many = a.n / (time.perf_counter() - t)
 
         # (a) cached vs recomputed features
-        kw = dict(stem="dlib", n_params=Y.shape[1], seed=0, progress=False)
+        kw = dict(stem=a.stem, n_params=Y.shape[1], seed=0, progress=False)
         t = time.perf_counter()
         for _ in range(a.epochs):
-            X = B.frozen_features(paths, "dlib", n_jobs=1)
+            X = B.frozen_features(paths, a.stem, n_jobs=1)
             B.BPRN(epochs=1, **kw).fit(X, Y)
         uncached = time.perf_counter() - t
         t = time.perf_counter()
-        f = B.dataset_features(ds, "dlib", n_jobs=1)
+        f = B.dataset_features(ds, a.stem, n_jobs=1)
         extract = time.perf_counter() - t
         assert f.n_computed == a.n
         t = time.perf_counter()
         m = B.BPRN(epochs=a.epochs, **kw).fit(ds)
         cached = time.perf_counter() - t
-        t = time.perf_counter()
-        B.BPRN(epochs=a.head_epochs, **kw).fit(f.X, Y)
-        head_epoch = (time.perf_counter() - t) / a.head_epochs
         assert len(m.history_) == a.epochs
 
         print(f"(a) {a.epochs} epochs on {a.n} images, 1 process")
-        print(f"    recompute dlib features every epoch (baseline): {uncached:8.2f} s")
+        print(f"    recompute {a.stem} features every epoch (baseline): {uncached:8.2f} s")
         print(f"    cached features (cache hit, head only):          {cached:8.3f} s")
         print(f"    speed-up: {uncached / cached:.0f}x (target >= 20x); including the one-off extraction "
               f"({extract:.1f} s): {uncached / (cached + extract):.1f}x, which tends to the epoch count")
-        print(f"(b) dlib face-recognition embedding: {one:.1f} images/s in 1 process (wall; "
+        print(f"(b) {a.stem} features: {one:.1f} images/s in 1 process (wall; "
               f"{per_core:.1f} images/s per core by process CPU time), {many:.1f} images/s with "
               f"n_jobs={a.jobs} ({many / one:.2f}x; below {a.jobs}x when other work shares the cores, "
               f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
 
-        # (c) cost estimate: 6 samplers x 2 seeds x 300 images, test set of 50
-        s, k, n, n_test = 6, 2, 300, 50
-        render_s = 0.04  # render + crop per prediction, s (benchmarks/render.py and the crop)
-        train = s * k * head_epoch * a.head_epochs * n / a.n
-        print(f"(c) estimate for {s} samplers x {k} seeds x {n} images ({a.head_epochs} head epochs, "
-              f"{n_test} test images; dataset rendering not included):")
-        for label, rate, cores in (("as measured here", max(one, many), 1),
-                                   (f"on {a.jobs} free cores", per_core * a.jobs, a.jobs)):
-            feats = s * n / rate
-            evals = n_test / rate + s * k * n_test * (render_s / cores + 1 / rate)
-            tr = train / cores
-            print(f"    {label}: features {feats:.0f} s + training {tr:.0f} s (head epoch "
-                  f"{1e3 * head_epoch:.1f} ms per {a.n} images) + evaluation {evals:.0f} s "
-                  f"= {(feats + tr + evals) / 60:.1f} min")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
