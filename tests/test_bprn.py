@@ -133,11 +133,22 @@ def test_linear_skip_starts_at_the_ridge_solution():
     m = B.BPRN(n_params=20, epochs=1, lr=1e-12, batch_size=32, seed=0, progress=False, val_fraction=0.0)
     m.fit(X[tr], Y[tr])
     ridge = B.RidgeHead().fit(X[tr], B.scale_params(Y[tr]))
-    expect = B.unscale_params(np.tanh(ridge.predict(X[te])))
+    expect = B.unscale_params(ridge.predict(X[te]))
     np.testing.assert_allclose(m.predict(X[te]), expect, atol=1e-4)
     assert ridge.alpha_ in ridge.alphas
     # the head's MLP part starts at zero and the linear path is frozen
     assert not any(p.requires_grad for p in m.network_.skip.parameters())
+
+
+def test_linear_path_is_refitted_on_every_image():
+    X, Y = _linear_task(n=200, d=10, f=32, seed=2)
+    m = B.BPRN(n_params=10, epochs=3, early_stopping=2, seed=0, progress=False).fit(X, Y)
+    net = m.network_
+    with torch.no_grad():
+        z = net.standardise(torch.from_numpy(X)).numpy()
+    coef, icpt, _ = B.ridge_solution(z, B.scale_params(Y), B.RidgeHead().alphas)
+    np.testing.assert_allclose(net.skip.weight.numpy(), coef, atol=1e-5)
+    np.testing.assert_allclose(net.skip.bias.numpy(), icpt, atol=1e-6)
 
 
 def test_ridge_head_imputes_missing_rows():

@@ -21,18 +21,23 @@ Stems (``stem=`` name)
     ``image_size`` (112) px.
 
 Linear path (``linear_skip``, default on)
-    On a frozen stem the head's output is ``tanh(mlp(x) + W x + b)``: ``W, b`` is the
-    ridge solution on the standardised training features (alpha by generalised
-    cross-validation, :class:`RidgeHead`), frozen, and the three 200-unit layers learn
-    the residual from a zero-initialised output layer; the validation loss picks the
-    epoch (epoch 0 is the ridge solution alone). Measured on the embedded model (3000
+    On a frozen stem the output is ``W z + b + head(z)`` (``z`` the standardised
+    features): ``W, b`` is the ridge solution on the training split (alpha by
+    generalised cross-validation, :class:`RidgeHead`), frozen, and the thesis head (three
+    200-unit layers, tanh output, zero-initialised last layer) learns the residual, so
+    ``param_bound`` bounds the head's correction rather than the prediction; the
+    validation loss picks the epoch (epoch 0 is the ridge solution alone). Measured on the embedded model (3000
     renders, 300 real-like test faces, face-mesh features): the thesis head alone 4.66-4.90
     mm mean vertex error, ridge 4.11 mm, the mean face 5.47 mm. Near-linear maps from
     2869 features learnt from a few thousand images favour ridge; the skip lets the
-    head start where ridge ends. ``linear_skip=False`` is the thesis head exactly.
+    head start where ridge ends. Once the validation split has chosen the epoch, the
+    linear path is refitted on every image (training and validation split), as the ridge
+    reference is. ``linear_skip=False`` is the thesis head exactly.
 
-Missing features (a frozen stem found no face: NaN rows) are imputed with the training
-mean, i.e. 0 after standardisation.
+Frozen features are standardised with the mean and sd of every input row (features
+only, no labels), so that with epoch 0 chosen a BPRN predicts what the ridge reference
+predicts. Missing features (a frozen stem found no face: NaN rows) are imputed with
+that mean, i.e. 0 after standardisation.
 
 Inputs to :meth:`BPRN.fit` / :meth:`BPRN.predict`: a (n, F) float feature array (frozen
 stems), a (n, H, W, 3) uint8 image array, or a dataset folder / :class:`thesislib.datasets.Dataset`
@@ -114,9 +119,9 @@ class Network(nn.Module):
     """Input standardisation (buffers) + optional trainable stem + head (+ linear path).
 
     ``forward`` takes features (B, F) when ``stem`` is None, else images (B, 3, S, S)
-    float in [-1, 1]; returns tanh outputs (B, n_params). Non-finite standardised
-    features become 0 (the training mean). With ``linear_skip`` the head's last layer
-    adds a frozen linear map of the standardised input (``skip``) before the tanh.
+    float in [-1, 1]; returns outputs (B, n_params) in target units (parameters / bound). Non-finite standardised
+    features become 0 (the mean). With ``linear_skip`` a frozen linear map of the
+    standardised input (``skip``) is added to the head's tanh output.
     """
 
     def __init__(self, in_features: int, n_params: int, hidden, negative_slope: float, cnn: bool,
@@ -145,7 +150,29 @@ class Network(nn.Module):
             z = z + noise * torch.randn(z.shape, generator=generator).to(z.device)
         if self.skip is None:
             return self.head(z)
-        return torch.tanh(self.head[:-1](z) + self.skip(z))
+        return self.skip(z) + self.head(z)
+
+
+def feature_stats(X) -> tuple:
+    """Per-feature mean and sd of X (n, F), ignoring NaN; sd below 1e-6 becomes 1."""
+    X = np.asarray(X, np.float64)
+    if len(X) == 0:
+        return np.zeros(X.shape[1]), np.ones(X.shape[1])
+    import warnings
+
+    with warnings.catch_warnings():  # an all-NaN column is a column without information: 0 / 1
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mu, sd = np.nan_to_num(np.nanmean(X, 0)), np.nan_to_num(np.nanstd(X, 0))
+    return mu, np.where(sd > 1e-6, sd, 1.0)
+
+
+def ridge_solution(Z, Y, alphas) -> tuple:
+    """Ridge regression of Y (n, p) on Z (n, F) with alpha chosen from ``alphas`` by
+    generalised cross-validation: (coef (p, F), intercept (p,), alpha)."""
+    from sklearn.linear_model import RidgeCV
+
+    r = RidgeCV(alphas=tuple(alphas)).fit(np.asarray(Z, np.float64), np.asarray(Y, np.float64))
+    return r.coef_, np.asarray(r.intercept_), float(r.alpha_)
 
 
 class RidgeHead:
@@ -168,14 +195,9 @@ class RidgeHead:
 
     def fit(self, X, Y) -> "RidgeHead":
         """X (n, F) features (NaN rows allowed), Y (n, n_params) targets."""
-        from sklearn.linear_model import RidgeCV
-
         X = np.asarray(X, np.float64)
-        self.mu_ = np.nan_to_num(np.nanmean(X, 0)) if len(X) else np.zeros(X.shape[1])
-        sd = np.nan_to_num(np.nanstd(X, 0))
-        self.sd_ = np.where(sd > 1e-6, sd, 1.0)
-        r = RidgeCV(alphas=self.alphas).fit(self._z(X), np.asarray(Y, np.float64))
-        self.coef_, self.intercept_, self.alpha_ = r.coef_, np.asarray(r.intercept_), float(r.alpha_)
+        self.mu_, self.sd_ = feature_stats(X)
+        self.coef_, self.intercept_, self.alpha_ = ridge_solution(self._z(X), Y, self.alphas)
         return self
 
     def predict(self, X) -> np.ndarray:
@@ -388,13 +410,16 @@ class BPRN:
             torch.manual_seed(self.seed)
             net = Network(inputs.shape[1] if inputs.ndim == 2 else 0, s.n_params, s.hidden,
                           s.negative_slope, s.stem == "cnn", self._skip)
-        if inputs.ndim == 2:  # standardise frozen features with training-split statistics
-            ridge = RidgeHead().fit(inputs[tr_idx].numpy(), targets[tr_idx].numpy())
-            net.mu.copy_(torch.from_numpy(ridge.mu_))
-            net.sd.copy_(torch.from_numpy(ridge.sd_))
-            if net.skip is not None:
-                net.skip.weight.copy_(torch.from_numpy(ridge.coef_))
-                net.skip.bias.copy_(torch.from_numpy(ridge.intercept_))
+        if inputs.ndim == 2:  # standardise frozen features (statistics of every input row, no labels)
+            mu, sd = feature_stats(inputs.numpy())
+            net.mu.copy_(torch.from_numpy(mu))
+            net.sd.copy_(torch.from_numpy(sd))
+            if net.skip is not None:  # the linear path: ridge on the training split
+                with torch.no_grad():
+                    z = net.standardise(inputs[tr_idx]).numpy()
+                coef, icpt, _ = ridge_solution(z, targets[tr_idx].numpy(), RidgeHead().alphas)
+                net.skip.weight.copy_(torch.from_numpy(coef))
+                net.skip.bias.copy_(torch.from_numpy(icpt))
         net.to(device)
         opt = torch.optim.Adam(net.parameters(), lr=s.lr, weight_decay=s.weight_decay)
         gen = torch.Generator().manual_seed(self.seed)
@@ -453,6 +478,12 @@ class BPRN:
             net.load_state_dict(best[2])
         else:
             best = (epoch, best[1], None)
+        if net.skip is not None and n_val:  # the epoch is chosen: the linear path now sees every image
+            with torch.no_grad():
+                z = net.standardise(inputs.to(device)).cpu().numpy()
+            coef, icpt, _ = ridge_solution(z, targets.numpy(), RidgeHead().alphas)
+            net.skip.weight.data.copy_(torch.from_numpy(coef))
+            net.skip.bias.data.copy_(torch.from_numpy(icpt))
         self.network_ = net.eval()
         self.history_ = pd.DataFrame(hist, columns=["epoch", "train_loss", "val_loss"])
         self.best_epoch_ = int(best[0])

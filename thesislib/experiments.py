@@ -222,7 +222,8 @@ def stem_experiment(dataset, epochs: int = 30, seed: int = 0, stems=("facemesh",
     epochs : int, epochs per stem
     seed : int
     stems : stem names to compare
-    settings : :class:`thesislib.bprn.BPRNSettings` for everything but stem/epochs (None: defaults)
+    settings : :class:`thesislib.bprn.BPRNSettings` for everything but stem/epochs (None: defaults);
+        its ``early_stopping`` applies when ``eval_at`` is None
     n_jobs : processes for dlib descriptors
     test : :class:`thesislib.evaluation.TestSet` or None
     eval_at : epochs at which to score (default: the last epoch); needs ``test``
@@ -250,7 +251,8 @@ def stem_experiment(dataset, epochs: int = 30, seed: int = 0, stems=("facemesh",
             feats = test_features(test, stem, n_jobs, base.weights_path)
         with tempfile.TemporaryDirectory(prefix="stem_experiment_") as ck:
             for stop in stops:
-                s = B.BPRNSettings(**{**asdict(base), "stem": stem, "epochs": stop, "early_stopping": None})
+                patience = base.early_stopping if eval_at is None else None  # stops at eval_at need all epochs
+                s = B.BPRNSettings(**{**asdict(base), "stem": stem, "epochs": stop, "early_stopping": patience})
                 m = B.BPRN.from_settings(s, seed, progress=progress, n_jobs=n_jobs, checkpoint_dir=ck).fit(dataset)
                 if test is not None and (eval_at is None or stop in {int(e) for e in eval_at}):
                     scores[stop] = evaluate(m, test, model=model, embeddings=embeddings, n_jobs=n_jobs,
