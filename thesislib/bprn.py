@@ -1,53 +1,32 @@
-"""BFM parameter regression network (BPRN, thesis 5.5.1): head, training, the ridge reference.
+"""BFM parameter regression network (BPRN, thesis 5.5.1): training, checkpoints, prediction.
 
 A BPRN maps a 224 x 224 face crop to a parameter vector (``n_params`` numbers in
-standard deviations, shape then color). It is a *stem* (image -> features)
-followed by the thesis' *head*: three fully-connected layers of 200 units with
-leaky ReLU and an output layer of ``n_params`` units with tanh.
+standard deviations, shape then colour): a *stem* (image -> features; frozen stems and
+their cache in :mod:`thesislib.stems`, default ``"facemesh"``; ``"cnn"`` is trained
+from scratch with the head, on images downsampled to ``image_size`` px) followed by the
+thesis' *head* (:mod:`thesislib.heads`: three 200-unit leaky-ReLU layers, tanh output).
+Targets are ``clip(p / param_bound, -1, 1)`` (:func:`scale_params`, bound 6 sd).
 
-Target scaling
-    tanh outputs lie in (-1, 1); parameters lie in (-inf, inf) standard deviations.
-    Targets are divided by a fixed bound ``param_bound`` (default 6.0 sd) and clipped
-    to [-1, 1]; predictions are multiplied by it. So a BPRN never predicts a
-    coefficient beyond +-``param_bound`` sd, and training coefficients beyond it (rare
-    for every Table 5.1 sampler except wide uniforms) are clipped. See
-    :func:`scale_params` / :func:`unscale_params`.
-
-Stems (``stem=`` name)
-    ``"facemesh"`` (default), ``"dlib"`` and ``"wide_resnet50_2"`` are frozen: their
-    features are computed once per image and cached (:mod:`thesislib.stems`), so an
-    epoch costs only the head. ``"cnn"`` is a small CNN trained from scratch together
-    with the head (thesis Table 6.1 "train stem"); images are downsampled to
-    ``image_size`` (112) px.
-
-Linear path (``linear_skip``, default on)
-    On a frozen stem the output is ``W z + b + head(z)`` (``z`` the standardised
-    features): ``W, b`` is the ridge solution on the training split (alpha by
-    generalised cross-validation, :class:`RidgeHead`), frozen, and the thesis head (three
-    200-unit layers, tanh output, zero-initialised last layer) learns the residual, so
-    ``param_bound`` bounds the head's correction rather than the prediction; the
-    validation loss picks the epoch (epoch 0 is the ridge solution alone). Measured on the embedded model (3000
-    renders, 300 real-like test faces, face-mesh features): the thesis head alone 4.66-4.90
-    mm mean vertex error, ridge 4.11 mm, the mean face 5.47 mm. Near-linear maps from
-    2869 features learnt from a few thousand images favour ridge; the skip lets the
-    head start where ridge ends. Once the validation split has chosen the epoch, the
-    linear path is refitted on every image (training and validation split), as the ridge
-    reference is. ``linear_skip=False`` is the thesis head exactly.
-
-Frozen features are standardised with the mean and sd of every input row (features
-only, no labels), so that with epoch 0 chosen a BPRN predicts what the ridge reference
-predicts. Missing features (a frozen stem found no face: NaN rows) are imputed with
-that mean, i.e. 0 after standardisation.
+Linear path (``linear_skip``, default on; frozen stems)
+    The output is ``W z + b + head(z)`` for standardised features ``z``: ``W, b`` is the
+    ridge solution on the training split (alpha by generalised cross-validation),
+    frozen; the head learns the residual from a zero-initialised last layer, so the
+    bound limits its correction, not the prediction. The validation loss picks the
+    epoch (epoch 0 = ridge alone); then the linear path is refitted on every image, as
+    the ridge reference (:class:`RidgeHead`) is. Features are standardised with every
+    input row's mean and sd (no labels), so at epoch 0 a BPRN predicts exactly what the
+    ridge reference does; NaN rows (no face found) become the mean. Why: on 3000
+    face-mesh feature vectors of renders the thesis head alone reached 4.66-4.90 mm mean
+    vertex error on 300 real-like faces, ridge 4.11 mm, the mean face 5.47 mm (measured
+    2026-12-01); near-linear maps from 2869 features and a few thousand images favour
+    ridge. ``linear_skip=False`` is the thesis head exactly.
 
 Inputs to :meth:`BPRN.fit` / :meth:`BPRN.predict`: a (n, F) float feature array (frozen
 stems), a (n, H, W, 3) uint8 image array, or a dataset folder / :class:`thesislib.datasets.Dataset`
-(then labels come from the dataset and frozen-stem features from its cache).
-
-Checkpoints are ``state_dict`` containers (tensors, numbers, strings) written
-atomically and read with ``torch.load(weights_only=True)``; training resumes from
-``checkpoint_dir/checkpoint.pt`` and gives the same weights as an uninterrupted run.
-
-Sweeps over datasets and seeds, learning curves and the stem experiment live in
+(labels from the dataset, frozen-stem features from its cache). Checkpoints are
+``state_dict`` containers written atomically and read with ``torch.load(weights_only=True)``;
+training resumes from ``checkpoint_dir/checkpoint.pt`` with the same weights as an
+uninterrupted run. Sweeps, learning curves and the stem experiment are in
 :mod:`thesislib.experiments`, scoring in :mod:`thesislib.evaluation`.
 """
 from __future__ import annotations
@@ -62,147 +41,19 @@ import torch
 from torch import nn
 
 from thesislib.atomic import atomic_write
+from thesislib.heads import (PARAM_BOUND, Network, RidgeHead, SmallCNN, feature_stats,  # noqa: F401 (public here)
+                             make_head, ridge_solution, scale_params, unscale_params)
 from thesislib.stems import (CROP_FACE_BOX, FEATURE_DIMS, STEMS, Features, check_stem,  # noqa: F401 (public here)
                              dataset_features, dlib_features, facemesh_features, feature_cache_path,
                              frozen_features)
 
-#: Default bound (sd) mapping parameters into tanh's range: target = clip(p / bound, -1, 1).
-PARAM_BOUND = 6.0
 CHECKPOINT = "checkpoint.pt"
-
-
-# ----------------------------------------------------------------- scaling
-def scale_params(Y, bound: float = PARAM_BOUND) -> np.ndarray:
-    """Parameters (n, d) in sd -> tanh targets ``clip(Y / bound, -1, 1)`` (float32)."""
-    return np.clip(np.asarray(Y, np.float64) / bound, -1.0, 1.0).astype(np.float32)
-
-
-def unscale_params(Z, bound: float = PARAM_BOUND) -> np.ndarray:
-    """tanh outputs (n, d) in (-1, 1) -> parameters in sd, ``Z * bound`` (float64)."""
-    return np.asarray(Z, np.float64) * bound
 
 
 # ----------------------------------------------------------------- atomic io
 def atomic_torch_save(obj, path) -> None:
     """``torch.save`` to a temporary file, then :func:`os.replace` onto ``path``."""
     atomic_write(path, lambda fh: torch.save(obj, fh))
-
-
-# ----------------------------------------------------------------- networks
-def make_head(in_features: int, n_params: int, hidden=(200, 200, 200), negative_slope: float = 0.01) -> nn.Sequential:
-    """The thesis head: Linear+LeakyReLU per ``hidden`` width, then Linear(n_params)+Tanh."""
-    layers, width = [], int(in_features)
-    for h in hidden:
-        layers += [nn.Linear(width, int(h)), nn.LeakyReLU(negative_slope)]
-        width = int(h)
-    layers += [nn.Linear(width, int(n_params)), nn.Tanh()]
-    return nn.Sequential(*layers)
-
-
-class SmallCNN(nn.Module):
-    """Trainable stem from scratch: 4 conv blocks (16-32-64-128 filters, 3x3, ReLU, 2x2
-    max-pool) and global average pooling -> (B, 128). Input (B, 3, S, S) float in [-1, 1]."""
-
-    def __init__(self, width: int = 16):
-        super().__init__()
-        chans, layers = [3, width, 2 * width, 4 * width, 8 * width], []
-        for a, b in zip(chans[:-1], chans[1:]):
-            layers += [nn.Conv2d(a, b, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
-        self.features = nn.Sequential(*layers)
-        self.out_features = chans[-1]
-
-    def forward(self, x):
-        return self.features(x).mean(dim=(2, 3))
-
-
-class Network(nn.Module):
-    """Input standardisation (buffers) + optional trainable stem + head (+ linear path).
-
-    ``forward`` takes features (B, F) when ``stem`` is None, else images (B, 3, S, S)
-    float in [-1, 1]; returns outputs (B, n_params) in target units (parameters / bound). Non-finite standardised
-    features become 0 (the mean). With ``linear_skip`` a frozen linear map of the
-    standardised input (``skip``) is added to the head's tanh output.
-    """
-
-    def __init__(self, in_features: int, n_params: int, hidden, negative_slope: float, cnn: bool,
-                 linear_skip: bool = False):
-        super().__init__()
-        self.stem = SmallCNN() if cnn else None
-        f = self.stem.out_features if cnn else in_features
-        self.register_buffer("mu", torch.zeros(f))
-        self.register_buffer("sd", torch.ones(f))
-        self.head = make_head(f, n_params, hidden, negative_slope)
-        self.skip = None
-        if linear_skip:
-            self.skip = nn.Linear(f, n_params)
-            self.skip.requires_grad_(False)
-            nn.init.zeros_(self.head[-2].weight)  # the MLP starts at 0: the output is the linear path
-            nn.init.zeros_(self.head[-2].bias)
-
-    def standardise(self, x):
-        return torch.nan_to_num((x - self.mu) / self.sd, nan=0.0, posinf=0.0, neginf=0.0)
-
-    def forward(self, x, noise: float = 0.0, generator=None):
-        if self.stem is not None:
-            x = self.stem(x)
-        z = self.standardise(x)
-        if noise:  # drawn on the CPU from the training generator: resumed runs stay identical
-            z = z + noise * torch.randn(z.shape, generator=generator).to(z.device)
-        if self.skip is None:
-            return self.head(z)
-        return self.skip(z) + self.head(z)
-
-
-def feature_stats(X) -> tuple:
-    """Per-feature mean and sd of X (n, F), ignoring NaN; sd below 1e-6 becomes 1."""
-    X = np.asarray(X, np.float64)
-    if len(X) == 0:
-        return np.zeros(X.shape[1]), np.ones(X.shape[1])
-    import warnings
-
-    with warnings.catch_warnings():  # an all-NaN column is a column without information: 0 / 1
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mu, sd = np.nan_to_num(np.nanmean(X, 0)), np.nan_to_num(np.nanstd(X, 0))
-    return mu, np.where(sd > 1e-6, sd, 1.0)
-
-
-def ridge_solution(Z, Y, alphas) -> tuple:
-    """Ridge regression of Y (n, p) on Z (n, F) with alpha chosen from ``alphas`` by
-    generalised cross-validation: (coef (p, F), intercept (p,), alpha)."""
-    from sklearn.linear_model import RidgeCV
-
-    r = RidgeCV(alphas=tuple(alphas)).fit(np.asarray(Z, np.float64), np.asarray(Y, np.float64))
-    return r.coef_, np.asarray(r.intercept_), float(r.alpha_)
-
-
-class RidgeHead:
-    """The linear reference head: standardised features -> parameters by ridge regression.
-
-    Features are standardised with the training mean and sd (non-finite entries -> 0,
-    the training mean); alpha is chosen from ``alphas`` by generalised cross-validation
-    (:class:`sklearn.linear_model.RidgeCV`, one alpha for all outputs).
-
-    Attributes (after fit): ``mu_``, ``sd_`` (F,), ``coef_`` (n_params, F),
-    ``intercept_`` (n_params,), ``alpha_`` float.
-    """
-
-    def __init__(self, alphas=tuple(np.logspace(-1, 4, 11))):
-        self.alphas = tuple(float(a) for a in alphas)
-
-    def _z(self, X) -> np.ndarray:
-        z = (np.asarray(X, np.float64) - self.mu_) / self.sd_
-        return np.nan_to_num(z, nan=0.0, posinf=0.0, neginf=0.0)
-
-    def fit(self, X, Y) -> "RidgeHead":
-        """X (n, F) features (NaN rows allowed), Y (n, n_params) targets."""
-        X = np.asarray(X, np.float64)
-        self.mu_, self.sd_ = feature_stats(X)
-        self.coef_, self.intercept_, self.alpha_ = ridge_solution(self._z(X), Y, self.alphas)
-        return self
-
-    def predict(self, X) -> np.ndarray:
-        """(n, n_params) float64."""
-        return self._z(X) @ self.coef_.T + self.intercept_
 
 
 # ----------------------------------------------------------------- settings
