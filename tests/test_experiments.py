@@ -100,3 +100,26 @@ def test_facemesh_bprn_beats_the_mean_face(tmp_path):
     mean = EV.vertex_errors(np.zeros_like(test.params), test.params).mean()
     assert err <= 0.90 * mean, (err, ridge, mean)
     assert ridge <= 0.90 * mean, (err, ridge, mean)
+
+
+def test_study_sampler_picks_what_the_chapters_saved(tmp_path):
+    from types import SimpleNamespace
+
+    from thesislib.gmm import GMMSampler
+
+    r = np.random.default_rng(0)
+    fitted = SimpleNamespace(params=r.normal(size=(120, 6)), age=r.uniform(18, 80, 120),
+                             sex=r.integers(0, 2, 120).astype(float))
+    assert XP.study_sampler("naive_normal_1", fitted, tmp_path) == "naive_normal_1"
+    assert XP.study_sampler("cvgan2", fitted, tmp_path) is None  # chapter 04 saved nothing
+    g = XP.study_sampler("gmm", fitted, tmp_path)  # no grid: 5 full components
+    assert isinstance(g, GMMSampler) and (g.n_components, g.covariance_type) == (5, "full")
+    (tmp_path / "data").mkdir()
+    pd.DataFrame({"n_components": [1, 3, 2], "covariance_type": ["diag", "spherical", "full"],
+                  "bic": [10.0, 5.0, np.nan], "aic": [1.0, 9.0, 8.0]}).to_csv(tmp_path / "data" / "03_gmm_grid.csv")
+    g = XP.study_sampler("gmm", fitted, tmp_path, gmm_criterion="bic")
+    assert (g.n_components, g.covariance_type) == (3, "spherical")
+    g = XP.study_sampler("gmm", fitted, tmp_path, gmm_criterion="aic")
+    assert (g.n_components, g.covariance_type) == (1, "diag")
+    s = XP.study_sampler("fitted_normal", fitted, tmp_path)
+    assert s.sample(4, np.random.default_rng(1)).shape == (4, 6)

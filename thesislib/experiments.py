@@ -22,6 +22,43 @@ from thesislib import bprn as B
 from thesislib.evaluation import albedo_errors, evaluate, input_embeddings, test_features, vertex_errors
 
 
+# ----------------------------------------------------------------- samplers of the study
+def study_sampler(name: str, fitted, out_dir, seed: int = 0, gmm_criterion: str = "bic"):
+    """The sampler chapter 05 draws a dataset from, by registry name.
+
+    * ``"cvgan1"``, ``"cvgan2"``: the GAN chapter 04 saved as ``out_dir/models/04_<name>.pt``,
+      or None when it is absent (the caller skips it);
+    * ``"gmm"``: a :class:`thesislib.gmm.GMMSampler` fitted on ``fitted`` (params, age,
+      sex) with the component count and covariance type of the row of chapter 03's grid
+      ``out_dir/data/03_gmm_grid.csv`` that minimises ``gmm_criterion``; 5 full
+      components when that grid is absent;
+    * samplers that need a fit (:func:`thesislib.samplers.samplers_needing_fit`): fitted
+      on ``fitted.params``;
+    * every other name is returned as is (:func:`thesislib.datasets.generate` builds it).
+    """
+    from thesislib import samplers as S
+
+    out = Path(out_dir)
+    if name in ("cvgan1", "cvgan2"):
+        from thesislib.gan import ConditionalGAN
+
+        path = out / "models" / f"04_{name}.pt"
+        return ConditionalGAN.load(path) if path.exists() else None
+    if name == "gmm":
+        from thesislib.gmm import GMMSampler
+
+        best = dict(n_components=5, covariance_type="full")
+        grid = out / "data" / "03_gmm_grid.csv"
+        if grid.exists():
+            table = pd.read_csv(grid).dropna(subset=[gmm_criterion])
+            row = table.loc[table[gmm_criterion].idxmin()]
+            best = dict(n_components=int(row.n_components), covariance_type=str(row.covariance_type))
+        return GMMSampler(**best, seed=seed).fit(fitted.params, age=fitted.age, sex=fitted.sex)
+    if name in S.samplers_needing_fit():
+        return S.make_sampler(name).fit(fitted.params)
+    return name
+
+
 # ----------------------------------------------------------------- sweep
 def model_path(models_dir, dataset: str, seed: int) -> Path:
     return Path(models_dir) / f"{dataset}__seed{int(seed)}.pt"
