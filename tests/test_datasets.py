@@ -257,7 +257,7 @@ def test_defaults_landmark_crop_and_background_bank_recorded_in_card(tmp_path):
     scene = card.settings["scene"]
     assert scene["background"] == "bank" and {"bank_images", "bank_side", "bank_seed"} <= set(scene)
     assert card.counts["backgrounds"] == {"bank": 3}
-    assert card.settings["png_level"] == datasets.PNG_LEVEL and card.settings["png_filter"]
+    assert card.settings["png_filter"] == datasets.PNG_FILTER and "png_level" not in card.settings
     assert "dlib-bin" not in card.versions
     lab = load_dataset(tmp_path / "defaults").labels
     assert lab["background_id"].str.match(r"^bank:\d+(:flip)?$").all()
@@ -280,6 +280,32 @@ def test_png_encoder_round_trips(tmp_path):
         datasets._png_bytes(np.zeros((4, 4), np.uint8))
 
 
+def test_png_encoder_edge_cases_and_code_lengths(tmp_path):
+    from PIL import Image
+
+    from thesislib import png
+
+    rng = np.random.default_rng(3)
+    skewed = (rng.geometric(0.6, (120, 90, 3)) % 256).astype(np.uint8)  # Huffman tree deeper than 15
+    ramp = np.broadcast_to(np.arange(256, dtype=np.uint8)[None, :, None], (3, 256, 3))
+    cases = [np.zeros((1, 1, 3), np.uint8), np.zeros((40, 30, 3), np.uint8), np.full((7, 3, 3), 200, np.uint8),
+             skewed, ramp, rng.integers(0, 8, (64, 64, 3), dtype=np.uint8)]
+    for img in cases:
+        data = png.png_bytes(img)
+        assert data == png.png_bytes(img.copy())  # same image, same bytes
+        (tmp_path / "y.png").write_bytes(data)
+        with Image.open(tmp_path / "y.png") as im:
+            im.load()
+            np.testing.assert_array_equal(np.asarray(im), img)
+    # lengths: at most 15 bits, complete (Kraft sum 1), every used symbol coded, >= 2 codes
+    freq = np.array([int(1.7 ** i) for i in range(40)] + [0] * 10, np.int64)
+    lengths = png.huffman_lengths(freq, 15)
+    assert lengths.max() == 15 and np.sum(2.0 ** -lengths[lengths > 0]) == 1.0
+    assert np.all((lengths > 0) == (freq > 0))
+    one = png.huffman_lengths(np.array([0, 0, 9], np.int64), 15)
+    assert (one > 0).sum() == 2 and np.sum(2.0 ** -one[one > 0]) == 1.0
+
+
 def test_chunk_instances_are_one_batch_equal_to_model_instances(face_model):
     model = datasets._compact(face_model.truncated(10, 10, 3))
     P = np.random.default_rng(1).normal(size=(3, 20))
@@ -296,6 +322,23 @@ def test_chunk_instances_are_one_batch_equal_to_model_instances(face_model):
     Vx, _ = model.instances(shape=np.repeat(P[:, :10], 2, 0), color=np.repeat(P[:, 10:], 2, 0), expression=E)
     for k, mesh in enumerate(datasets._chunk_meshes(model, chunk, ctx, E)):
         np.testing.assert_allclose(mesh.vertices, Vx[k], atol=1e-4)
+
+
+def test_chunk_instances_in_batches_of_reused_buffers(face_model, monkeypatch):
+    model = datasets._compact(face_model.truncated(10, 10, 0))
+    P = np.random.default_rng(5).normal(size=(6, 20))
+    chunk = datasets._Chunk(0, 3, 13, 1, P, {})  # images 3..12 of faces 1..6 (two per face, face 1 once)
+    ctx = datasets._Context("", 0, 2, 10, 10, 0, None, "", None, None, None)
+    V, C = model.instances(shape=P[:, :10], color=P[:, 10:])
+    monkeypatch.setattr(datasets, "INSTANCE_BATCH", 2)
+    monkeypatch.setattr(datasets, "_BUFFERS", __import__("threading").local())
+    seen = []
+    for index, mesh in zip(range(3, 13), datasets._chunk_meshes(model, chunk, ctx, None)):
+        local = index // 2 - 1
+        np.testing.assert_allclose(mesh.vertices, V[local], atol=1e-5)
+        np.testing.assert_allclose(mesh.colors, C[local], atol=1e-6)
+        seen.append(mesh.vertices)
+    assert np.shares_memory(seen[0], seen[-2])  # faces 1 and 5: row 0 of one reused buffer
 
 
 def test_detector_crop_records_method(tmp_path):

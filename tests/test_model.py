@@ -109,6 +109,11 @@ def test_batched_instances_equal_single_ones():
         mesh = m.instance(shape=A[i], color=B[i])
         np.testing.assert_allclose(V[i], mesh.vertices, atol=1e-5)
         np.testing.assert_allclose(C[i], mesh.colors, atol=1e-6)
+    out = (np.full((4, 30, 3), np.nan, np.float32), np.full((4, 30, 3), np.nan, np.float32))
+    V2, C2 = m.instances(shape=A, color=B, out=out)
+    assert np.shares_memory(V2, out[0]) and np.shares_memory(C2, out[1])  # summed into the buffers
+    np.testing.assert_array_equal(V2, V)
+    np.testing.assert_array_equal(C2, C)
     with pytest.raises(ValueError, match="batch sizes differ"):
         m.instances(shape=A, color=B[:2])
     with pytest.raises(ValueError, match="only 5 components"):

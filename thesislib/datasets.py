@@ -34,7 +34,7 @@ Parallelism: chunks of ``chunk_size`` images run in-process (``workers=1``), on
 local loky processes (``workers>1``) or on a Dask cluster (``scheduler``). Workers
 get the settings once, load the default model once per process from its on-disk
 cache (a model passed explicitly is shipped instead) and run BLAS single-threaded.
-PNGs are encoded here (Up filter, zlib level :data:`PNG_LEVEL`), over twice as fast as PIL.
+PNGs are encoded by :mod:`thesislib.png` (Paeth filter, Huffman coding in numba), ~8x faster than PIL.
 
 :func:`load_wiki` (from :mod:`thesislib.wiki`) reads the IMDB-WIKI ``wiki.mat`` (the thesis' real photos with
 age and sex) into a filtered table.
@@ -42,6 +42,7 @@ age and sex) into a filtered table.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import importlib.metadata
 import inspect
@@ -49,9 +50,8 @@ import json
 import os
 import platform
 import shutil
-import struct
+import threading
 import time
-import zlib
 from collections import Counter
 from concurrent.futures import as_completed
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
@@ -61,6 +61,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from . import png as _png
 from .atomic import atomic_write_bytes
 from .crops import (CROPS, LANDMARK_CROP_MARGIN, LANDMARK_CROP_SHIFT, SimpleCrop, center_crop,  # noqa: F401
                     detector_crop, landmark_crop, landmark_crop_box)
@@ -69,16 +70,9 @@ from .wiki import AGE_RANGE, SKIP_REASONS, WIKI_FIELDS, load_wiki  # noqa: F401 
 FORMAT = "thesislib.dataset/1"
 CROP_SIZE = 224
 ID_DIGITS = 7
-#: PNGs (:func:`_png_bytes`): every row gets PNG's "Up" filter (difference to the row above:
-#: one numpy subtraction), then zlib level PNG_LEVEL with the run-length strategy. Per
-#: 224 px crop (150 of them): PIL at compress_level 1 (its adaptive filters; the old
-#: encoder) 3.3 ms / 50 kB; PIL level 0 1.7 ms / 151 kB (stored, PIL still filters);
-#: cv2.imencode level 1 2.8 ms / 56 kB (and cv2 is no dependency); no filter + zlib 1
-#: 2.3 ms / 86 kB; Up + zlib 1 1.6 ms / 50 kB; Up + zlib 1 RLE 1.4 ms / 52 kB (chosen:
-#: the fastest at about the old size); Up + Huffman-only 1.25 ms / 60 kB; Up + zlib 0
-#: 0.16 ms / 151 kB (3x the disk); PIL level 6 (its default) 13 ms / 48 kB.
-PNG_LEVEL = 1
-PNG_FILTER = "up, zlib Z_RLE"
+#: PNGs: :func:`thesislib.png.png_bytes`, ~0.4 ms / 44 kB per 224 px crop (Up + zlib 1 RLE before:
+#: 1.4 ms / 51 kB; PIL at compress_level 1: 3.3 ms / 50 kB; measurements in thesislib.png).
+PNG_FILTER = _png.PNG_FILTER
 _CARD, _LABELS, _PARTS, _IMAGES, _REQUEST = "card.json", "labels.parquet", "labels", "images", "request.json"
 
 
@@ -213,7 +207,9 @@ def _fit_fingerprint(sampler) -> str | None:
     return h.hexdigest()[:16]
 
 
-def _versions(crop_spec) -> dict:
+@functools.lru_cache(maxsize=8)
+def _versions(crop_spec) -> tuple:
+    """((name, version), ...) of Python and the packages the bytes depend on (once per process)."""
     out = {"python": platform.python_version()}
     names = ["thesislib", "numpy", "pandas", "pyarrow", "pillow", "numba"]
     if crop_spec == "detect":
@@ -223,7 +219,7 @@ def _versions(crop_spec) -> dict:
             out[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             out[name] = None
-    return out
+    return tuple(out.items())
 
 
 # ----------------------------------------------------------------- atomic files
@@ -232,25 +228,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
     atomic_write_bytes(path, data, fsync=False)
 
 
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def _png_bytes(image: np.ndarray) -> bytes:
-    """8-bit RGB PNG of an (H, W, 3) uint8 image (Up filter, zlib PNG_LEVEL RLE; see PNG_LEVEL)."""
-    a = np.ascontiguousarray(image, dtype=np.uint8)
-    if a.ndim != 3 or a.shape[2] != 3 or not a.size:
-        raise ValueError(f"need an (H, W, 3) image, got {a.shape}")
-    h, w = a.shape[:2]
-    a = a.reshape(h, w * 3)
-    rows = np.empty((h, 1 + w * 3), np.uint8)
-    rows[:, 0] = 2  # filter type Up: byte minus the byte above (mod 256); row 0 sees zeros
-    rows[0, 1:] = a[0]
-    np.subtract(a[1:], a[:-1], out=rows[1:, 1:])
-    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)  # 8 bit, colour type 2 (RGB)
-    z = zlib.compressobj(PNG_LEVEL, zlib.DEFLATED, 15, 8, zlib.Z_RLE)
-    return b"".join((b"\x89PNG\r\n\x1a\n", _png_chunk(b"IHDR", ihdr),
-                     _png_chunk(b"IDAT", z.compress(rows.tobytes()) + z.flush()), _png_chunk(b"IEND", b"")))
+_png_bytes = _png.png_bytes  # 8-bit RGB PNG of an (H, W, 3) uint8 image
 
 
 def _save_png(path: Path, image: np.ndarray) -> None:
@@ -329,35 +307,42 @@ class _Chunk:
     labels: dict  # name -> (faces in chunk,) e.g. age, sex
 
 
-_MODELS: dict = {}
+_MODELS: dict = {}  # (n_shape, n_color, n_expression) -> (default model so truncated, compact; fingerprint)
 _POOL_CONTEXT: list = []
+_BUFFERS = threading.local()  # instance buffers of the chunk this thread renders
+INSTANCE_BATCH = 16  # faces per batched instance product (_chunk_meshes)
 
 
 def _compact(model):
-    """The same model with C-contiguous truncated bases (instances ~3x faster; same fingerprint)."""
+    """The same model with column-major bases (faster instances, see PcaPart.truncated; same fingerprint)."""
     from dataclasses import replace
 
-    parts = {p: replace(getattr(model, p), basis=np.ascontiguousarray(getattr(model, p).basis))
+    parts = {p: replace(getattr(model, p), basis=np.asfortranarray(getattr(model, p).basis))
              for p in ("shape", "color", "expression")}
     return replace(model, **parts)
+
+
+def _default_truncated(key: tuple):
+    """The default model truncated to ``key`` (compact) and its fingerprint, once per process (~100 ms)."""
+    if key not in _MODELS:
+        from thesislib.model import default_model
+
+        model = _compact(default_model().truncated(*key))
+        _MODELS[key] = (model, model.fingerprint)
+    return _MODELS[key]
 
 
 def _worker_model(ctx: _Context):
     """The context's model, the default model loaded once per process."""
     if ctx.model is not None:
         return ctx.model
-    key = (ctx.n_shape, ctx.n_color, ctx.n_expression)
-    if key not in _MODELS:
-        from thesislib.model import default_model
-
-        model = default_model().truncated(*key)
-        if model.fingerprint != ctx.model_fingerprint:
-            raise RuntimeError(f"this worker's default model (fingerprint {model.fingerprint}) differs from "
-                               f"the coordinator's ({ctx.model_fingerprint}): the embedded model changed "
-                               "while generating (thesislib.procedural edited, or another install on a "
-                               "remote worker); rerun, or pass model= explicitly")
-        _MODELS[key] = _compact(model)
-    return _MODELS[key]
+    model, fingerprint = _default_truncated((ctx.n_shape, ctx.n_color, ctx.n_expression))
+    if fingerprint != ctx.model_fingerprint:
+        raise RuntimeError(f"this worker's default model (fingerprint {fingerprint}) differs from "
+                           f"the coordinator's ({ctx.model_fingerprint}): the embedded model changed "
+                           "while generating (thesislib.procedural edited, or another install on a "
+                           "remote worker); rerun, or pass model= explicitly")
+    return model
 
 
 class _OneThread:
@@ -408,53 +393,65 @@ def _render_chunk(chunk: _Chunk, ctx: _Context) -> dict:
             [ctx.seed, 2, i if per_image else i // ctx.images_per_face]))[0]
             for i in range(chunk.start, chunk.stop)])
     meshes = _chunk_meshes(model, chunk, ctx, exprs)
-    rows, ws = [], Workspace()
-    for j, (index, mesh) in enumerate(zip(range(chunk.start, chunk.stop), meshes)):
-        face = index // ctx.images_per_face
-        local = face - chunk.face_start
-        p = chunk.params[local]
-        expr = None if exprs is None else exprs[j]
+    scenes, crops, ws = [], [], Workspace()
+    images = out / _IMAGES
+    for index, mesh in zip(range(chunk.start, chunk.stop), meshes):
         scene = ctx.scene_sampler.sample(np.random.default_rng([ctx.seed, 1, index]))
         result = render(mesh, scene, workspace=ws)
         c = ctx.crop(result.image, result.landmarks, result.landmark_visible, size=ctx.size)
         img = np.asarray(c.image)
         if img.shape != (ctx.size, ctx.size, 3) or img.dtype != np.uint8:
             raise ValueError(f"crop returned {img.shape} {img.dtype}, need ({ctx.size}, {ctx.size}, 3) uint8")
-        _save_png(out / _IMAGES / f"{image_id(index)}.png", img)
-        row = {"id": image_id(index), "index": index, "instance_id": face}
-        row.update({k: v[local] for k, v in chunk.labels.items()})
-        row.update(zip(pcols, p.tolist()))
-        if expr is not None:
-            row.update(zip(ecols, expr.tolist()))
-        row.update(scene.labels())
-        row["crop_method"] = str(c.method)
-        row.update(zip(("crop_x0", "crop_y0", "crop_x1", "crop_y1"), (int(v) for v in c.box)))
-        rows.append(row)
-    _atomic_write(out / _PARTS / f"part-{chunk.number:05d}.parquet", _parquet_bytes(rows))
-    return {"number": chunk.number, "n": len(rows)}
+        _save_png(images / f"{image_id(index)}.png", img)
+        scenes.append(scene.labels())
+        crops.append((str(c.method), *(int(v) for v in c.box)))
+    table = _label_table(chunk, ctx, pcols + ecols, exprs, scenes, crops)
+    _atomic_write(out / _PARTS / f"part-{chunk.number:05d}.parquet", _parquet_bytes(table))
+    return {"number": chunk.number, "n": len(crops)}
+
+
+def _label_table(chunk: _Chunk, ctx: _Context, param_cols: list, exprs, scenes: list, crops: list):
+    """A chunk's label part, built by columns (the columns and types per-image row dicts gave, ~5x
+    faster): id, index, instance_id, per-face labels, parameters, [expression], scene, crop method and box."""
+    import pyarrow as pa
+
+    index = np.arange(chunk.start, chunk.stop, dtype=np.int64)
+    face = index // ctx.images_per_face
+    local = face - chunk.face_start
+    cols = {"id": [image_id(i) for i in range(chunk.start, chunk.stop)], "index": index, "instance_id": face}
+    cols.update({k: np.asarray(v)[local] for k, v in chunk.labels.items()})
+    values = np.asarray(chunk.params, np.float64)[local]
+    if exprs is not None:
+        values = np.hstack([values, np.asarray(exprs, np.float64)])
+    cols.update({name: values[:, j] for j, name in enumerate(param_cols)})
+    cols.update({key: [s[key] for s in scenes] for key in scenes[0]})
+    method, *box = zip(*crops)
+    cols["crop_method"] = list(method)
+    cols.update({f"crop_{c}": np.asarray(v, np.int64) for c, v in zip(("x0", "y0", "x1", "y1"), box)})
+    return pa.table(cols)
 
 
 def _chunk_meshes(model, chunk: _Chunk, ctx: _Context, exprs):
-    """The meshes of a chunk's images, from one batched instance computation: shape and
-    colour of all its faces at once ((faces, K) @ (K, 3N) reads each basis once, not once
-    per face: ~0.4 ms instead of ~4 ms a face), expression offsets (images, n_expression)
-    of all its images at once; the same sums as ``model.instance`` (equal up to float32
-    rounding: a matrix product adds in another order than a matrix-vector product)."""
+    """The meshes of a chunk's images: shape and colour of INSTANCE_BATCH faces per matrix product
+    (~0.12 ms a face and part; 64 faces: 0.09 ms but 20 MB of fresh pages a part) into buffers this
+    thread reuses, expression offsets per image; ``model.instance``'s sums up to float32 rounding.
+    Each mesh holds views of those buffers: use it before taking the next."""
     from thesislib.model import Mesh
 
-    # model.instances(shape, color) summed in place: the same float32 values without its four
-    # (faces, 3N) temporaries (each pass over them costs more than its share of the product)
-    V = model.shape.offsets(chunk.params[:, :ctx.n_shape])
-    V += model.shape.mean
-    C = model.color.offsets(chunk.params[:, ctx.n_shape:])
-    C += model.color.mean
-    np.clip(C, 0.0, 1.0, out=C)
-    V, C = V.reshape(len(V), -1, 3), C.reshape(len(C), -1, 3)
-    E = None if exprs is None else model.expression.offsets(exprs).reshape(len(exprs), -1, 3)
-    ids = model.landmark_ids
+    n, ids, lo, hi = len(chunk.params), model.landmark_ids, 0, 0
+    buf = getattr(_BUFFERS, "arrays", None)
+    if buf is None or buf[0].shape[1] != model.n_vertices:
+        buf = _BUFFERS.arrays = tuple(np.empty((INSTANCE_BATCH, model.n_vertices, 3), np.float32) for _ in "vc")
     for k, index in enumerate(range(chunk.start, chunk.stop)):
         local = index // ctx.images_per_face - chunk.face_start
-        yield Mesh(V[local] if E is None else V[local] + E[k], C[local], model.triangles, ids)
+        if k == 0 or local >= hi:
+            lo, hi = local, min(local + INSTANCE_BATCH, n)
+            p = chunk.params[lo:hi]
+            V, C = model.instances(p[:, :ctx.n_shape], p[:, ctx.n_shape:], out=(buf[0][:hi - lo], buf[1][:hi - lo]))
+        v = V[local - lo]
+        if exprs is not None:
+            v = v + model.expression.offsets(exprs[k]).reshape(-1, 3)
+        yield Mesh(v, C[local - lo], model.triangles, ids)
 
 
 def _pool_init(ctx: _Context) -> None:
@@ -638,8 +635,11 @@ def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, mo
     if n_shape > base.shape.n_components or n_color > base.color.n_components:
         raise ValueError(f"model has {base.shape.n_components} shape and {base.color.n_components} color "
                          f"components; asked for {n_shape} and {n_color}")
-    truncated = base.truncated(n_shape, n_color, n_expression)
-    fingerprint = truncated.fingerprint  # hashes every array (~40 ms): once
+    if model is None:  # hashes every array (~60 ms): once per process and truncation
+        truncated, fingerprint = _default_truncated((n_shape, n_color, n_expression))
+    else:
+        truncated = _compact(base.truncated(n_shape, n_color, n_expression))
+        fingerprint = truncated.fingerprint
     scene_sampler = SceneSampler() if scene_sampler is None else scene_sampler
     crop_name, crop_fn = _crop_spec(crop)
     sampler, sampler_entry = _resolve_sampler(sampler, n_shape + n_color)
@@ -648,7 +648,7 @@ def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, mo
         "model": {"name": base.name, "fingerprint": fingerprint, "n_shape": n_shape,
                   "n_color": n_color, "n_expression": n_expression},
         "expression": expr, "scene": scene_sampler, "crop": crop_name, "image_size": CROP_SIZE,
-        "png_level": PNG_LEVEL, "png_filter": PNG_FILTER, "chunk_size": chunk_size})
+        "png_filter": PNG_FILTER, "chunk_size": chunk_size})
 
     out.mkdir(parents=True, exist_ok=True)
     if _check_request(out, settings, overwrite):
@@ -674,7 +674,7 @@ def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, mo
         chunks.append(_Chunk(number, start, stop, f0, X[f0:f1],
                              {k: v[f0:f1] for k, v in face_labels.items()}))
     ctx = _Context(str(out), seed, images_per_face, n_shape, n_color, n_expression,
-                   None if model is None else _compact(truncated), fingerprint,
+                   None if model is None else truncated, fingerprint,
                    scene_sampler, crop_fn, expr)
     cpu_s = _execute(chunks, ctx, workers, scheduler, progress, n_images, done)
 
@@ -690,7 +690,7 @@ def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, mo
               "crop_methods": dict(sorted(Counter(labels["crop_method"].to_pylist()).items())),
               "backgrounds": dict(sorted(Counter(
                   b.split(":")[0] for b in labels["background_id"].to_pylist()).items()))}
-    card = DatasetCard(str(out), settings, counts, _versions(crop_name),
+    card = DatasetCard(str(out), settings, counts, dict(_versions(crop_name)),
                        _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                        round(time.perf_counter() - t0, 3),
                        {"images_rendered": n_images - done, "render_cpu_s": round(cpu_s, 3),
