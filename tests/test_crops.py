@@ -44,6 +44,21 @@ def test_landmark_crop_box_margin_and_shift():
     assert landmark_crop_box(more, np.array([1, 1, 1, 0], bool)) == landmark_crop_box(pts)
 
 
+def test_landmark_crop_box_is_faces_landmark_box_shifted():
+    from thesislib.faces import landmark_box
+
+    rng = np.random.default_rng(7)
+    for _ in range(500):
+        n = int(rng.integers(1, 70))
+        pts = (rng.normal(113, 40, (n, 2)) * rng.choice([1, 0.01])).astype(np.float32)
+        vis = rng.random(n) < rng.random() if rng.random() < 0.8 else None
+        x0, y0, x1, y1 = landmark_box(pts, margin=LANDMARK_CROP_MARGIN, visible=vis)
+        dy = int(round(LANDMARK_CROP_SHIFT * (y1 - y0)))
+        assert landmark_crop_box(pts, vis) == (x0, y0 + dy, x1, y1 + dy)
+    with pytest.raises(ValueError, match="at least one"):
+        landmark_crop_box(np.zeros((0, 2)))
+
+
 def test_landmark_crop_is_the_generate_default_and_reexported():
     import inspect
 

@@ -3,7 +3,7 @@
 A render knows where its face is: :func:`thesislib.render.render` projects the
 model's 68 iBUG landmarks. :func:`landmark_crop` (the default of
 :func:`thesislib.datasets.generate`, and the crop of every synthetic render in
-:mod:`thesislib.evaluation`) frames the face from them, with no detector: ~0.3 ms
+:mod:`thesislib.evaluation`) frames the face from them, with no detector: ~0.15 ms
 instead of ~6 ms for dlib's HOG detector, which on top misses ~40 % of renders at
 |yaw| <= 30° (those then fell back to landmarks with another framing).
 
@@ -19,6 +19,7 @@ by :mod:`thesislib.datasets`.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -169,11 +170,19 @@ def landmark_crop_box(landmarks, landmark_visible=None, margin: float = LANDMARK
     """Square box (x0, y0, x1, y1) int around landmarks (L, 2) px: the tight box of the
     visible ones (all when fewer than 3 are visible) grown by ``margin`` of its side per
     side, its centre moved down by ``shift`` of the crop side (negative: up)."""
-    from thesislib.faces import landmark_box
-
-    x0, y0, x1, y1 = landmark_box(landmarks, margin=margin, visible=landmark_visible)
-    dy = int(round(shift * (y1 - y0)))
-    return (x0, y0 + dy, x1, y1 + dy)
+    # thesislib.faces.landmark_box's arithmetic on Python floats (a fifth of its numpy calls)
+    pts = np.asarray(landmarks, dtype=np.float64).reshape(-1, 2)
+    if landmark_visible is not None:
+        vis = np.asarray(landmark_visible, bool)
+        if np.count_nonzero(vis) >= 3:
+            pts = pts[vis]
+    if len(pts) == 0:
+        raise ValueError("need at least one landmark")
+    (lx, ly), (hx, hy) = pts.min(0).tolist(), pts.max(0).tolist()
+    side = max(max(hx - lx, hy - ly), 1.0) * (1.0 + 2.0 * margin)
+    x0, y0, s = math.floor(0.5 * (lx + hx) - side / 2), math.floor(0.5 * (ly + hy) - side / 2), math.ceil(side)
+    dy = int(round(shift * s))
+    return (x0, y0 + dy, x0 + s, y0 + s + dy)
 
 
 def landmark_crop(image, landmarks, landmark_visible=None, size: int = CROP_SIZE) -> SimpleCrop:

@@ -4,8 +4,8 @@
 parameter vectors are drawn up front from the dataset seed, each face is rendered
 ``images_per_face`` times under random scenes, each render (227 x 227) is cropped
 to the 224 x 224 face crop (by default from its projected landmarks,
-:mod:`thesislib.crops`) and written as a PNG. A chunk's faces are instanced in one
-batch. Layout of a dataset folder::
+:mod:`thesislib.crops`) and written as a PNG. A chunk's faces are instanced in
+batches. Layout of a dataset folder::
 
     images/<id>.png            224 x 224 uint8 RGB crops, id = 7-digit image index
     labels/part-<chunk>.parquet  labels per chunk (kept after the merge)
