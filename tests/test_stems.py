@@ -41,3 +41,19 @@ def test_unknown_and_unfrozen_stems():
         stems.check_stem("resnet")
     with pytest.raises(ValueError, match="not a frozen stem"):
         stems.frozen_features(np.zeros((1, 224, 224, 3), np.uint8), "cnn")
+
+
+def test_extraction_on_a_dask_cluster_gives_the_same_features(dataset, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    from thesislib.datasets import load_dataset
+
+    def fake(image):  # in-process (thread) workers see the patched stem
+        img = np.asarray(image, np.float32)
+        return np.resize(img.mean(axis=(0, 1)), 128) + np.arange(128, dtype=np.float32) * img.std() / 1e3
+
+    monkeypatch.setattr(stems, "dlib_features", fake)
+    paths = [str(load_dataset(dataset).image_path(i)) for i in range(6)]
+    with distributed.LocalCluster(processes=False, n_workers=1, threads_per_worker=1,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        on_dask = stems.frozen_features(paths, "dlib", scheduler=client)
+    np.testing.assert_array_equal(on_dask, stems.frozen_features(paths, "dlib", n_jobs=1))

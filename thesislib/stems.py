@@ -120,7 +120,7 @@ def _wrn_model(weights_path):
     if weights_path is None or not Path(weights_path).is_file():
         raise FileNotFoundError(f"stem 'wide_resnet50_2' needs weights_path, a torchvision "
                                 f"wide_resnet50_2 state_dict file (got {weights_path!r}); nothing "
-                                "is downloaded at run time. Or use stem='dlib'")
+                                "is downloaded at run time. Or use stem='facemesh'")
     net = torchvision.models.wide_resnet50_2(weights=None)
     net.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
     net.fc = nn.Identity()
