@@ -331,3 +331,12 @@ def test_learning_on_dlib_features_of_renders(tmp_path):
     err = np.sqrt(((m.predict(f.X[te])[:, shape] - Y[te, shape]) ** 2).mean())
     base = np.sqrt(((Y[tr, shape].mean(0) - Y[te, shape]) ** 2).mean())
     assert err < base, (err, base)
+
+
+def test_stem_experiment_scores_the_last_epoch_after_early_stopping(tiny_dataset, fake_dlib, face_model):
+    test = EV.realistic_test_set(2, seed=96, model=face_model)
+    st = B.BPRNSettings(image_size=32, batch_size=2, early_stopping=1, lr=1e-1)
+    df = XP.stem_experiment(tiny_dataset, epochs=50, settings=st, test=test, progress=False, model=face_model,
+                            stems=("dlib",), recognition=False)
+    assert len(df) < 50  # stopped early
+    assert np.isfinite(df["vertex_mean_mm"].iloc[-1]) and df["vertex_mean_mm"].iloc[:-1].isna().all()

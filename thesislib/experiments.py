@@ -178,6 +178,8 @@ def _truth_errors(P, test, model) -> dict:
 def _fit_predict(head: str, settings: B.BPRNSettings, seed: int, X, Y, T) -> np.ndarray:
     if head == "ridge":
         return B.RidgeHead().fit(X, Y).predict(T)
+    if head == "thesis":  # the thesis head alone, without the linear path
+        settings = B.BPRNSettings(**{**asdict(settings), "linear_skip": False})
     return B.BPRN.from_settings(settings, seed, progress=False).fit(X, Y).predict(T)
 
 
@@ -198,7 +200,8 @@ def learning_curve(datasets: dict, test, sizes=(250, 500, 1000, 2000), settings:
     sizes : training-set sizes in images
     settings : BPRN settings (its ``stem`` names the frozen stem; "cnn" is not supported)
     seeds : BPRN seeds per point (ridge is deterministic: one row)
-    heads : any of "bprn" (:class:`thesislib.bprn.BPRN`) and "ridge" (:class:`thesislib.bprn.RidgeHead`)
+    heads : any of "bprn" (:class:`thesislib.bprn.BPRN`), "ridge" (:class:`thesislib.bprn.RidgeHead`)
+        and "thesis" (a BPRN without the linear path: the thesis head alone)
     features : (n_test, F) stem features of the test crops, or None to compute them
     n_jobs : processes for the stem features and the head trainings
 
@@ -224,12 +227,12 @@ def learning_curve(datasets: dict, test, sizes=(250, 500, 1000, 2000), settings:
         ds = load_dataset(path)
         X, Y = B.dataset_features(ds, s.stem, n_jobs, s.weights_path, progress).X, ds.parameters()
         for n in sorted(int(k) for k in sizes if int(k) <= len(ds)):
-            jobs += [(name, n, X[:n], Y[:n], h, seed) for h in heads for seed in (seeds if h == "bprn" else (0,))]
+            jobs += [(name, n, X[:n], Y[:n], h, seed) for h in heads for seed in (seeds if h != "ridge" else (0,))]
     from joblib import Parallel, delayed
 
-    unknown = set(heads) - {"bprn", "ridge"}
+    unknown = set(heads) - {"bprn", "ridge", "thesis"}
     if unknown:
-        raise ValueError(f"unknown head(s) {sorted(unknown)}; use 'bprn' or 'ridge'")
+        raise ValueError(f"unknown head(s) {sorted(unknown)}; use 'bprn', 'ridge' or 'thesis'")
     preds = Parallel(n_jobs=n_jobs, return_as="generator")(
         delayed(_fit_predict)(j[4], s, j[5], j[2], j[3], T) for j in jobs)
     rows = []
@@ -292,7 +295,8 @@ def stem_experiment(dataset, epochs: int = 30, seed: int = 0, stems=("facemesh",
                 s = B.BPRNSettings(**{**asdict(base), "stem": stem, "epochs": stop, "early_stopping": patience})
                 m = B.BPRN.from_settings(s, seed, progress=progress, n_jobs=n_jobs, checkpoint_dir=ck).fit(dataset)
                 if test is not None and (eval_at is None or stop in {int(e) for e in eval_at}):
-                    scores[stop] = evaluate(m, test, model=model, embeddings=embeddings, n_jobs=n_jobs,
+                    # early stopping may end before `stop`: the scores belong to the last epoch run
+                    scores[int(m.history_["epoch"].iloc[-1]) if len(m.history_) else stop] = evaluate(m, test, model=model, embeddings=embeddings, n_jobs=n_jobs,
                                             features=feats, recognition=recognition).summary()
         h = m.history_.copy()
         h.insert(0, "trainable_stem", stem == "cnn")
