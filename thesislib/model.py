@@ -11,12 +11,15 @@ Coordinates are in millimetres; colours are RGB in 0..1.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from .procedural import build_cached
 
 PARTS = ("shape", "color", "expression")
 
@@ -369,11 +372,16 @@ def save_bfm2017(model: MorphableModel, path) -> Path:
     return atomic_write_bytes(path, buf.getvalue())
 
 
+@functools.lru_cache(maxsize=1)
 def default_model() -> MorphableModel:
-    """The embedded default model, built procedurally (see :mod:`thesislib.procedural`)."""
-    from .procedural import build_cached
+    """The embedded default model, built procedurally (see :mod:`thesislib.procedural`).
 
-    return build_cached()
+    The same object on every call (in memory), its arrays from the disk cache when present.
+    """
+    arrays = build_cached()
+    parts = {p: PcaPart(*arrays[p]) for p in PARTS}
+    return MorphableModel(**parts, triangles=arrays["triangles"], landmarks=arrays["landmarks"],
+                          name=arrays["name"], directions=arrays["directions"])
 
 
 def load_model(spec: dict | None = None) -> MorphableModel:

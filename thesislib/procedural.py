@@ -37,12 +37,16 @@ from pathlib import Path
 
 import numpy as np
 
+from . import procedural_fields
 from .atomic import atomic_write
-from .model import MorphableModel, PcaPart
+from .procedural_fields import (_expression_fields, _g, _geometric_variances, _grid, _gsym,
+                                _half_width, _normalised, _orthonormal, _paint, _relief,
+                                _smooth_fields, _soft, _stack_xyz, _with_filler)
 
+NAME = "thesislib procedural face"
+PARTS = ("shape", "color", "expression")
 VERSION = "3"          # bump when the construction changes: invalidates caches
 SEED = 20171122
-SPACING = 0.95         # grid spacing, mm
 N_SHAPE, N_COLOR, N_EXPRESSION = 199, 199, 100
 SHAPE_95, COLOR_95, EXPRESSION_95 = 31, 116, 40
 SHAPE_RMS = 3.5        # mm, root of the mean shape variance per coordinate
@@ -51,7 +55,6 @@ SHAPE_SYMMETRY = 0.97  # share of mirror-symmetric terms in random shape fields
 SHAPE_INPLANE = 0.5    # in-plane (x, y) vs depth (z) share of random shape fields
 SHAPE_GROWTH = 0.4     # how fast the random shape fields' frequency rises with the index
 COLOR_GROWTH = 0.35    # the same for the random colour fields
-BROW_HEIGHT = 4.3      # mm, half-height of the painted brows
 
 # iBUG 68 landmark positions (x, y) on the mean face, mm; x is the viewer's right.
 IBUG68_XY = np.array(
@@ -68,201 +71,12 @@ IBUG68_XY = np.array(
        (0, -50.5), (-7, -50.5)], dtype=np.float64)
 
 
-def _g(x, y, cx, cy, sx, sy):
-    """Gaussian bump of unit height."""
-    return np.exp(-0.5 * (((x - cx) / sx) ** 2 + ((y - cy) / sy) ** 2))
+def build() -> dict:
+    """Build the default model's arrays from scratch (deterministic, a few seconds).
 
-
-def _gsym(x, y, cx, cy, sx, sy):
-    """A pair of bumps mirrored in x."""
-    return _g(x, y, cx, cy, sx, sy) + _g(x, y, -cx, cy, sx, sy)
-
-
-def _soft(d, width=0.8):
-    """Soft step: 1 inside (d < 0), 0 outside, over ``width`` mm."""
-    return 1.0 / (1.0 + np.exp(np.clip(d / width, -40, 40)))
-
-
-def _ellipse(x, y, cx, cy, rx, ry):
-    """Signed-ish distance (mm) to an axis-aligned ellipse, negative inside."""
-    r = np.sqrt(((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2)
-    return (r - 1.0) * min(rx, ry)
-
-
-def _half_width(y):
-    """Face half-width (mm) at height y: narrower towards the chin."""
-    w = 74.0 - 30.0 * np.clip((-y - 20.0) / 85.0, 0, 1) ** 1.6
-    return w - 6.0 * np.clip((y - 55.0) / 45.0, 0, 1) ** 2
-
-
-def _grid():
-    """Vertices (x, y) inside the face outline and the triangles between them."""
-    xs = np.arange(-76.0, 76.0 + 1e-9, SPACING)
-    ys = np.arange(-106.0, 100.0 + 1e-9, SPACING)
-    gx, gy = np.meshgrid(xs, ys)
-    hw = _half_width(gy)
-    inside = (np.abs(gx) <= hw) & (gy <= 96)
-    inside &= (gy > -15) | ((gx / hw) ** 2 + ((gy + 15) / 91) ** 2 <= 1.0)  # round chin
-    inside &= (gy < 30) | ((gx / hw) ** 2 + ((gy - 30) / 68) ** 2 <= 1.0)   # round top
-    idx = -np.ones(gx.shape, dtype=np.int64)
-    idx[inside] = np.arange(inside.sum())
-    a, b, c, d = idx[:-1, :-1], idx[:-1, 1:], idx[1:, :-1], idx[1:, 1:]
-    # two CCW triangles per grid cell (rows go up in y, columns right in x)
-    t1 = np.stack([a, b, d], -1).reshape(-1, 3)
-    t2 = np.stack([a, d, c], -1).reshape(-1, 3)
-    tris = np.concatenate([t1, t2])
-    tris = tris[(tris >= 0).all(1)]
-    used = np.zeros(inside.sum(), bool)
-    used[tris.ravel()] = True
-    remap = -np.ones(inside.sum(), np.int64)
-    remap[used] = np.arange(used.sum())
-    return gx[inside][used], gy[inside][used], remap[tris].astype(np.int32)
-
-
-def _relief(x, y):
-    """Mean depth z (mm) of the face surface at (x, y)."""
-    base = 95.0 * np.sqrt(np.clip(1 - (x / 84.0) ** 2 - (y / 150.0) ** 2, 0.02, None))
-    t = np.clip((28.0 - y) / 46.0, 0, 1)  # 0 at the nose root, 1 at the tip
-    nose_w = 5.0 + 6.0 * t
-    nose = 21.0 * t ** 1.3 * np.exp(-0.5 * (x / nose_w) ** 2) * _soft(-(y + 20.0), 3.0) * (y < 30)
-    nose = nose + 22.0 * _g(x, y, 0, -19, 8, 7) * 0.35 + 7.0 * _gsym(x, y, 12, -22, 6, 5)
-    z = (base + nose
-         - 11.0 * _gsym(x, y, 33, 23, 15, 10) + 5.5 * _gsym(x, y, 33, 22, 9, 5.5)  # sockets, eyeballs
-         + 5.0 * _gsym(x, y, 33, 38, 19, 5.5) + 3.0 * _g(x, y, 0, 34, 10, 6)     # brow ridge
-         + 6.0 * _gsym(x, y, 46, 0, 15, 13)                                     # cheekbones
-         + 5.5 * _g(x, y, 0, -44, 17, 4) + 5.0 * _g(x, y, 0, -56, 15, 5)        # lips
-         - 3.0 * _g(x, y, 0, -49.5, 23, 1.4) - 2.0 * _g(x, y, 0, -34, 5, 4)     # mouth line, philtrum
-         - 3.5 * _g(x, y, 0, -66, 16, 4)                                        # below the lip
-         + 8.0 * _g(x, y, 0, -84, 17, 10)                                       # chin
-         - 4.0 * _gsym(x, y, 30, -30, 7, 18))                                   # nasolabial area
-    return z
-
-
-def _paint(x, y):
-    """Mean colour (N, 3) in 0..1."""
-    skin = np.array([0.78, 0.60, 0.50])
-    col = np.tile(skin, (x.size, 1))
-    col *= (1.0 + 0.06 * _gsym(x, y, 45, -5, 14, 12)[:, None] * np.array([0.6, -0.3, -0.3]))
-
-    def put(mask, rgb):
-        col[:] = col * (1 - mask[:, None]) + np.asarray(rgb) * mask[:, None]
-
-    hair_line = 76.0 - 10.0 * (x / 70.0) ** 2
-    put(_soft(hair_line - y, 2.0), [0.22, 0.16, 0.11])
-    for s in (-1, 1):
-        put(0.95 * _soft(_ellipse(x, y, 33 * s, 38.5 - 0.004 * (x - 33 * s) ** 2, 17, BROW_HEIGHT), 0.9),
-            [0.18, 0.13, 0.09])                                                      # brow
-        put(_soft(_ellipse(x, y, 33 * s, 22, 12, 4.6), 0.5), [0.93, 0.90, 0.87])   # sclera
-        put(_soft(_ellipse(x, y, 33 * s, 22, 4.6, 4.6), 0.4), [0.30, 0.20, 0.13])  # iris
-        put(_soft(_ellipse(x, y, 33 * s, 22, 1.9, 1.9), 0.3), [0.04, 0.03, 0.03])  # pupil
-        put(0.8 * _soft(np.abs(y - 22 - 4.8 * np.sqrt(np.clip(1 - ((x - 33 * s) / 12.5) ** 2, 0, 1))) - 0.9, 0.4)
-            * (np.abs(x - 33 * s) < 13), [0.10, 0.07, 0.06])                        # upper lash line
-        put(0.85 * _soft(_ellipse(x, y, 7 * s, -26, 3.6, 2.0), 0.6), [0.25, 0.14, 0.12])  # nostril
-    lips = np.maximum(_soft(_ellipse(x, y, 0, -44.5, 22, 3.6), 0.8),
-                      _soft(_ellipse(x, y, 0, -54, 19, 5.2), 0.8))
-    put(0.85 * lips, [0.66, 0.32, 0.32])
-    put(0.9 * _soft(np.abs(y + 49.5 + 0.012 * x ** 2) - 0.7, 0.35) * (np.abs(x) < 23), [0.30, 0.12, 0.12])
-    return np.clip(col, 0, 1)
-
-
-def _normalised(F):
-    F = np.asarray(F, dtype=np.float64)
-    return F / np.linalg.norm(F)
-
-
-def _stack_xyz(dx, dy, dz):
-    return np.stack([dx, dy, dz], axis=1).reshape(-1)
-
-
-def _smooth_fields(x, y, rng, count, start_level, symmetric=0.9, inplane=0.25, channels=3, growth=1.2):
-    """``count`` random smooth fields of rising frequency, (count, channels * N).
-
-    Each channel is a sum of six separable cosine products whose frequencies
-    grow with the field index; most are mirror symmetric (x displacement odd
-    in x, y/z displacement and colour even). The trigonometry is evaluated on
-    the grid's unique x and y values only.
-    """
-    ux, ix = np.unique(x / 76.0, return_inverse=True)
-    vy, iy = np.unique((y + 5.0) / 101.0, return_inverse=True)
-    out = []
-    for j in range(count):
-        level = start_level + growth * np.sqrt(j)
-        comps = []
-        for ch in range(channels):
-            f = np.zeros_like(x)
-            for _ in range(6):
-                a, b = np.abs(rng.normal(0, level / 1.7, size=2))
-                phase = rng.uniform(0, 2 * np.pi)
-                if rng.random() < symmetric:
-                    fu = np.sin((a + 0.5) * np.pi * ux / 2) if (ch == 0 and channels == 3) else np.cos(a * np.pi * ux / 2)
-                else:
-                    fu = np.sin(a * np.pi * ux / 2 + phase)
-                fv = np.cos(b * np.pi * (vy + 1) / 2 + phase)
-                f += rng.normal() * fu[ix] * fv[iy]
-            comps.append(f)
-        if channels == 3:
-            dx, dy, dz = comps
-            out.append(_stack_xyz(inplane * dx, inplane * dy, dz))
-        else:
-            out.append(comps[0])
-    return np.array(out)
-
-
-def _with_filler(field, filler, norm):
-    """``field`` (mm) plus ``filler`` made orthogonal to it, scaled so the sum has ``norm``."""
-    field = np.asarray(field, np.float64)
-    nf = np.linalg.norm(field)
-    if nf >= norm:
-        return field
-    u = field / nf
-    f = filler - (filler @ u) * u
-    return field + np.sqrt(norm ** 2 - nf ** 2) * f / np.linalg.norm(f)
-
-
-def _geometric_variances(k, k95, total):
-    """Variances decaying as r**i with 95 % of the sum reached at ``k95``."""
-    lo, hi = 0.5, 0.99999
-    for _ in range(100):
-        r = 0.5 * (lo + hi)
-        w = r ** np.arange(k)
-        frac = np.cumsum(w)[k95 - 1] / w.sum()
-        lo, hi = (lo, r) if frac < 0.95 + 1e-6 else (r, hi)  # margin: still >= 0.95 in float32
-    w = lo ** np.arange(k)  # lo always reaches 95 % by k95
-    return total * w / w.sum()
-
-
-def _orthonormal(fields, k):
-    """Orthonormalise the first ``k`` ordered fields (Gram-Schmidt order), (3N, k).
-
-    CholeskyQR2: two passes of Q = F R^-1 with R from the Cholesky factor of
-    F^T F; the same Q as a QR decomposition, an order of magnitude faster here.
-    """
-    if len(fields) < k:
-        raise ValueError(f"need {k} fields, got {len(fields)}")
-    F = np.empty((len(fields[0]), k))
-    for j, f in enumerate(fields[:k]):
-        F[:, j] = _normalised(f)
-    for _ in range(2):
-        R = np.linalg.cholesky(F.T @ F).T
-        F = F @ np.linalg.inv(R)
-    return F.astype(np.float32)
-
-
-def _expression_fields(x, y, z):
-    mouth = _g(x, y, 0, -50, 26, 12)
-    smile = _stack_xyz(0.35 * np.tanh(x / 6) * _gsym(x, y, 24, -49, 8, 7), 1.0 * _gsym(x, y, 24, -49, 9, 8),
-                       0.3 * _gsym(x, y, 30, -40, 12, 10))
-    open_ = _stack_xyz(0 * x, -1.0 * _g(x, y, 0, -70, 30, 22) * _soft(y + 49.5, 1.5), -0.3 * _g(x, y, 0, -70, 30, 22))
-    brow = _stack_xyz(0 * x, 1.0 * _gsym(x, y, 33, 40, 20, 10), 0.2 * _gsym(x, y, 33, 40, 20, 10))
-    frown = _stack_xyz(-0.5 * np.tanh(x / 6) * _gsym(x, y, 18, 36, 10, 8), -0.6 * _gsym(x, y, 18, 36, 10, 8),
-                       -0.3 * _g(x, y, 0, 34, 8, 6))
-    blink = _stack_xyz(0 * x, -0.8 * _gsym(x, y, 33, 25, 12, 4), 0.4 * _gsym(x, y, 33, 25, 12, 4))
-    pucker = _stack_xyz(-0.6 * np.tanh(x / 6) * mouth, 0 * x, 1.2 * mouth)
-    return [smile, open_, brow, frown, blink, pucker]
-
-
-def build() -> MorphableModel:
-    """Build the default model from scratch (deterministic, a few seconds).
+    Returns the keyword arguments of :class:`thesislib.model.MorphableModel` with each PCA
+    part as a ``(mean, basis, variance)`` tuple; :func:`thesislib.model.default_model` wraps
+    them (this module does not import :mod:`thesislib.model`: the dependency points one way).
 
     BLAS runs on one thread here: multi-threaded matrix products sum in an order that
     depends on the thread count, and the last bits (so the fingerprint) would too.
@@ -273,7 +87,7 @@ def build() -> MorphableModel:
         return _build()
 
 
-def _build() -> MorphableModel:
+def _build() -> dict:
     rng = np.random.default_rng(SEED)
     x, y, tris = _grid()
     z = _relief(x, y)
@@ -388,12 +202,11 @@ def _build() -> MorphableModel:
         "age": {"shape": coeff_dir(age, shape_basis, shape_var), "color": coeff_dir(color_fields[4], color_basis, color_var)},
     }
     f32 = np.float32
-    return MorphableModel(
-        shape=PcaPart(verts.reshape(-1).astype(f32), shape_basis, shape_var.astype(f32)),
-        color=PcaPart(mean_color.reshape(-1).astype(f32), color_basis, color_var.astype(f32)),
-        expression=PcaPart(np.zeros(3 * n, f32), expr_basis, expr_var.astype(f32)),
-        triangles=tris, landmarks=landmarks, name="thesislib procedural face",
-        directions=directions)
+    return {
+        "shape": (verts.reshape(-1).astype(f32), shape_basis, shape_var.astype(f32)),
+        "color": (mean_color.reshape(-1).astype(f32), color_basis, color_var.astype(f32)),
+        "expression": (np.zeros(3 * n, f32), expr_basis, expr_var.astype(f32)),
+        "triangles": tris, "landmarks": landmarks, "name": NAME, "directions": directions}
 
 
 # ---------------------------------------------------------------- caching
@@ -401,53 +214,56 @@ def cache_dir() -> Path:
     return Path(os.environ.get("THESISLIB_CACHE", Path.home() / ".cache" / "thesislib"))
 
 
-def _save(model: MorphableModel, path: Path) -> None:
-    arrays = {"triangles": model.triangles,
-              "landmark_names": np.array(list(model.landmarks)),
-              "landmark_ids": np.array(list(model.landmarks.values()))}
-    for p in ("shape", "color", "expression"):
-        part = getattr(model, p)
-        arrays.update({f"{p}_mean": part.mean, f"{p}_basis": part.basis, f"{p}_variance": part.variance})
-    for name, d in model.directions.items():
+def _save(arrays: dict, path: Path) -> None:
+    flat = {"triangles": arrays["triangles"],
+            "landmark_names": np.array(list(arrays["landmarks"])),
+            "landmark_ids": np.array(list(arrays["landmarks"].values()))}
+    for p in PARTS:
+        mean, basis, variance = arrays[p]
+        flat.update({f"{p}_mean": mean, f"{p}_basis": basis, f"{p}_variance": variance})
+    for name, d in arrays["directions"].items():
         for p, v in d.items():
-            arrays[f"dir_{name}_{p}"] = v
-    atomic_write(path, lambda fh: np.savez(fh, **arrays), fsync=False)
+            flat[f"dir_{name}_{p}"] = v
+    atomic_write(path, lambda fh: np.savez(fh, **flat), fsync=False)
 
 
-def _load(path: Path) -> MorphableModel:
+def _load(path: Path) -> dict:
     with np.load(path, allow_pickle=False) as f:
-        parts = {p: PcaPart(f[f"{p}_mean"], f[f"{p}_basis"], f[f"{p}_variance"])
-                 for p in ("shape", "color", "expression")}
+        arrays = {p: (f[f"{p}_mean"], f[f"{p}_basis"], f[f"{p}_variance"]) for p in PARTS}
         directions = {}
         for key in f.files:
             if key.startswith("dir_"):
                 _, name, p = key.split("_", 2)
                 directions.setdefault(name, {})[p] = f[key]
         landmarks = {str(k): int(v) for k, v in zip(f["landmark_names"], f["landmark_ids"])}
-        return MorphableModel(**parts, triangles=f["triangles"], landmarks=landmarks,
-                              name="thesislib procedural face", directions=directions)
+        return {**arrays, "triangles": f["triangles"], "landmarks": landmarks, "name": NAME,
+                "directions": directions}
 
 
 def _source_digest() -> str:
-    """Short hash of this module's source: any edit of the construction invalidates the cache."""
-    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:10]
+    """Short hash of the construction's source (this module and its fields): any edit of it
+    invalidates the cache."""
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    h.update(Path(procedural_fields.__file__).read_bytes())
+    return h.hexdigest()[:10]
 
 
 @functools.lru_cache(maxsize=1)
-def build_cached() -> MorphableModel:
-    """The default model, from the disk cache when present (rebuilt if unreadable)."""
+def build_cached() -> dict:
+    """The default model's arrays (see :func:`build`), from the disk cache when present
+    (rebuilt if unreadable)."""
     path = cache_dir() / f"default_model_v{VERSION}_{_source_digest()}.npz"
     if path.exists():
         try:
             return _load(path)
         except Exception:  # a damaged cache is rebuilt, never trusted
             pass
-    model = build()
+    arrays = build()
     try:
-        _save(model, path)
+        _save(arrays, path)
         for old in path.parent.glob("default_model_v*.npz"):  # superseded constructions
             if old != path:
                 old.unlink(missing_ok=True)
     except OSError:
         pass  # read-only home: keep the in-memory copy
-    return model
+    return arrays
