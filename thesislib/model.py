@@ -42,6 +42,12 @@ class Mesh:
     triangles: np.ndarray
     landmarks: np.ndarray | None = None
 
+    def save(self, path):
+        """Write PLY (vertex colours), OBJ or VTP by suffix; see :mod:`thesislib.meshio`."""
+        from .meshio import save_mesh
+
+        return save_mesh(self, path)
+
 
 @dataclass(frozen=True, eq=False)
 class PcaPart:
