@@ -1,5 +1,8 @@
 """Dataset and model metrics of thesis chapter 6, plus a geometric error.
 
+Distribution and variety metrics live here; scores and ranks in :mod:`thesislib.scores`,
+the geometric error in :mod:`thesislib.geometry`. Every name below imports from here.
+
 Pure functions on arrays (numpy / scipy / scikit-learn):
 
 * :func:`ks_table`, :func:`ks_summary` -- two-sample Kolmogorov-Smirnov per parameter (Table 6.3);
@@ -13,12 +16,14 @@ Pure functions on arrays (numpy / scipy / scikit-learn):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy import stats
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
+
+from .geometry import rigid_align, vertex_error, vertex_error_summary
+from .scores import (GroupCI, corrected_score, group_mean_ci, mean_rank_ci, metric_correlations, ranks,
+                     score_by_sampler)
 
 __all__ = [
     "ks_table", "ks_summary", "kmeans_distortion", "distance_quartiles", "corrected_score",
@@ -180,181 +185,6 @@ def nearest_centroid_accuracy(X, labels, n_dims: int | None = None) -> float:
     return float(np.mean(d2.argmin(axis=1) == y))
 
 
-# --------------------------------------------------------------------------- scores
-
-def corrected_score(sigma, score, n: float = 30):
-    """Similarity score penalised for exaggerated faces (thesis eq. 6.2).
-
-    ``f(sigma, s, n) = s`` if ``sigma < 1`` else ``s / sigma ** (1 / n)``.
-
-    Parameters
-    ----------
-    sigma : float or array_like
-        Standard deviation of each predicted parameter vector (per instance, over
-        its parameters), > 0.
-    score : float or array_like
-        Raw face-recognition similarity score, broadcastable with ``sigma``.
-    n : float
-        Strength of the penalty (thesis: 30; 10-40 are candidates).
-
-    Returns
-    -------
-    float or ndarray
-        Corrected scores, broadcast shape of the inputs.
-    """
-    sigma = np.asarray(sigma, dtype=np.float64)
-    score = np.asarray(score, dtype=np.float64)
-    safe = np.where(sigma < 1, 1.0, sigma)
-    out = np.where(sigma < 1, score, score / safe ** (1.0 / n))
-    return out[()] if out.ndim == 0 else out
-
-
-def ranks(scores, higher_is_better: bool = True) -> np.ndarray:
-    """Rank of each model among all (1 = best), ties get their average rank.
-
-    Parameters
-    ----------
-    scores : array_like, shape (m,)
-    higher_is_better : bool
-
-    Returns
-    -------
-    ndarray, shape (m,), float
-    """
-    scores = np.asarray(scores, dtype=np.float64)
-    return stats.rankdata(-scores if higher_is_better else scores, method="average")
-
-
-@dataclass(frozen=True)
-class GroupCI:
-    """Mean and confidence interval per group; arrays of shape (g,), groups sorted."""
-
-    groups: np.ndarray
-    count: np.ndarray
-    mean: np.ndarray
-    low: np.ndarray
-    high: np.ndarray
-
-
-def group_mean_ci(values, groups, confidence: float = 0.95) -> GroupCI:
-    """Mean and two-sided Student-t confidence interval of ``values`` per group.
-
-    The interval is ``mean +- t_{(1+confidence)/2, m-1} * sd / sqrt(m)`` with the
-    sample standard deviation (ddof=1) of the group's ``m`` values; it is NaN for
-    groups with a single value. Used for scores and ranks of models trained on
-    the same dataset with different seeds (thesis Fig 6.13).
-
-    Parameters
-    ----------
-    values : array_like, shape (m,)
-    groups : array_like, shape (m,)
-        Group label of each value (e.g. the sampler name).
-    confidence : float
-
-    Returns
-    -------
-    GroupCI
-    """
-    values = np.asarray(values, dtype=np.float64)
-    groups = np.asarray(groups)
-    if values.shape != groups.shape or values.ndim != 1:
-        raise ValueError("values and groups must have the same shape (m,)")
-    names, inv = np.unique(groups, return_inverse=True)
-    count = np.bincount(inv, minlength=len(names))
-    mean = np.bincount(inv, weights=values, minlength=len(names)) / count
-    ss = np.bincount(inv, weights=(values - mean[inv]) ** 2, minlength=len(names))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sem = np.sqrt(ss / (count - 1)) / np.sqrt(count)
-        half = stats.t.ppf(0.5 + confidence / 2, count - 1) * sem
-    half = np.where(count > 1, half, np.nan)
-    return GroupCI(names, count, mean, mean - half, mean + half)
-
-
-def mean_rank_ci(scores, groups, confidence: float = 0.95,
-                 higher_is_better: bool = True) -> GroupCI:
-    """Rank all models together (:func:`ranks`), then mean rank and CI per group."""
-    return group_mean_ci(ranks(scores, higher_is_better), groups, confidence)
-
-
-# --------------------------------------------------------------------------- geometry
-
-def rigid_align(pred, true, scale: bool = False) -> np.ndarray:
-    """Align ``pred`` to ``true`` by the least-squares rotation and translation (Kabsch).
-
-    With ``scale=True`` a uniform scale is fitted as well (Umeyama). Reflections are
-    excluded.
-
-    Parameters
-    ----------
-    pred, true : array_like, shape (N, 3) or (B, N, 3)
-        Corresponding vertices, mm.
-    scale : bool
-
-    Returns
-    -------
-    ndarray, same shape as ``pred``
-        ``pred`` after the transform, mm.
-    """
-    P = np.asarray(pred, dtype=np.float64)
-    T = np.asarray(true, dtype=np.float64)
-    if P.shape != T.shape or P.shape[-1] != 3 or P.ndim not in (2, 3):
-        raise ValueError(f"pred and true must both be (N, 3) or (B, N, 3); got {P.shape}, {T.shape}")
-    single = P.ndim == 2
-    if single:
-        P, T = P[None], T[None]
-    mp, mt = P.mean(axis=1, keepdims=True), T.mean(axis=1, keepdims=True)
-    Pc, Tc = P - mp, T - mt
-    H = np.einsum("bni,bnj->bij", Pc, Tc)  # (B, 3, 3)
-    U, S, Vt = np.linalg.svd(H)
-    sign = np.sign(np.linalg.det(np.einsum("bij,bjk->bik", U, Vt)))
-    sign = np.where(sign == 0, 1.0, sign)
-    D = np.ones((P.shape[0], 3))
-    D[:, 2] = sign
-    R = np.einsum("bij,bj,bjk->bik", U, D, Vt)  # row-vector convention: x @ R
-    s = np.ones((P.shape[0], 1, 1))
-    if scale:
-        var = (Pc ** 2).sum(axis=(1, 2))
-        s = ((S * D).sum(axis=1) / np.where(var > 0, var, 1.0))[:, None, None]
-    out = s * np.einsum("bni,bij->bnj", Pc, R) + mt
-    return out[0] if single else out
-
-
-def vertex_error(pred, true, scale: bool = False) -> np.ndarray:
-    """Per-vertex Euclidean error after rigid alignment of ``pred`` onto ``true``.
-
-    Parameters
-    ----------
-    pred, true : array_like, shape (N, 3) or (B, N, 3)
-        Corresponding vertices of the predicted and true meshes, mm.
-    scale : bool
-        Also fit a uniform scale (similarity alignment).
-
-    Returns
-    -------
-    ndarray, shape (N,) or (B, N)
-        Distances in mm; zero everywhere when ``pred`` is a rigid motion of ``true``.
-    """
-    aligned = rigid_align(pred, true, scale=scale)
-    return np.linalg.norm(aligned - np.asarray(true, dtype=np.float64), axis=-1)
-
-
-def vertex_error_summary(errors) -> dict[str, float]:
-    """NoW-style summary of per-vertex errors pooled over all vertices (and meshes).
-
-    Parameters
-    ----------
-    errors : array_like, any shape
-        Distances in mm, e.g. the output of :func:`vertex_error`.
-
-    Returns
-    -------
-    dict
-        ``{"median": ..., "mean": ..., "std": ...}`` in mm.
-    """
-    e = np.asarray(errors, dtype=np.float64).ravel()
-    return {"median": float(np.median(e)), "mean": float(e.mean()), "std": float(e.std())}
-
-
 # --------------------------------------------------------------------------- chapter 06 tables
 
 def variety_table(datasets: dict, reference, rng: np.random.Generator,
@@ -449,63 +279,3 @@ def transfer_centroid_accuracy(reference, reference_labels, X, labels, n_dims: i
     Z = pca.transform(X)
     d2 = ((Z[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2)
     return float(np.mean(classes[d2.argmin(axis=1)] == labels))
-
-
-def score_by_sampler(scores, column: str | None = None):
-    """Mean score per sampler from a scores table (chapter 05's ``05_scores.csv``).
-
-    Parameters
-    ----------
-    scores : pandas.DataFrame
-        One row per trained model with a ``sampler`` column.
-    column : str or None
-        Score column; None picks ``mean_corrected_score`` if present, else the first
-        column whose name contains "corrected".
-
-    Returns
-    -------
-    pandas.Series indexed by sampler, named after the column used.
-    """
-    if "sampler" not in scores.columns:
-        raise ValueError("scores table needs a 'sampler' column")
-    if column is None:
-        candidates = [c for c in scores.columns if "corrected" in str(c).lower()]
-        preferred = [c for c in candidates if str(c).lower().replace(" ", "_") == "mean_corrected_score"]
-        if not candidates:
-            raise ValueError(f"no corrected-score column among {list(scores.columns)}")
-        column = (preferred or candidates)[0]
-    return scores.groupby("sampler")[column].mean().rename(column)
-
-
-def metric_correlations(table, score, metrics=None):
-    """Pearson correlation of each dataset metric with a score, over shared datasets.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        Metrics per dataset (e.g. :func:`variety_table`), indexed by sampler name.
-    score : pandas.Series
-        Score per sampler (e.g. :func:`score_by_sampler`).
-    metrics : list of str or None
-        Columns to correlate; None uses every numeric column except ``n``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Index: metric; columns ``r``, ``p`` (two-sided) and ``n`` (datasets used);
-        r and p are NaN with fewer than 3 datasets or a constant column.
-    """
-    import pandas as pd
-
-    joined = table.join(score.rename("__score__"), how="inner")
-    if metrics is None:
-        metrics = [c for c in table.select_dtypes("number").columns if c != "n"]
-    rows = {}
-    for m in metrics:
-        pair = joined[[m, "__score__"]].dropna()
-        r = p = np.nan
-        if len(pair) >= 3 and pair[m].std() > 0 and pair["__score__"].std() > 0:
-            res = stats.pearsonr(pair[m], pair["__score__"])
-            r, p = float(res.statistic), float(res.pvalue)
-        rows[m] = {"r": r, "p": p, "n": len(pair)}
-    return pd.DataFrame.from_dict(rows, orient="index")
