@@ -166,10 +166,12 @@ def save_parameter_meshes(model, params, folder, names=None, suffix: str = ".ply
             for name, p in zip(names, params)]
 
 
-def mesh_from_params(model, p):
-    """The model instance of one parameter vector (n_shape shape, n_color colour, rest expression)."""
+def mesh_from_params(model, p, n_shape: int | None = None, n_color: int | None = None):
+    """The model instance of one parameter vector in sd: ``n_shape`` shape, ``n_color`` colour
+    coefficients, the rest expression (defaults: all of the model's shape and colour components)."""
     p = np.asarray(p, np.float64).ravel()
-    ns, nc = model.shape.n_components, model.color.n_components
+    ns = model.shape.n_components if n_shape is None else int(n_shape)
+    nc = model.color.n_components if n_color is None else int(n_color)
     if p.size < ns + nc:
         raise ValueError(f"a parameter vector needs at least {ns + nc} values (shape + colour), got {p.size}")
     expression = p[ns + nc:] if p.size > ns + nc else None

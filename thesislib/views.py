@@ -148,6 +148,19 @@ def _finish(p, png, html) -> View:
 _FAVICON = "https://kitware.github.io/vtk-js/icon/favicon-${t}x${t}.png"
 
 
+def show(view: View, report_dir=None, caption: str = "interactive 3D view") -> None:
+    """Display a view in a notebook: its PNG, and a link to its HTML file (relative to
+    ``report_dir``, the folder the exported report lands in, so the link works offline)."""
+    from IPython.display import Markdown, display
+
+    display(view)
+    if view.html is not None:
+        href = Path(view.html)
+        if report_dir is not None:
+            href = Path(os.path.relpath(href, Path(report_dir)))
+        display(Markdown(f"[{caption} (opens offline, turn it with the mouse)]({href.as_posix()})"))
+
+
 def export_html(plotter, path) -> Path | None:
     """Write ``plotter``'s scene as a self-contained interactive HTML page (vtk.js, offline).
 
@@ -258,7 +271,7 @@ def error_view(prediction, truth, error=None, camera="front", *, clim=None, cmap
 
 
 def difference_view(a, b, camera="front", *, clim=None, cmap: str = DIFFERENCE_CMAP, size=600,
-                    zoom: float = 1.2, title=None, background="white", png=None, html=None) -> View:
+                    zoom: float = 1.1, title=None, background="white", png=None, html=None) -> View:
     """Where ``b`` lies outside (red) or inside (blue) ``a``: signed per-vertex displacement
     along ``a``'s normals, mm, painted on ``a`` (e.g. the 80-year minus the 18-year face).
 
@@ -271,7 +284,7 @@ def difference_view(a, b, camera="front", *, clim=None, cmap: str = DIFFERENCE_C
     m = float(np.max(np.abs(d))) or 1.0
     clim = (-m, m) if clim is None else tuple(clim)
     p = _plotter(1, 1, size, background)
-    _add(p, a, camera, scalars=d, clim=clim, cmap=cmap, bar_title="displacement (mm)", zoom=zoom, title=title)
+    _add(p, a, camera, scalars=d, clim=clim, cmap=cmap, bar_title="mm", zoom=zoom, title=title)
     return _finish(p, png, html)
 
 
