@@ -69,3 +69,13 @@ def test_parameter_batch_writes_one_ply_per_face(face_model, tmp_path):
     np.testing.assert_array_equal(back.vertices, want.vertices)
     with pytest.raises(ValueError, match="names"):
         save_parameter_meshes(face_model, params, tmp_path, names=["a"])
+
+
+def test_suite_index_links_the_meshes_folder_when_it_exists(face, tmp_path):
+    from thesislib.suite import render_index
+
+    assert "meshes/" not in render_index([], "smoke", tmp_path)
+    (tmp_path / "meshes" / "05_bprn").mkdir(parents=True)
+    face.save(tmp_path / "meshes" / "05_bprn" / "photo_1.ply")
+    page = render_index([], "smoke", tmp_path)
+    assert 'href="meshes/"' in page and 'href="meshes/05_bprn/"' in page and "(1 files)" in page

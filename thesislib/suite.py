@@ -193,11 +193,24 @@ def _write_state(out_dir: Path, results: dict[str, ChapterResult], params) -> No
     state = {"profile": params.profile, "updated": _dt.datetime.now().isoformat(timespec="seconds"),
              "chapters": [asdict(r) for r in ordered]}
     atomic_write_text(out_dir / "suite.json", json.dumps(state, indent=1))
-    atomic_write_text(out_dir / "index.html", render_index(ordered, params.profile))
+    atomic_write_text(out_dir / "index.html", render_index(ordered, params.profile, out_dir))
 
 
-def render_index(results: list[ChapterResult], profile: str) -> str:
-    """The suite's index page: one row per chapter with status, duration, links, error."""
+def _mesh_links(out_dir) -> str:
+    """A paragraph linking ``<out>/meshes/`` and its subfolders (PLY files for mesh viewers), or ''."""
+    meshes = Path(out_dir) / "meshes" if out_dir is not None else None
+    if meshes is None or not meshes.is_dir():
+        return ""
+    subs = sorted(d for d in meshes.iterdir() if d.is_dir())
+    items = "".join(f'<li><a href="meshes/{html.escape(d.name)}/">{html.escape(d.name)}</a> '
+                    f'({sum(1 for f in d.iterdir() if f.is_file())} files)</li>' for d in subs)
+    return (f'<h2>3D meshes</h2><p><a href="meshes/">meshes/</a>: PLY files with vertex colours (mm), '
+            f"for MeshLab, Blender or ParaView.</p><ul>{items}</ul>")
+
+
+def render_index(results: list[ChapterResult], profile: str, out_dir=None) -> str:
+    """The suite's index page: one row per chapter with status, duration, links, error; and a
+    link to ``<out_dir>/meshes/`` when that folder exists."""
     colours = {"ok": "#1a7f37", "failed": "#cf222e", "skipped": "#9a6700", "missing": "#6e7781"}
     rows = []
     for r in results:
@@ -218,5 +231,5 @@ pre{{white-space:pre-wrap;margin:0;max-width:40em}}</style></head>
 <p>Synthetic training data for 3D face reconstruction: one report per chapter. Total {total:.0f} s.</p>
 <table><tr><th>#</th><th>chapter</th><th>status</th><th>time</th><th>files</th><th>error</th><th>finished</th></tr>
 {''.join(rows)}
-</table></body></html>
+</table>{_mesh_links(out_dir)}</body></html>
 """
