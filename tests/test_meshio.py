@@ -79,3 +79,10 @@ def test_suite_index_links_the_meshes_folder_when_it_exists(face, tmp_path):
     face.save(tmp_path / "meshes" / "05_bprn" / "photo_1.ply")
     page = render_index([], "smoke", tmp_path)
     assert 'href="meshes/"' in page and 'href="meshes/05_bprn/"' in page and "(1 files)" in page
+
+
+def test_batch_names_become_safe_file_names(face_model, tmp_path):
+    d = face_model.shape.n_components + face_model.color.n_components
+    paths = save_parameter_meshes(face_model, np.zeros((2, d)), tmp_path, names=["a/b c.jpg", "../"])
+    assert [p.name for p in paths] == ["a_b_c.jpg.ply", "face_001.ply"]
+    assert all(p.parent == tmp_path for p in paths)

@@ -16,6 +16,7 @@ Every format keeps the vertices (float32, mm) and the triangles exactly. Colours
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -138,7 +139,8 @@ def load_mesh(path):
     return Mesh(vertices, colors, triangles, landmarks)
 
 
-def save_parameter_meshes(model, params, folder, names=None, suffix: str = ".ply") -> list[Path]:
+def save_parameter_meshes(model, params, folder, names=None, suffix: str = ".ply", *,
+                          n_shape: int | None = None, n_color: int | None = None) -> list[Path]:
     """Write the mesh of each parameter vector into ``folder`` (created if missing).
 
     Parameters
@@ -147,23 +149,32 @@ def save_parameter_meshes(model, params, folder, names=None, suffix: str = ".ply
     params : (n, d) array of parameter vectors in sd (``n_shape`` shape then ``n_color``
         colour coefficients, then expression where the model has it)
     folder : str or Path, e.g. ``outputs/<profile>/meshes/<group>``
-    names : n file stems, or None for ``face_000``, ``face_001``, ...
+    names : n file stems (characters other than letters, digits, ``.``, ``_``, ``-`` become
+        ``_``), or None for ``face_000``, ``face_001``, ...
     suffix : ".ply" (default), ".obj" or ".vtp"
+    n_shape, n_color : how the vectors split (default: the model's component counts)
 
     Returns
     -------
     list of n Paths written.
     """
     params = np.atleast_2d(np.asarray(params, np.float64))
-    names = [f"face_{i:03d}" for i in range(len(params))] if names is None else [str(n) for n in names]
+    names = ([f"face_{i:03d}" for i in range(len(params))] if names is None
+             else [safe_name(n, f"face_{i:03d}") for i, n in enumerate(names)])
     if len(names) != len(params):
         raise ValueError(f"got {len(params)} parameter vectors but {len(names)} names")
     if suffix.lower() not in SUFFIXES:
         raise ValueError(f"unknown mesh file suffix {suffix!r}: supported suffixes are {', '.join(SUFFIXES)}")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    return [save_mesh(mesh_from_params(model, p), folder / f"{name}{suffix}")
+    return [save_mesh(mesh_from_params(model, p, n_shape, n_color), folder / f"{name}{suffix}")
             for name, p in zip(names, params)]
+
+
+def safe_name(name, default: str = "face") -> str:
+    """``name`` as a file stem: runs of characters other than letters, digits, ``.``, ``_``, ``-``
+    become ``_`` (``default`` when nothing is left)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("._") or default
 
 
 def mesh_from_params(model, p, n_shape: int | None = None, n_color: int | None = None):

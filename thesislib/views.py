@@ -337,7 +337,8 @@ class Case:
 
 
 def reconstruction_extremes(model, predicted, truth, n: int = 2, camera="front", *, folder=None,
-                            html: bool = False, names=None, size=450) -> list[Case]:
+                            html: bool = False, names=None, size=450, n_shape=None,
+                            n_color=None) -> list[Case]:
     """The ``n`` best and ``n`` worst reconstructions of a test set as error heatmap views.
 
     Parameters
@@ -348,20 +349,23 @@ def reconstruction_extremes(model, predicted, truth, n: int = 2, camera="front",
     folder : where to write ``<kind>_<i>.png`` (and ``.html`` with ``html=True``) and each case's
         meshes ``<kind>_<i>_truth.ply`` / ``<kind>_<i>_prediction.ply``; None writes nothing
     names : m case names for the files (default the test-set row)
+    n_shape, n_color : how the vectors split (default: the model's component counts)
 
     Returns
     -------
     list of :class:`Case`, best first then worst (worst last); all views share one colour
     range (0 to the largest error among the cases), so their colours compare.
     """
-    from .meshio import mesh_from_params
+    from .meshio import mesh_from_params, safe_name
     from .metrics import vertex_error
 
     predicted, truth = np.atleast_2d(predicted), np.atleast_2d(truth)
     if predicted.shape != truth.shape:
         raise ValueError(f"predicted {predicted.shape} and truth {truth.shape} differ")
-    errors = [vertex_error(mesh_from_params(model, p).vertices, mesh_from_params(model, t).vertices)
-              for p, t in zip(predicted, truth)]
+    def mesh(p):
+        return mesh_from_params(model, p, n_shape, n_color)
+
+    errors = [vertex_error(mesh(p).vertices, mesh(t).vertices) for p, t in zip(predicted, truth)]
     mean = np.array([e.mean() for e in errors])
     order = np.argsort(mean, kind="stable")
     n = min(n, len(order) // 2 if len(order) > 1 else 1)
@@ -372,8 +376,8 @@ def reconstruction_extremes(model, predicted, truth, n: int = 2, camera="front",
         folder.mkdir(parents=True, exist_ok=True)
     cases = []
     for kind, i in picks:
-        name = f"{kind}_{i if names is None else names[i]}"
-        pm, tm = mesh_from_params(model, predicted[i]), mesh_from_params(model, truth[i])
+        name = f"{kind}_{i if names is None else safe_name(names[i], str(i))}"
+        pm, tm = mesh(predicted[i]), mesh(truth[i])
         view = error_view(pm, tm, errors[i], camera, clim=clim, size=size,
                           titles=(f"truth #{i}", f"{kind}"),
                           png=None if folder is None else folder / f"{name}.png",
