@@ -6,7 +6,7 @@ optionally an **interactive HTML file that works offline**: pyvista's trame expo
 (``trame-pyvista``/``trame-vtk``, installed with ``pyvista[jupyter]``) writes one self-contained
 page of about 2 MB per face (vtk.js and the meshes inlined); the only outside requests it
 makes are favicon links to the vtk.js site, which :func:`export_html` removes (checked in
-headless Chromium by ``tests/browser/test_views.py``). Panel titles are in the PNG only; the
+headless Chromium by ``tests/browser/test_views_html.py``). Panel titles are in the PNG only; the
 HTML shows the meshes, their colours, colour maps and scalar bars, and turns with the mouse.
 Without trame installed, ``html=`` warns and the view keeps its PNG.
 
