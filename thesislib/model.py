@@ -380,14 +380,10 @@ def save_bfm2017(model: MorphableModel, path) -> Path:
 
 @functools.lru_cache(maxsize=1)
 def default_model() -> MorphableModel:
-    """The embedded default model, built procedurally (see :mod:`thesislib.procedural`).
-
-    The same object on every call (in memory), its arrays from the disk cache when present.
-    """
-    arrays = build_cached()
-    parts = {p: PcaPart(*arrays[p]) for p in PARTS}
-    return MorphableModel(**parts, triangles=arrays["triangles"], landmarks=arrays["landmarks"],
-                          name=arrays["name"], directions=arrays["directions"])
+    """The embedded default model (:mod:`thesislib.procedural`), one object per process."""
+    a = build_cached()
+    return MorphableModel(**{p: PcaPart(*a[p]) for p in PARTS}, triangles=a["triangles"],
+                          landmarks=a["landmarks"], name=a["name"], directions=a["directions"])
 
 
 def load_model(spec: dict | None = None) -> MorphableModel:
