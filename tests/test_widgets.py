@@ -18,7 +18,7 @@ def test_face_explorer_updates_figure_in_place(face_model):
     c0 = list(e.figure.data[0].vertexcolor)
     e.value.value = -2.0
     assert list(e.figure.data[0].vertexcolor) != c0
-    e._on_reset()
+    e.reset_coefficients()
     np.testing.assert_allclose(np.array(e.figure.data[0].x), x0, atol=1e-4)
 
 

@@ -41,9 +41,12 @@ def test_slider_callback_and_new_z(small):
     z0 = ex.z.copy()
     ex.age.value = 60.0  # a user moving the slider
     np.testing.assert_allclose(ex.params, gan.generate(z0, 60.0, ex.sex.value))
-    ex._on_new_z()
+    ex.new_face()
     assert not np.allclose(ex.z, z0)
     np.testing.assert_allclose(ex.params, gan.generate(ex.z, 60.0, ex.sex.value))
+    z1 = ex.z.copy()
+    ex.new_z.click()  # the button does the same
+    assert not np.allclose(ex.z, z1)
 
 
 def test_static_twin_groups(small):

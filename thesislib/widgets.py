@@ -102,10 +102,14 @@ class FaceExplorer:
         self.set(self.part.value, self.component.value, change["new"])
 
     def _on_reset(self, _button=None):
+        self.reset_coefficients()
+
+    def reset_coefficients(self) -> float:
+        """All coefficients back to 0 (the mean face), as the reset button does; returns seconds."""
         for c in self.coefficients.values():
             c[:] = 0
         self._on_select()
-        self.update(parts=("shape", "color"))
+        return self.update(parts=("shape", "color"))
 
     def set(self, part: str, component: int, value: float) -> float:
         """Set one coefficient and update the view; returns the update time in seconds."""
@@ -245,8 +249,13 @@ class AgeSexExplorer:
         self.update()
 
     def _on_new_z(self, _button=None):
+        self.new_face()
+
+    def new_face(self) -> float:
+        """Draw a new latent vector ``z`` (a new identity at the same age and sex), as the
+        "new face" button does, and update; returns the update time in seconds."""
         self.z = self.rng.standard_normal(self.gan.latent_dim)
-        self.update()
+        return self.update()
 
     def set(self, age: float | None = None, sex: float | None = None) -> float:
         """Move the sliders without triggering their callbacks, then update once; returns seconds."""
