@@ -278,11 +278,12 @@ GMM_KILL = """
 import sys, time
 import numpy as np
 import thesislib.gmm as g
-real = g._save_cell
+import thesislib.gmm_grid as grid
+real = grid._save_cell
 def slow(*a, **k):
     real(*a, **k)
     time.sleep(1.0)
-g._save_cell = slow
+grid._save_cell = slow  # where fit_grid looks it up
 X = np.random.default_rng(0).normal(size=(300, 3))
 g.fit_grid(X, components=(1, 2, 3), covariance_types=("diag", "full"), seed=5, progress=False,
            cache_dir=sys.argv[1], n_jobs=1)
@@ -319,11 +320,11 @@ GAN_KILL = """
 import sys, time
 import numpy as np
 import thesislib.gan as g
-real = g._atomic_save
+real = g.atomic_save
 def slow(obj, path):
     real(obj, path)
     time.sleep(1.0)
-g._atomic_save = slow
+g.atomic_save = slow  # the estimator's module-level name
 rng = np.random.default_rng(0)
 X, age, sex = rng.normal(size=(120, 4)), rng.uniform(18, 80, 120), rng.integers(0, 2, 120)
 g.ConditionalGAN(variant="cvgan2", epochs=6, batch_size=40, hidden=(16, 16), progress=False, seed=0,
