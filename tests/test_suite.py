@@ -1,5 +1,6 @@
 """The suite runner: a failing notebook is reported, not hidden; dependents are skipped."""
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -90,3 +91,43 @@ def test_undeclared_parameter_is_an_error(fake_suite):
     with pytest.raises(suite.ParamsError, match="does not declare"):
         suite.run_suite(params, out=out, notebooks_dir=nbdir, progress=False)
     assert not (out / "index.html").exists()  # nothing ran
+
+
+def test_report_shows_no_stuck_progress_bar(tmp_path):
+    """A tqdm bar enabled explicitly in a chapter (so TQDM_DISABLE does not hold it) is a
+    finished bar or a one-line summary in the saved notebook and the HTML, never 0 %."""
+    from thesislib.params import CHAPTERS
+
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    body = ("from tqdm.auto import tqdm\n"
+            "for _ in tqdm(range(40), disable=False, desc='dlib features', unit='img'):\n    pass\n"
+            "for _ in tqdm(range(5), disable=False, desc='epochs', leave=False):\n    pass\n"
+            "for i in tqdm(range(9), disable=False, desc='early'):\n    if i == 3:\n        break\n")
+    from thesislib.params import SECTIONS
+
+    chapter = CHAPTERS[0]
+    fields = "".join(f"{k} = None\n" for k in SECTIONS[chapter.section].model_fields)
+    _notebook(nbdir / f"{chapter.stem}.ipynb", body, ALL_PARAMS + fields)
+    params = suite.load_params(ROOT / "params" / "smoke.yaml")
+    out = tmp_path / "out"
+    out.mkdir()
+    res = suite.run_chapter(chapter, params, out, nbdir, progress=False)
+    assert res.status == "ok", res.error
+    page = (out / res.html).read_text()
+    saved = nbformat.read(out / res.notebook, as_version=4)
+    text = "".join(o.get("text", "") for c in saved.cells if c.cell_type == "code" for o in c.outputs)
+    stuck = re.compile(r"(?<!\d)0%\|")  # "  0%|", not "100%|"
+    assert not stuck.search(page) and not stuck.search(text)
+    assert "dlib features: 100%|##########| 40/40 [" in text and "dlib features: 100%" in page
+    assert "epochs: 100%|##########| 5/5" in text
+    assert "early: stopped at 3/9" in text  # the bar counts finished iterations
+
+
+def test_bar_line():
+    from thesislib.report_bars import bar_line
+
+    assert bar_line("a", 3, 3, "3/3 [00:01<00:00, 2.9it/s]") == "a: 100%|##########| 3/3 [00:01<00:00, 2.9it/s]"
+    assert bar_line("a", 3, 3, "0/3 [00:00<?, ?it/s]") == "a: 100%|##########| 3/3"  # stale text dropped
+    assert bar_line(None, 1, 3) == "stopped at 1/3"
+    assert bar_line("a", 7, None) == "a: 7 done"

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from .atomic import atomic_write_text
 from .params import CHAPTERS, Chapter, ParamsError, load_params, notebook_parameters, output_dir
+from .report_bars import finish_progress_bars
 
 TEMPLATES = Path(__file__).parent / "templates"
 REMOTE_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"']https?://[^>]*>\s*</script>", re.IGNORECASE)
@@ -63,6 +64,16 @@ def export_html(notebook_path, html_path) -> None:
     atomic_write_text(Path(html_path), body)
 
 
+def _finish_bars(notebook_path: Path) -> None:
+    """Progress bars of the executed notebook as text lines of their final state (a static
+    report would show them stuck at 0 %; see :mod:`thesislib.report_bars`)."""
+    import nbformat
+
+    nb = nbformat.read(str(notebook_path), as_version=4)
+    if finish_progress_bars(nb):
+        atomic_write_text(notebook_path, nbformat.writes(nb))
+
+
 def declared_parameters(notebook_path) -> set[str]:
     import papermill
 
@@ -90,7 +101,8 @@ def run_chapter(chapter: Chapter, params, out_dir: Path, notebooks_dir: Path,
     start = time.perf_counter()
     error = None
     # progress bars inside the kernel would be frozen widgets in the report; the suite
-    # shows its own per-cell progress instead (tqdm reads TQDM_DISABLE)
+    # shows its own per-cell progress instead (tqdm reads TQDM_DISABLE). Bars that code
+    # enables explicitly (``disable=False``) still draw: _finish_bars writes their final state
     saved = os.environ.get("TQDM_DISABLE")
     os.environ["TQDM_DISABLE"] = "1"
     try:
@@ -108,6 +120,7 @@ def run_chapter(chapter: Chapter, params, out_dir: Path, notebooks_dir: Path,
         else:
             os.environ["TQDM_DISABLE"] = saved
     seconds = time.perf_counter() - start
+    _finish_bars(partial)
     os.replace(partial, final)
     page = out_dir / f"{chapter.stem}.html"
     try:
