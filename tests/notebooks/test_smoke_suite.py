@@ -1,5 +1,6 @@
 """The whole notebook suite on the smoke profile: every chapter present runs and reports."""
 import json
+import re
 
 import pytest
 
@@ -18,4 +19,5 @@ def test_smoke_suite_runs_every_chapter(smoke_suite):
         chapter = next(c for c in state["chapters"] if c["number"] == number)
         page = (out / chapter["html"]).read_text()
         assert 'src="http' not in page, f"{chapter['html']} loads a remote script"
+        assert not re.search(r"(?<!\d)0%\|", page), f"{chapter['html']} shows a progress bar stuck at 0 %"
     assert (out / "index.html").exists() and (out / "mean_face.png").exists()
