@@ -111,6 +111,59 @@ def test_params_unknown_sampler_and_bfm_without_path(tmp_path):
         load_params(_params(tmp_path, "model: {kind: bfm2017}\n"))
 
 
+def test_params_missing_model_file(tmp_path, capsys):
+    """The BFM file is checked when the params are: one message, exit 2, no kernel starts."""
+    p = _params(tmp_path, f"model: {{kind: bfm2017, path: {tmp_path / 'model2017.h5'}}}\n")
+    with pytest.raises(ParamsError) as e:
+        load_params(p)
+    msg = str(e.value)
+    assert str(p) in msg and "model.path:" in msg and str(tmp_path / "model2017.h5") in msg
+    assert "does not exist; set model.path to the Basel Face Model 2017 .h5" in msg
+    assert "faces.dmi.unibas.ch" in msg
+    assert cli.main(["check", str(p)]) == 2
+    assert "model.path:" in capsys.readouterr().err
+    out = tmp_path / "out"
+    assert cli.main(["run", "--params", str(p), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("thesislib: ") == 1 and "model.path:" in err
+    assert not out.exists(), "no chapter may start when a path is wrong"
+    # an existing file that is not HDF5 (e.g. a saved download page)
+    page = tmp_path / "model2017.h5"
+    page.write_text("<html>download</html>")
+    with pytest.raises(ParamsError, match=r"model\.path: .*model2017\.h5 is not an HDF5 file"):
+        load_params(p)
+
+
+def test_params_folder_where_a_file_belongs(tmp_path):
+    folder = tmp_path / "wiki_crop"
+    folder.mkdir()
+    p = _params(tmp_path, f"data: {{wiki: {folder}, fitted_set: {folder}}}\n")
+    with pytest.raises(ParamsError) as e:
+        load_params(p)
+    msg = str(e.value)  # every bad key at once
+    assert f"data.wiki: {folder} is a folder, expected a file; set data.wiki to IMDB-WIKI's wiki.mat" in msg
+    assert f"data.fitted_set: {folder} is a folder, expected a file" in msg
+    mat = folder / "wiki.mat"
+    mat.write_bytes(b"x")
+    p = _params(tmp_path, f"data: {{backgrounds: {mat}}}\n")  # and a file where a folder belongs
+    with pytest.raises(ParamsError, match=r"data\.backgrounds: .*wiki\.mat is a file, expected a folder"):
+        load_params(p)
+
+
+def test_params_missing_wiki_image_root(tmp_path, monkeypatch):
+    root = tmp_path / "wiki_crop"
+    root.mkdir()
+    (root / "wiki.mat").write_bytes(b"x")
+    p = _params(tmp_path, f"data: {{wiki: {root / 'wiki.mat'}, wiki_images: {tmp_path / 'wiki_images'}}}\n")
+    with pytest.raises(ParamsError, match=r"data\.wiki_images: .*wiki_images does not exist; set data\.wiki_images "
+                                          r"to the folder wiki\.mat's full_path entries are relative to"):
+        load_params(p)
+    # relative paths are taken from the current folder and come back absolute
+    monkeypatch.chdir(tmp_path)
+    ok = load_params(_params(tmp_path, "data: {wiki: wiki_crop/wiki.mat, wiki_images: wiki_crop}\n"))
+    assert ok.data.wiki == str(root / "wiki.mat") and ok.data.wiki_images == str(root)
+
+
 # ======================================================================= BFM 2017 file
 def test_bfm_missing(tmp_path):
     from thesislib.model import load_bfm2017

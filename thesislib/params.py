@@ -20,6 +20,7 @@ from typing import Annotated, Literal, Optional
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .params_paths import path_problems
 from .samplers import SAMPLERS
 
 
@@ -278,7 +279,27 @@ def load_params(path) -> SuiteParams:
     if params.model.kind == "bfm2017" and not params.model.path:
         raise ParamsError(f"{path}: model.path: required when model.kind is bfm2017 "
                           "(the .h5 file of the Basel Face Model 2017)")
-    return params
+    return check_paths(params, str(path))
+
+
+def check_paths(params: SuiteParams, source: str = "<params>") -> SuiteParams:
+    """Check every path of ``model`` and ``data`` (:func:`thesislib.params_paths.path_problems`):
+    it exists, is a file or a folder as its key needs, is readable, and the BFM file is HDF5.
+
+    Relative paths are taken from the current folder and come back absolute, so the
+    notebooks (which run in ``notebooks/``) open what was checked.
+
+    Raises
+    ------
+    ParamsError
+        One message naming each bad key, its path and the fix.
+    """
+    problems, model, data = path_problems(params)
+    if problems:
+        raise ParamsError(f"{source}: " + ("\n  ".join(problems) if len(problems) == 1
+                                          else "bad paths:\n  " + "\n  ".join(problems)))
+    return params.model_copy(update={"model": params.model.model_copy(update=model),
+                                     "data": params.data.model_copy(update=data)})
 
 
 def output_dir(params: SuiteParams, override=None) -> Path:
