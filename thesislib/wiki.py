@@ -35,7 +35,8 @@ def _birth_date(dob: float):
         return None
 
 
-def load_wiki(mat_path, min_face_score: float = 1.0, root=None, age_range: tuple = AGE_RANGE) -> pd.DataFrame:
+def load_wiki(mat_path, min_face_score: float = 1.0, root=None, age_range: tuple = AGE_RANGE,
+              check_files: bool = True) -> pd.DataFrame:
     """Read IMDB-WIKI's ``wiki.mat`` into a filtered label table.
 
     Parameters
@@ -44,9 +45,13 @@ def load_wiki(mat_path, min_face_score: float = 1.0, root=None, age_range: tuple
         full_path, gender, name, face_location, face_score, second_face_score; ``imdb.mat``
         with struct ``imdb`` works too)
     min_face_score : float, keep faces with ``face_score >= min_face_score``
-    root : folder the ``full_path`` entries are relative to, or None. When given, rows
-        whose file is missing are dropped and ``path`` is absolute.
+    root : folder the ``full_path`` entries are relative to; None: the folder of
+        ``mat_path`` (IMDB-WIKI's layout: ``wiki.mat`` sits at the root of its image
+        folders). ``path`` is absolute, and rows whose file is missing are dropped
+        (counted as ``missing_file``).
     age_range : (low, high) years, inclusive; other ages count as implausible
+    check_files : bool, False: labels only, ``path`` as the file has it (relative) and no
+        row dropped for a missing image
 
     Returns
     -------
@@ -64,6 +69,7 @@ def load_wiki(mat_path, min_face_score: float = 1.0, root=None, age_range: tuple
     from scipy.io import loadmat
 
     mat_path = Path(mat_path)
+    root = mat_path.resolve().parent if root is None else Path(root)
     if not mat_path.is_file():
         raise FileNotFoundError(f"{mat_path} does not exist; download wiki_crop.tar from IMDB-WIKI "
                                 "and point the params entry at its wiki.mat")
@@ -123,8 +129,8 @@ def load_wiki(mat_path, min_face_score: float = 1.0, root=None, age_range: tuple
                 age = int(taken[i]) - born.year - (1 if (born.month, born.day) > (7, 1) else 0)
                 reason = None if age_range[0] <= age <= age_range[1] else "implausible_age"
                 path = paths[i]
-                if reason is None and root is not None:
-                    path = str(Path(root) / paths[i])
+                if reason is None and check_files:
+                    path = str(root / paths[i])
                     if not Path(path).is_file():
                         reason = "missing_file"
         if reason is not None:
