@@ -248,3 +248,26 @@ def test_score_by_sampler_and_metric_correlations():
     assert corr.loc["x", "r"] == pytest.approx(ref.statistic) and corr.loc["x", "p"] == pytest.approx(ref.pvalue)
     assert np.isnan(corr.loc["flat", "r"])
     assert np.isnan(M.metric_correlations(table.iloc[:2], s).loc["x", "r"])
+
+
+def test_ks_quality_table_by_hand():
+    from thesislib.metrics import ks_quality_table, ks_summary
+
+    rng = np.random.default_rng(0)
+    ref = rng.normal(size=(300, 4))
+    draws = {"same": rng.normal(size=(200, 4)), "wide": rng.normal(0, 3, size=(200, 4))}
+    axis = np.array([1.0, 0, 0, 0])
+
+    class Inside:  # valid when every coefficient is within 2 sd
+        def valid_fraction(self, X):
+            return float(np.mean(np.all(np.abs(X) < 2, axis=1)))
+
+    t = ks_quality_table(draws, ref, sex_axis=axis, validity=Inside(), kinds={"same": "a", "wide": "b"})
+    assert list(t.columns) == ["sampler", "kind", "ks_sum", "mean_p", "ks_sex_axis", "valid_fraction"]
+    assert list(t.sampler) == ["same", "wide"] and list(t.kind) == ["a", "b"]
+    for i, X in enumerate(draws.values()):
+        assert t.ks_sum[i] == pytest.approx(ks_summary(X, ref)[0])
+        assert t.ks_sex_axis[i] == pytest.approx(ks_summary(X[:, :1], ref[:, :1])[0])
+        assert t.valid_fraction[i] == Inside().valid_fraction(X)
+    assert t.ks_sum[1] > t.ks_sum[0]
+    assert list(ks_quality_table(draws, ref).columns) == ["sampler", "ks_sum", "mean_p"]

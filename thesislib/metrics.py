@@ -6,6 +6,7 @@ the geometric error in :mod:`thesislib.geometry`. Every name below imports from 
 Pure functions on arrays (numpy / scipy / scikit-learn):
 
 * :func:`ks_table`, :func:`ks_summary` -- two-sample Kolmogorov-Smirnov per parameter (Table 6.3);
+  :func:`ks_quality_table` -- those per sampler, with a sex-axis KS and the valid fraction;
 * :func:`kmeans_distortion` -- mean distance to the k-means centroid (Table 6.4);
 * :func:`distance_quartiles` -- cosine / L2 distances of random pairs (Table 6.5);
 * :func:`nearest_centroid_accuracy` -- sex classifier of eq. 6.1 in PCA space;
@@ -26,7 +27,7 @@ from .scores import (GroupCI, corrected_score, group_mean_ci, mean_rank_ci, metr
                      score_by_sampler)
 
 __all__ = [
-    "ks_table", "ks_summary", "kmeans_distortion", "distance_quartiles", "corrected_score",
+    "ks_table", "ks_summary", "ks_quality_table", "kmeans_distortion", "distance_quartiles", "corrected_score",
     "ranks", "GroupCI", "group_mean_ci", "mean_rank_ci", "rigid_align", "vertex_error",
     "vertex_error_summary", "nearest_centroid_accuracy", "variety_table",
     "transfer_centroid_accuracy", "score_by_sampler", "metric_correlations",
@@ -83,6 +84,43 @@ def ks_summary(a, b) -> tuple[float, float]:
     """
     stat, p = ks_table(a, b)
     return float(stat.sum()), float(p.mean())
+
+
+def ks_quality_table(draws: dict, reference, sex_axis=None, validity=None, kinds=None):
+    """One row per sampler: how its draws compare with held-out faces (chapters 03 and 04).
+
+    Parameters
+    ----------
+    draws : dict name -> (n, d) samples
+    reference : (m, d) held-out faces
+    sex_axis : (d,) direction or None; adds ``ks_sex_axis``, the KS statistic of the
+        projections on it (a joint property that single coefficients miss)
+    validity : object with ``valid_fraction(X) -> float`` (e.g. a fitted
+        :class:`thesislib.population.Validity`) or None; adds ``valid_fraction``
+    kinds : dict name -> str or None; adds a ``kind`` column (e.g. "GMM", "baseline")
+
+    Returns
+    -------
+    pandas.DataFrame with columns ``sampler``, [``kind``], ``ks_sum``, ``mean_p``,
+    [``ks_sex_axis``], [``valid_fraction``], rows in the order of ``draws``
+    """
+    import pandas as pd
+
+    reference = _2d(reference, "reference")
+    rows = []
+    for name, X in draws.items():
+        X = _2d(X, str(name))
+        row = {"sampler": name}
+        if kinds is not None:
+            row["kind"] = kinds.get(name)
+        row["ks_sum"], row["mean_p"] = ks_summary(X, reference)
+        if sex_axis is not None:
+            axis = np.asarray(sex_axis, dtype=np.float64)
+            row["ks_sex_axis"] = ks_summary((X @ axis)[:, None], (reference @ axis)[:, None])[0]
+        if validity is not None:
+            row["valid_fraction"] = validity.valid_fraction(X)
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 # --------------------------------------------------------------------------- variety
