@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from thesislib import datasets
+from thesislib import dataset_exec, dataset_store
 from thesislib.datasets import generate
 from thesislib.model import default_model
 from thesislib.render import Workspace, render
@@ -60,12 +60,13 @@ def _old_png(image) -> bytes:
 
 @contextlib.contextmanager
 def old_stages():
-    saved = datasets._chunk_meshes, datasets._png_bytes
-    datasets._chunk_meshes, datasets._png_bytes = _old_meshes, _old_png
+    # where the worker looks them up: meshes in dataset_exec, PNG bytes in dataset_store
+    saved = dataset_exec._chunk_meshes, dataset_store._png_bytes
+    dataset_exec._chunk_meshes, dataset_store._png_bytes = _old_meshes, _old_png
     try:
         yield
     finally:
-        datasets._chunk_meshes, datasets._png_bytes = saved
+        dataset_exec._chunk_meshes, dataset_store._png_bytes = saved
 
 
 def bench_render(n: int, per_face: int) -> float:

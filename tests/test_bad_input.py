@@ -289,12 +289,13 @@ def test_wiki_missing_fields(tmp_path):
 # ======================================================================= killed runs
 DATASET_KILL = """
 import sys, time
+import thesislib.dataset_exec as e
 import thesislib.datasets as d
-real = d._save_png
+real = e._save_png  # the worker (dataset_exec) writes the images
 def slow(path, image):
     time.sleep(0.2)
     real(path, image)
-d._save_png = slow
+e._save_png = slow
 d.generate(sys.argv[1], sampler="naive_normal_1", n_faces=6, images_per_face=1, seed=3, chunk_size=2,
            crop="center", progress=False)
 """

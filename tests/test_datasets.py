@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from thesislib import datasets
+from thesislib import dataset_exec, datasets
 from thesislib.datasets import (SKIP_REASONS, ExpressionSettings, generate, load_dataset, load_wiki,
                                 dataset_gallery)
 from thesislib.samplers import make_sampler
@@ -114,7 +114,7 @@ def test_workers_2_same_bytes(reference, tmp_path):
 
 
 def test_injected_failure_then_resume_same_bytes(reference, tmp_path, monkeypatch):
-    real = datasets._run_chunk
+    real = dataset_exec._run_chunk  # _execute looks the chunk function up there
     calls = []
 
     def failing(chunk, ctx):
@@ -123,7 +123,7 @@ def test_injected_failure_then_resume_same_bytes(reference, tmp_path, monkeypatc
         calls.append(chunk.number)
         return real(chunk, ctx)
 
-    monkeypatch.setattr(datasets, "_run_chunk", failing)
+    monkeypatch.setattr(dataset_exec, "_run_chunk", failing)
     out = tmp_path / "partial"
     with pytest.raises(RuntimeError, match="injected"):
         generate(out, **BASE)
@@ -133,9 +133,9 @@ def test_injected_failure_then_resume_same_bytes(reference, tmp_path, monkeypatc
     # a partial dataset also refuses other settings
     with pytest.raises(ValueError, match="partial"):
         generate(out, **{**BASE, "seed": 5})
-    monkeypatch.setattr(datasets, "_run_chunk", real)
+    monkeypatch.setattr(dataset_exec, "_run_chunk", real)
     done = []
-    monkeypatch.setattr(datasets, "_run_chunk", lambda c, ctx: (done.append(c.number), real(c, ctx))[1])
+    monkeypatch.setattr(dataset_exec, "_run_chunk", lambda c, ctx: (done.append(c.number), real(c, ctx))[1])
     card = generate(out, **BASE)
     assert 0 not in done and len(done) == -(-N_FACES * PER_FACE // CHUNK) - 1
     assert card.run["images_rendered"] == N_FACES * PER_FACE - CHUNK and card.run["render_cpu_s"] > 0
@@ -146,12 +146,13 @@ def test_injected_failure_then_resume_same_bytes(reference, tmp_path, monkeypatc
 KILL_SCRIPT = """
 import sys, time
 from pathlib import Path
+import thesislib.dataset_exec as e
 import thesislib.datasets as d
-real = d._save_png
+real = e._save_png  # the worker writes images through dataset_exec's name
 def slow(path, image):
     time.sleep(0.15)
     real(path, image)
-d._save_png = slow
+e._save_png = slow
 # a stale temporary file, as a kill during a write leaves one
 Path(sys.argv[1], "images").mkdir(parents=True, exist_ok=True)
 Path(sys.argv[1], "images", "0000005.png.123.tmp").write_bytes(b"half")
@@ -261,84 +262,6 @@ def test_defaults_landmark_crop_and_background_bank_recorded_in_card(tmp_path):
     assert "dlib-bin" not in card.versions
     lab = load_dataset(tmp_path / "defaults").labels
     assert lab["background_id"].str.match(r"^bank:\d+(:flip)?$").all()
-
-
-def test_png_encoder_round_trips(tmp_path):
-    from PIL import Image
-
-    rng = np.random.default_rng(0)
-    for shape in [(224, 224, 3), (1, 1, 3), (5, 17, 3)]:
-        img = rng.integers(0, 256, shape, dtype=np.uint8)
-        data = datasets._png_bytes(img)
-        assert data.endswith(datasets._PNG_END)
-        (tmp_path / "x.png").write_bytes(data)
-        with Image.open(tmp_path / "x.png") as im:
-            im.load()
-            assert im.mode == "RGB"
-            np.testing.assert_array_equal(np.asarray(im), img)
-    with pytest.raises(ValueError, match="H, W, 3"):
-        datasets._png_bytes(np.zeros((4, 4), np.uint8))
-
-
-def test_png_encoder_edge_cases_and_code_lengths(tmp_path):
-    from PIL import Image
-
-    from thesislib import png
-
-    rng = np.random.default_rng(3)
-    skewed = (rng.geometric(0.6, (120, 90, 3)) % 256).astype(np.uint8)  # Huffman tree deeper than 15
-    ramp = np.broadcast_to(np.arange(256, dtype=np.uint8)[None, :, None], (3, 256, 3))
-    cases = [np.zeros((1, 1, 3), np.uint8), np.zeros((40, 30, 3), np.uint8), np.full((7, 3, 3), 200, np.uint8),
-             skewed, ramp, rng.integers(0, 8, (64, 64, 3), dtype=np.uint8)]
-    for img in cases:
-        data = png.png_bytes(img)
-        assert data == png.png_bytes(img.copy())  # same image, same bytes
-        (tmp_path / "y.png").write_bytes(data)
-        with Image.open(tmp_path / "y.png") as im:
-            im.load()
-            np.testing.assert_array_equal(np.asarray(im), img)
-    # lengths: at most 15 bits, complete (Kraft sum 1), every used symbol coded, >= 2 codes
-    freq = np.array([int(1.7 ** i) for i in range(40)] + [0] * 10, np.int64)
-    lengths = png.huffman_lengths(freq, 15)
-    assert lengths.max() == 15 and np.sum(2.0 ** -lengths[lengths > 0]) == 1.0
-    assert np.all((lengths > 0) == (freq > 0))
-    one = png.huffman_lengths(np.array([0, 0, 9], np.int64), 15)
-    assert (one > 0).sum() == 2 and np.sum(2.0 ** -one[one > 0]) == 1.0
-
-
-def test_chunk_instances_are_one_batch_equal_to_model_instances(face_model):
-    model = datasets._compact(face_model.truncated(10, 10, 3))
-    P = np.random.default_rng(1).normal(size=(3, 20))
-    E = np.random.default_rng(2).normal(size=(6, 3))
-    chunk = datasets._Chunk(0, 4, 10, 2, P, {})  # images 4..9 of faces 2..4, two per face
-    ctx = datasets._Context("", 0, 2, 10, 10, 3, None, "", None, None, None)
-    V, C = model.instances(shape=P[:, :10], color=P[:, 10:])
-    for k, mesh in enumerate(datasets._chunk_meshes(model, chunk, ctx, None)):
-        np.testing.assert_array_equal(mesh.vertices, V[k // 2])
-        np.testing.assert_array_equal(mesh.colors, C[k // 2])
-        single = model.instance(P[k // 2, :10], P[k // 2, 10:])
-        np.testing.assert_allclose(mesh.vertices, single.vertices, atol=1e-3)
-        np.testing.assert_array_equal(mesh.landmarks, single.landmarks)
-    Vx, _ = model.instances(shape=np.repeat(P[:, :10], 2, 0), color=np.repeat(P[:, 10:], 2, 0), expression=E)
-    for k, mesh in enumerate(datasets._chunk_meshes(model, chunk, ctx, E)):
-        np.testing.assert_allclose(mesh.vertices, Vx[k], atol=1e-4)
-
-
-def test_chunk_instances_in_batches_of_reused_buffers(face_model, monkeypatch):
-    model = datasets._compact(face_model.truncated(10, 10, 0))
-    P = np.random.default_rng(5).normal(size=(6, 20))
-    chunk = datasets._Chunk(0, 3, 13, 1, P, {})  # images 3..12 of faces 1..6 (two per face, face 1 once)
-    ctx = datasets._Context("", 0, 2, 10, 10, 0, None, "", None, None, None)
-    V, C = model.instances(shape=P[:, :10], color=P[:, 10:])
-    monkeypatch.setattr(datasets, "INSTANCE_BATCH", 2)
-    monkeypatch.setattr(datasets, "_BUFFERS", __import__("threading").local())
-    seen = []
-    for index, mesh in zip(range(3, 13), datasets._chunk_meshes(model, chunk, ctx, None)):
-        local = index // 2 - 1
-        np.testing.assert_allclose(mesh.vertices, V[local], atol=1e-5)
-        np.testing.assert_allclose(mesh.colors, C[local], atol=1e-6)
-        seen.append(mesh.vertices)
-    assert np.shares_memory(seen[0], seen[-2])  # faces 1 and 5: row 0 of one reused buffer
 
 
 def test_detector_crop_records_method(tmp_path):
