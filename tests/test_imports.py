@@ -32,27 +32,31 @@ def test_each_module_imports_alone_in_a_fresh_interpreter():
     assert not failed, "\n\n".join(f"import {m} failed:\n{err}" for m, err in failed)
 
 
-def _module_level_imports(path: Path, module: str) -> set[str]:
-    """thesislib modules imported when ``module`` is imported: ``import``/``from`` statements
-    at module level (also inside module-level ``if``/``try``/``with``, but not under
-    ``if TYPE_CHECKING:`` nor inside functions or classes)."""
+def _imports(path: Path, module: str, call_time: bool = False) -> set[str]:
+    """thesislib modules that ``module`` imports: ``import``/``from`` statements at module level
+    (also inside module-level ``if``/``try``/``with``); with ``call_time`` also every one inside
+    functions and classes (run when they are called). Never those under ``if TYPE_CHECKING:``."""
     package = module.rpartition(".")[0]
+    tree = ast.parse(path.read_text(), str(path))
     found: set[str] = set()
 
-    def visit(stmts):
+    def add(node):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1]
+                                + ([node.module] if node.module else []))
+            found.add(base)
+            found.update(f"{base}.{a.name}" for a in node.names)  # from . import gmm
+
+    def visit(stmts):  # module level
         for node in stmts:
-            if isinstance(node, ast.Import):
-                found.update(a.name for a in node.names)
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1]
-                                    + ([node.module] if node.module else []))
-                found.add(base)
-                found.update(f"{base}.{a.name}" for a in node.names)  # from . import gmm
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                add(node)
             elif isinstance(node, ast.If):
-                test = ast.unparse(node.test)
-                if "TYPE_CHECKING" not in test:
+                if "TYPE_CHECKING" not in ast.unparse(node.test):
                     visit(node.body)
                 visit(node.orelse)
             elif isinstance(node, (ast.Try, ast.With)):
@@ -62,12 +66,25 @@ def _module_level_imports(path: Path, module: str) -> set[str]:
                 visit(getattr(node, "orelse", []))
                 visit(getattr(node, "finalbody", []))
 
-    visit(ast.parse(path.read_text(), str(path)).body)
+    if call_time:
+        typing_only = {id(n) for node in ast.walk(tree)
+                       if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+                       for stmt in node.body for n in ast.walk(stmt)}
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and id(node) not in typing_only:
+                add(node)
+    else:
+        visit(tree.body)
     return {m for m in found if m in MODULES and m != module}
 
 
-def _import_graph() -> dict[str, set[str]]:
-    return {m: _module_level_imports(PACKAGE / f"{m.split('.')[-1]}.py", m) for m in MODULES}
+def _module_level_imports(path: Path, module: str) -> set[str]:
+    """thesislib modules imported when ``module`` is imported (see :func:`_imports`)."""
+    return _imports(path, module)
+
+
+def _import_graph(call_time: bool = False) -> dict[str, set[str]]:
+    return {m: _imports(PACKAGE / f"{m.split('.')[-1]}.py", m, call_time) for m in MODULES}
 
 
 def _find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -102,9 +119,16 @@ def test_graph_reads_relative_and_absolute_imports(tmp_path):
     f.write_text("from .model import Mesh\nfrom . import gmm\nimport thesislib.scene\n"
                  "try:\n    from thesislib import viz\nexcept ImportError:\n    pass\n"
                  "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .render import render\n"
-                 "def f():\n    from .gan import CVGAN1\n")
-    assert _module_level_imports(f, "thesislib.x") == {
-        "thesislib.model", "thesislib.gmm", "thesislib.scene", "thesislib.viz"}
+                 "def f():\n    from .gan import CVGAN1\n"
+                 "class C:\n    def m(self):\n        for i in range(2):\n            if i:\n"
+                 "                from thesislib import bprn\n"
+                 "def g():\n    try:\n        import thesislib.faces as F\n    except ImportError:\n"
+                 "        with open('x'):\n            from .crops import CROPS\n"
+                 "    if TYPE_CHECKING:\n        from .scores import ranks\n")
+    top = {"thesislib.model", "thesislib.gmm", "thesislib.scene", "thesislib.viz"}
+    assert _module_level_imports(f, "thesislib.x") == top
+    assert _imports(f, "thesislib.x", call_time=True) == top | {
+        "thesislib.gan", "thesislib.bprn", "thesislib.faces", "thesislib.crops"}
 
 
 def test_no_import_cycle_among_modules():
@@ -112,6 +136,19 @@ def test_no_import_cycle_among_modules():
     assert "thesislib.procedural" in graph["thesislib.model"]  # model -> procedural, one way
     cycle = _find_cycle(graph)
     assert cycle is None, "import cycle at module level: " + " -> ".join(cycle)
+
+
+def test_no_import_cycle_with_call_time_imports():
+    """Imports inside functions count too: a loop through them still ties two modules together."""
+    graph = _import_graph(call_time=True)
+    assert "thesislib.meshio" in graph["thesislib.model"]  # model -> meshio (Mesh lives there)
+    assert "thesislib.testsets" in graph["thesislib.photos"]  # photos -> testsets (TestSet)
+    assert {"thesislib.dataset_exec", "thesislib.dataset_store", "thesislib.dataset_card"} <= graph[
+        "thesislib.datasets"]
+    assert "thesislib.dataset_store" in graph["thesislib.dataset_exec"]
+    assert "thesislib.dataset_card" in graph["thesislib.dataset_store"]
+    cycle = _find_cycle(graph)
+    assert cycle is None, "import cycle through call-time imports: " + " -> ".join(cycle)
 
 
 # DESIGN.md, "Public names": (module, dotted name in it)
@@ -150,8 +187,34 @@ def test_public_name_imports_from_where_design_says(module, name):
 
 
 def test_mesh_save():
+    from thesislib import meshio
     from thesislib.model import Mesh
 
-    if not hasattr(Mesh, "save"):
-        pytest.skip("Mesh.save (DESIGN.md) is not written yet")
-    assert callable(Mesh.save)
+    assert Mesh is meshio.Mesh and callable(Mesh.save)
+
+
+#: every public name of thesislib.datasets before it was split into dataset_card, dataset_store
+#: and dataset_exec (scripts import these from thesislib.datasets)
+DATASETS_NAMES = [
+    "AGE_RANGE", "CROPS", "CROP_SIZE", "Dataset", "DatasetCard", "ExpressionSettings", "FORMAT", "ID_DIGITS",
+    "INSTANCE_BATCH", "LANDMARK_CROP_MARGIN", "LANDMARK_CROP_SHIFT", "PNG_FILTER", "SKIP_REASONS",
+    "SimpleCrop", "WIKI_FIELDS", "center_crop", "dataset_gallery", "detector_crop", "generate", "image_id",
+    "landmark_crop", "landmark_crop_box", "load_card", "load_dataset", "load_wiki",
+]
+
+
+def test_datasets_keeps_its_public_names():
+    from thesislib import crops, dataset_card, dataset_store, datasets, wiki
+
+    assert sorted(datasets.__all__) == sorted(DATASETS_NAMES)
+    missing = [n for n in DATASETS_NAMES if not hasattr(datasets, n)]
+    assert not missing, f"thesislib.datasets lost {missing}"
+    assert datasets.load_dataset is dataset_store.load_dataset and datasets.DatasetCard is dataset_card.DatasetCard
+    assert datasets.load_wiki is wiki.load_wiki and datasets.landmark_crop is crops.landmark_crop
+
+
+def test_photo_test_sets_import_where_notebooks_call_them():
+    from thesislib import evaluation, photos, testsets
+
+    assert evaluation.package_photos is photos.package_photos  # chapter 05 calls E.package_photos
+    assert callable(photos.photo_test_set) and evaluation.TestSet is testsets.TestSet

@@ -34,8 +34,8 @@ import pandas as pd
 from thesislib import bprn as B
 from thesislib import metrics
 from thesislib.ensemble import ensemble_fit  # noqa: F401  (public here)
-from thesislib.testsets import (TestSet, package_photos, realistic_scenes, realistic_test_set,  # noqa: F401
-                                wiki_test_set)  # (public here)
+from thesislib.photos import package_photos  # noqa: F401  (public here)
+from thesislib.testsets import TestSet, realistic_scenes, realistic_test_set, wiki_test_set  # noqa: F401
 
 
 def input_embeddings(test: TestSet, n_jobs: int = 1, progress: bool = False) -> np.ndarray:

@@ -1,4 +1,9 @@
-"""Mesh files: PLY (vertex colours), OBJ and VTP, written and read through pyvista/VTK.
+"""Face meshes and their files: the :class:`Mesh` value; PLY (vertex colours), OBJ and VTP,
+written and read through pyvista/VTK.
+
+:class:`Mesh` lives here, beside its files, and :mod:`thesislib.model` (whose instances are
+Meshes) imports it from here: the dependency points one way, model -> meshio, and
+``thesislib.model.Mesh`` stays the public name.
 
 Every format keeps the vertices (float32, mm) and the triangles exactly. Colours:
 
@@ -17,11 +22,35 @@ Every format keeps the vertices (float32, mm) and the triangles exactly. Colours
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 SUFFIXES = (".ply", ".obj", ".vtp")
+
+
+@dataclass(frozen=True, eq=False)
+class Mesh:
+    """One face.
+
+    Attributes
+    ----------
+    vertices : (N, 3) float32, millimetres (x right, y up, z towards the viewer)
+    colors : (N, 3) float32, RGB in 0..1
+    triangles : (T, 3) int32 vertex indices, counter-clockwise seen from the front
+    landmarks : (L,) int vertex ids of landmarks (the model's iBUG 68 where it has
+        them), or None. The renderer projects these.
+    """
+
+    vertices: np.ndarray
+    colors: np.ndarray
+    triangles: np.ndarray
+    landmarks: np.ndarray | None = None
+
+    def save(self, path) -> Path:
+        """Write PLY (vertex colours), OBJ or VTP by suffix (:func:`save_mesh`); returns the path."""
+        return save_mesh(self, path)
 
 
 def _check_path(path, *, writing: bool) -> Path:
@@ -114,8 +143,6 @@ def load_mesh(path):
     missing file.
     """
     import pyvista as pv
-
-    from .model import Mesh
 
     path = _check_path(path, writing=False)
     poly = pv.read(path)

@@ -19,34 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .meshio import Mesh  # instances are Meshes; public here as thesislib.model.Mesh
 from .procedural import build_cached
 
 PARTS = ("shape", "color", "expression")
-
-
-@dataclass(frozen=True, eq=False)
-class Mesh:
-    """One face.
-
-    Attributes
-    ----------
-    vertices : (N, 3) float32, millimetres (x right, y up, z towards the viewer)
-    colors : (N, 3) float32, RGB in 0..1
-    triangles : (T, 3) int32 vertex indices, counter-clockwise seen from the front
-    landmarks : (L,) int vertex ids of landmarks (the model's iBUG 68 where it has
-        them), or None. The renderer projects these.
-    """
-
-    vertices: np.ndarray
-    colors: np.ndarray
-    triangles: np.ndarray
-    landmarks: np.ndarray | None = None
-
-    def save(self, path):
-        """Write PLY (vertex colours), OBJ or VTP by suffix; see :mod:`thesislib.meshio`."""
-        from .meshio import save_mesh
-
-        return save_mesh(self, path)
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,4 +1,4 @@
-"""The user's own face photos: detection with a fallback, a folder of photos, a test set.
+"""Face photos: detection with a fallback, the user's folder of photos, photo test sets.
 
 A photo goes through :func:`detect_face`: dlib's HOG detector first
 (:func:`thesislib.faces.detect`, upsample 0), and when it finds nothing MediaPipe's
@@ -50,6 +50,7 @@ such variants: centre 0.037 (sd 0.04) right and 0.096 (sd 0.06) lower, dlib's si
 from __future__ import annotations
 
 import functools
+import importlib.util
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -57,6 +58,7 @@ from pathlib import Path
 import numpy as np
 
 from thesislib import faces
+from thesislib.testsets import TestSet
 
 #: Detectors tried by :func:`detect_face`, in order (see the module docstring).
 METHODS = ("hog", "mediapipe", "mediapipe-tiles")
@@ -326,10 +328,48 @@ def photo_test_set(folder, n_shape: int = 50, n_color: int = 50, methods=METHODS
     TestSet named "photos": the crops, ids = file names, params None, age and sex NaN
     (unknown), source naming the folder and the counts skipped
     """
-    from thesislib.testsets import TestSet
-
     ps = load_photos(folder, methods)
     nan = np.full(len(ps), np.nan)
     skipped = ", ".join(f"{len(v)} {k}" for k, v in ps.skipped.items() if v)
     return TestSet("photos", ps.images, list(ps.names), None, nan, nan.copy(), n_shape, n_color,
                    f"photos in {ps.folder}" + (f" (skipped: {skipped})" if skipped else ""))
+
+
+def package_photos(n_shape: int = 50, n_color: int = 50) -> TestSet | None:
+    """Real face photos shipped by installed packages, or None when there are none.
+
+    scikit-image's ``skimage.data.astronaut`` (when scikit-image is installed) and
+    matplotlib's ``sample_data/grace_hopper.jpg`` (when present); dlib-bin and
+    face-recognition-models ship model files only. Faces are found as in the user's own
+    photos (:func:`detect_face`: dlib, then MediaPipe); photos where
+    no face is found are left out.
+    """
+    found, sources = {}, []
+    if importlib.util.find_spec("skimage") is not None:
+        try:
+            from skimage import data
+            found["astronaut"] = data.astronaut()
+            sources.append("scikit-image data")
+        except Exception as exc:  # noqa: BLE001 - a broken optional package must not break a run
+            warnings.warn(f"scikit-image photos unavailable: {exc}")
+    if importlib.util.find_spec("matplotlib") is not None:
+        try:
+            import matplotlib
+            path = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+            if path.is_file():
+                found["grace_hopper"] = read_photo(path)
+                sources.append("matplotlib sample data")
+        except Exception as exc:  # noqa: BLE001
+            warnings.warn(f"matplotlib's sample photo unavailable: {exc}")
+    if not found:
+        return None
+    try:
+        ps = from_images(found)
+    except ImportError as exc:  # MediaPipe missing: dlib alone
+        warnings.warn(f"{exc}; using dlib's detector only")
+        ps = from_images(found, methods=("hog",))
+    if not len(ps):
+        return None
+    nan = np.full(len(ps), np.nan)
+    return TestSet("package photos", ps.images, list(ps.names), None, nan, nan.copy(), n_shape, n_color,
+                   ", ".join(sources))

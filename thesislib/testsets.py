@@ -1,14 +1,14 @@
-"""Test sets for BPRNs: real-like renders with known truth, package photos, IMDB-WIKI photos.
+"""Test sets for BPRNs: the :class:`TestSet` value, real-like renders with known truth,
+IMDB-WIKI photos.
 
-Real photos: the ones installed packages ship (:func:`package_photos`: scikit-image's
-astronaut, matplotlib's Grace Hopper; found with :func:`thesislib.photos.detect_face`),
-the user's own folder (:func:`thesislib.photos.photo_test_set`, params ``data.photos``)
-and an IMDB-WIKI set when a ``wiki.mat`` is given (:func:`wiki_test_set`).
+Real photos: an IMDB-WIKI set when a ``wiki.mat`` is given (:func:`wiki_test_set`); the
+photos installed packages ship and the user's own folder are test sets of
+:mod:`thesislib.photos` (:func:`thesislib.photos.package_photos`,
+:func:`thesislib.photos.photo_test_set`, params ``data.photos``), which builds them on
+:class:`TestSet`: photos -> testsets, one way.
 """
 from __future__ import annotations
 
-import importlib.util
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,48 +86,6 @@ def realistic_test_set(n: int, seed: int, model=None, n_shape: int = 50, n_color
         images[i] = landmark_crop(r.image, r.landmarks, r.landmark_visible).image
     return TestSet(name, images, [f"{name}-{i:05d}" for i in range(int(n))], pop.params.copy(),
                    pop.age.copy(), pop.sex.copy(), n_shape, n_color, pop.source + f", seed {seed}")
-
-
-def package_photos(n_shape: int = 50, n_color: int = 50) -> TestSet | None:
-    """Real face photos shipped by installed packages, or None when there are none.
-
-    scikit-image's ``skimage.data.astronaut`` (when scikit-image is installed) and
-    matplotlib's ``sample_data/grace_hopper.jpg`` (when present); dlib-bin and
-    face-recognition-models ship model files only. Faces are found as in the user's own
-    photos (:func:`thesislib.photos.detect_face`: dlib, then MediaPipe); photos where
-    no face is found are left out.
-    """
-    from thesislib import photos as P
-
-    found, sources = {}, []
-    if importlib.util.find_spec("skimage") is not None:
-        try:
-            from skimage import data
-            found["astronaut"] = data.astronaut()
-            sources.append("scikit-image data")
-        except Exception as exc:  # noqa: BLE001 - a broken optional package must not break a run
-            warnings.warn(f"scikit-image photos unavailable: {exc}")
-    if importlib.util.find_spec("matplotlib") is not None:
-        try:
-            import matplotlib
-            path = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
-            if path.is_file():
-                found["grace_hopper"] = P.read_photo(path)
-                sources.append("matplotlib sample data")
-        except Exception as exc:  # noqa: BLE001
-            warnings.warn(f"matplotlib's sample photo unavailable: {exc}")
-    if not found:
-        return None
-    try:
-        ps = P.from_images(found)
-    except ImportError as exc:  # MediaPipe missing: dlib alone
-        warnings.warn(f"{exc}; using dlib's detector only")
-        ps = P.from_images(found, methods=("hog",))
-    if not len(ps):
-        return None
-    nan = np.full(len(ps), np.nan)
-    return TestSet("package photos", ps.images, list(ps.names), None, nan, nan.copy(), n_shape, n_color,
-                   ", ".join(sources))
 
 
 def wiki_test_set(mat_path, root, n: int | None = None, seed: int = 0, min_face_score: float = 1.0,
