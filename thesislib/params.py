@@ -130,6 +130,12 @@ class GanSection(_Section):
     grid_sexes: int = Field(5, ge=2, le=11, description="sex values 0..1 (female..male) in the grid")
     torch_threads: int = Field(1, ge=0, le=1024, description="torch CPU threads (0: torch's default); for these "
                                "small MLPs 2 OpenMP threads on 2 shared cores ran 7x slower than 1")
+    # training tricks (thesislib.gan_training); each default is the thesis' plain training
+    lr_d: Optional[float] = Field(None, gt=0, le=1, description="discriminator learning rate (null: lr)")
+    lr_schedule: Literal["constant", "linear", "cosine"] = Field("constant", description="factor on both rates per epoch")
+    label_smoothing: float = Field(0.0, ge=0, lt=0.5, description="one-sided: D's target for real faces is 1 - this")
+    instance_noise: float = Field(0.0, ge=0, le=10, description="std of noise on D's inputs, annealed to 0")
+    ema: Optional[float] = Field(None, gt=0, lt=1, description="decay of G's weight average that samples (null: none)")
 
 
 class BprnSection(_Section):
