@@ -271,3 +271,26 @@ def test_ks_quality_table_by_hand():
         assert t.valid_fraction[i] == Inside().valid_fraction(X)
     assert t.ks_sum[1] > t.ks_sum[0]
     assert list(ks_quality_table(draws, ref).columns) == ["sampler", "ks_sum", "mean_p"]
+
+
+def test_draw_summary_values_labels_and_validity():
+    rng = np.random.default_rng(seed())
+    draws = {"a": rng.normal(size=(300, 5)), "b": rng.uniform(-4, 4, size=(200, 5))}
+
+    class Inside:  # valid when every coefficient is within 2 sd
+        def valid_fraction(self, X):
+            return float(np.mean(np.all(np.abs(X) < 2, axis=1)))
+
+    t = M.draw_summary(draws, validity=Inside(), labels={"a": "normal", "b": "uniform"})
+    assert list(t.columns) == ["sampler", "label", "median_norm", "mean_abs", "std", "per_face_std", "max_abs",
+                               "valid_fraction"]
+    assert list(t.sampler) == ["a", "b"] and list(t.label) == ["normal", "uniform"]
+    for i, X in enumerate(draws.values()):
+        assert t.median_norm[i] == pytest.approx(np.median(np.sqrt((X ** 2).sum(1))))
+        assert t.mean_abs[i] == pytest.approx(np.abs(X).mean()) and t["std"][i] == pytest.approx(X.std())
+        assert t.per_face_std[i] == pytest.approx(np.mean([row.std() for row in X]))
+        assert t.max_abs[i] == np.abs(X).max() and t.valid_fraction[i] == Inside().valid_fraction(X)
+    assert t["std"][1] > t["std"][0] and t.valid_fraction[1] < t.valid_fraction[0]  # U(-4, 4): sd 2.3
+    assert list(M.draw_summary(draws, labels=str.upper).label) == ["A", "B"]
+    assert list(M.draw_summary(draws).columns) == ["sampler", "median_norm", "mean_abs", "std", "per_face_std",
+                                                   "max_abs"]

@@ -237,3 +237,43 @@ def test_readings_reproduce_thesis_table_6_5(name):
     # median, 18.44 from 400k pairs, sits 1 % above the thesis' single-dataset value)
     rel = 0.03 if name.startswith("meta") else 0.015
     assert median == pytest.approx(THESIS_L2_MEDIAN[name], rel=rel)
+
+
+# --------------------------------------------------------------------------- drawing by name
+def test_ready_sampler_builds_and_fits_by_name():
+    rng = np.random.default_rng(seed())
+    X = fitted_set(rng, m=300, d=12)
+    s = S.ready_sampler("fitted_normal", 12, X)
+    np.testing.assert_allclose(s.mean_, X.mean(0))
+    np.testing.assert_allclose(s.std_, X.std(0))
+    assert S.ready_sampler("naive_uniform_4", 7).sample(3, rng).shape == (3, 7)
+    with pytest.raises(ValueError, match="fitted_params"):
+        S.ready_sampler("fitted_uniform", 12)
+    with pytest.raises(ValueError, match=r"shape \(300, 12\)"):
+        S.ready_sampler("fitted_uniform", 5, X)  # n_params is checked against the fitted set
+    from thesislib.datasets import _resolve_sampler
+
+    # the card entry chapter 05 records for a fitted sampler (make_sampler(name).fit)
+    assert _resolve_sampler(s, 12)[1] == _resolve_sampler(S.make_sampler("fitted_normal").fit(X), 12)[1]
+
+
+@pytest.mark.parametrize("name", [n for n in LOCAL if not S.SAMPLERS[n].needs_fit])
+def test_ready_sampler_records_the_card_entry_of_its_name(name):
+    from thesislib.datasets import _resolve_sampler
+
+    by_name = _resolve_sampler(name, 20)[1]
+    by_object = _resolve_sampler(S.ready_sampler(name, 20), 20)[1]
+    assert by_object == by_name and by_name["name"] == name
+
+
+def test_draw_samplers_in_order_from_one_generator():
+    s = seed()
+    X = fitted_set(np.random.default_rng(s), m=200, d=10)
+    names = ["naive_normal_1", "fitted_uniform", "meta_normal"]
+    draws = S.draw_samplers(names, 50, np.random.default_rng(s + 1), 10, X)
+    assert list(draws) == names and all(v.shape == (50, 10) and v.dtype == np.float64 for v in draws.values())
+    rng = np.random.default_rng(s + 1)
+    for name in names:  # the same as drawing one after the other by hand
+        expected = (S.make_sampler(name).fit(X) if S.SAMPLERS[name].needs_fit
+                    else S.make_sampler(name, n_params=10)).sample(50, rng)
+        np.testing.assert_array_equal(draws[name], expected)

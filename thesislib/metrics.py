@@ -7,6 +7,7 @@ Pure functions on arrays (numpy / scipy / scikit-learn):
 
 * :func:`ks_table`, :func:`ks_summary` -- two-sample Kolmogorov-Smirnov per parameter (Table 6.3);
   :func:`ks_quality_table` -- those per sampler, with a sex-axis KS and the valid fraction;
+* :func:`draw_summary` -- size and spread of each sampler's draws (chapter 02);
 * :func:`kmeans_distortion` -- mean distance to the k-means centroid (Table 6.4);
 * :func:`distance_quartiles` -- cosine / L2 distances of random pairs (Table 6.5);
 * :func:`nearest_centroid_accuracy` -- sex classifier of eq. 6.1 in PCA space;
@@ -27,8 +28,8 @@ from .scores import (GroupCI, corrected_score, group_mean_ci, mean_rank_ci, metr
                      score_by_sampler)
 
 __all__ = [
-    "ks_table", "ks_summary", "ks_quality_table", "kmeans_distortion", "distance_quartiles", "corrected_score",
-    "ranks", "GroupCI", "group_mean_ci", "mean_rank_ci", "rigid_align", "vertex_error",
+    "ks_table", "ks_summary", "ks_quality_table", "draw_summary", "kmeans_distortion", "distance_quartiles",
+    "corrected_score", "ranks", "GroupCI", "group_mean_ci", "mean_rank_ci", "rigid_align", "vertex_error",
     "vertex_error_summary", "nearest_centroid_accuracy", "variety_table",
     "transfer_centroid_accuracy", "score_by_sampler", "metric_correlations",
 ]
@@ -117,6 +118,40 @@ def ks_quality_table(draws: dict, reference, sex_axis=None, validity=None, kinds
         if sex_axis is not None:
             axis = np.asarray(sex_axis, dtype=np.float64)
             row["ks_sex_axis"] = ks_summary((X @ axis)[:, None], (reference @ axis)[:, None])[0]
+        if validity is not None:
+            row["valid_fraction"] = validity.valid_fraction(X)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def draw_summary(draws: dict, validity=None, labels=None):
+    """One row per sampler: the size and spread of its draws (chapter 02).
+
+    Parameters
+    ----------
+    draws : dict name -> (n, d) samples in sd
+    validity : object with ``valid_fraction(X) -> float`` (e.g. a fitted
+        :class:`thesislib.population.Validity`) or None; adds ``valid_fraction``
+    labels : dict name -> str, a function name -> str (e.g.
+        :func:`thesislib.samplers.sampler_label`) or None; adds a ``label`` column
+
+    Returns
+    -------
+    pandas.DataFrame, rows in the order of ``draws``: ``sampler``, [``label``],
+    ``median_norm`` (median L2 norm of a face vector), ``mean_abs`` (mean absolute
+    coefficient), ``std`` (of all coefficients), ``per_face_std`` (mean over faces of the
+    std of one face's coefficients), ``max_abs``, [``valid_fraction``]
+    """
+    import pandas as pd
+
+    rows = []
+    for name, X in draws.items():
+        X = _2d(X, str(name))
+        row = {"sampler": name}
+        if labels is not None:
+            row["label"] = labels(name) if callable(labels) else labels[name]
+        row.update(median_norm=float(np.median(np.linalg.norm(X, axis=1))), mean_abs=float(np.abs(X).mean()),
+                   std=float(X.std()), per_face_std=float(X.std(axis=1).mean()), max_abs=float(np.abs(X).max()))
         if validity is not None:
             row["valid_fraction"] = validity.valid_fraction(X)
         rows.append(row)

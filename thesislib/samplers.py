@@ -75,11 +75,13 @@ Registry
 :class:`SamplerSpec` with the class (or a lazy ``"module:Class"`` import path for
 the generative models built in other modules), default settings and the thesis'
 dataset label. :func:`make_sampler` builds one; :func:`samplers_needing_fit`
-lists those that need ``fit``.
+lists those that need ``fit``; :func:`ready_sampler` builds and fits one from a fitted
+set, :func:`draw_samplers` draws from several.
 """
 from __future__ import annotations
 
 import importlib
+import inspect
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -91,7 +93,7 @@ __all__ = [
     "Sampler", "NaiveUniform", "NaiveNormal", "CompositeNormalUniform", "MetaNormal",
     "MetaUniformStd", "ReplacementComposite", "FittedUniform", "FittedNormal", "FittedRows",
     "SamplerSpec", "SAMPLERS", "make_sampler", "samplers_needing_fit", "resolve_class",
-    "sampler_label",
+    "sampler_label", "ready_sampler", "draw_samplers",
 ]
 
 
@@ -208,3 +210,46 @@ def sampler_label(name: str) -> str:
 def samplers_needing_fit() -> list[str]:
     """Names of registered samplers that must be ``fit`` on a fitted set before sampling."""
     return [name for name, spec in SAMPLERS.items() if spec.needs_fit]
+
+
+def ready_sampler(name: str, n_params: int, fitted_params=None) -> Sampler:
+    """A registered sampler ready to draw: built by name and fitted when it needs a fit.
+
+    Parameters
+    ----------
+    name : str, a :data:`SAMPLERS` name
+    n_params : int, dimension of a draw (passed to the classes that take ``n_params`` and
+        need no fit; a fitted sampler takes it from ``fitted_params``)
+    fitted_params : (m, n_params) array, the fitted set; needed by the samplers of
+        :func:`samplers_needing_fit`, ignored by the others
+
+    Returns
+    -------
+    The sampler, fitted where it needs it. One that needs no fit gives
+    :func:`thesislib.datasets.generate` the same card entry as its name does.
+
+    Raises
+    ------
+    ValueError
+        The sampler needs a fit and ``fitted_params`` is None or not ``n_params`` wide.
+    """
+    if _lookup(name).needs_fit:  # the fitted set gives the dimension (settings as chapter 05 records them)
+        if fitted_params is None:
+            raise ValueError(f"sampler {name!r} learns from a fitted set: pass fitted_params")
+        X = np.asarray(fitted_params, np.float64)
+        if X.ndim != 2 or X.shape[1] != int(n_params):
+            raise ValueError(f"fitted_params has shape {X.shape}; need (m, n_params = {int(n_params)}) columns")
+        return make_sampler(name).fit(X)
+    takes_n = "n_params" in inspect.signature(resolve_class(name).__init__).parameters
+    return make_sampler(name, **({"n_params": int(n_params)} if takes_n else {}))
+
+
+def draw_samplers(names, n: int, rng: np.random.Generator, n_params: int, fitted_params=None) -> dict:
+    """``n`` draws from each named sampler, in the order given, all from ``rng``.
+
+    Returns
+    -------
+    dict name -> (n, n_params) float64 array (see :func:`ready_sampler` for the arguments)
+    """
+    return {name: np.asarray(ready_sampler(name, n_params, fitted_params).sample(int(n), rng), np.float64)
+            for name in names}
