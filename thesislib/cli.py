@@ -16,6 +16,8 @@ def main(argv=None) -> int:
     run.add_argument("--out", default=None, help="output folder (default outputs/<profile>)")
     run.add_argument("--notebooks", default=None, help="folder with the NN_name.ipynb notebooks")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.add_argument("--report-code", choices=("shown", "folded", "hidden"), default=None,
+                     help="code cells in the HTML reports (default: the params' report.code, folded)")
     check = sub.add_parser("check", help="validate a params file and exit")
     check.add_argument("params")
     args = parser.parse_args(argv)
@@ -30,7 +32,7 @@ def main(argv=None) -> int:
             return 0
         only = [s.strip() for s in args.only.split(",") if s.strip()] if args.only else None
         results = suite.run_suite(args.params, only=only, out=args.out, notebooks_dir=args.notebooks,
-                                  progress=not args.quiet)
+                                  progress=not args.quiet, report_code=args.report_code)
     except (ParamsError, FileNotFoundError) as e:
         print(f"thesislib: {e}", file=sys.stderr)
         return 2

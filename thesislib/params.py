@@ -194,6 +194,12 @@ class VarietySection(_Section):
         return v
 
 
+class ReportSection(_Section):
+    code: Literal["shown", "folded", "hidden"] = Field(
+        "folded", description="code cells in the HTML reports: shown, folded behind a 'show code' toggle, or hidden "
+                              "(the .ipynb keeps them); `thesislib run --report-code` overrides it")
+
+
 @dataclass(frozen=True)
 class Chapter:
     number: str
@@ -230,6 +236,7 @@ class SuiteParams(_Section):
     gan: GanSection = GanSection()
     bprn: BprnSection = BprnSection()
     variety: VarietySection = VarietySection()
+    report: ReportSection = ReportSection()
 
 
 SECTIONS = {name: f.annotation for name, f in SuiteParams.model_fields.items()

@@ -9,6 +9,15 @@ the others still run. Files appear under their final names only when
 complete (written under a temporary name, then renamed), so a killed run
 never leaves a half-written notebook or report behind and earlier results
 stay intact.
+
+Each report reads like a chapter: a headline box under the title, written from
+the numbers the chapter saved under ``data/`` (:mod:`thesislib.report`, also
+saved as ``data/NN_headline.json``), a table of contents, links to the previous
+and next chapter and the index, code cells folded behind a "show code" toggle
+(``report_code``: shown, folded, hidden), and a one-line note where a live widget
+was (:mod:`thesislib.report_pages`). The index shows each chapter's headline
+number and a thumbnail of its main figure (``thumbnails/NN_name.png``,
+:mod:`thesislib.report_thumbnail`). The executed ``.ipynb`` keeps every cell.
 """
 from __future__ import annotations
 
@@ -22,8 +31,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .atomic import atomic_write_text
+from .atomic import atomic_write_bytes
 from .params import CHAPTERS, Chapter, ParamsError, load_params, notebook_parameters, output_dir
+from .report import MAIN_FIGURES, chapter_headline, headline_html, read_headline, write_headline
 from .report_bars import finish_progress_bars
+from .report_pages import CODE_MODES, add_contents, insert_headline, nav_html, static_outputs
 
 TEMPLATES = Path(__file__).parent / "templates"
 REMOTE_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"']https?://[^>]*>\s*</script>", re.IGNORECASE)
@@ -41,6 +53,7 @@ class ChapterResult:
     html: str | None = None
     error: str | None = None
     finished: str | None = None
+    title: str | None = None
 
 
 def default_notebooks_dir() -> Path:
@@ -49,29 +62,80 @@ def default_notebooks_dir() -> Path:
     return here if here.is_dir() else Path.cwd() / "notebooks"
 
 
-def export_html(notebook_path, html_path) -> None:
-    """Export an executed notebook to a self-contained, offline HTML page."""
+def export_html(notebook_path, html_path, report_code: str = "folded", nav: str = "") -> None:
+    """Export an executed notebook to a self-contained, offline HTML page.
+
+    Parameters
+    ----------
+    notebook_path, html_path : the executed notebook and the page to write
+    report_code : "shown", "folded" (each code cell behind a one-line toggle) or "hidden"
+    nav : HTML of the links to the neighbouring chapters (:func:`thesislib.report_pages.nav_html`)
+    """
     import nbformat
     from nbconvert import HTMLExporter
 
+    if report_code not in CODE_MODES:
+        raise ValueError(f"report_code: {report_code!r}; allowed: {', '.join(CODE_MODES)}")
     nb = nbformat.read(str(notebook_path), as_version=4)
     nb.metadata.pop("widgets", None)  # live widgets cannot run in a static page; static twins do
+    static_outputs(nb)
     exporter = HTMLExporter(template_name="offline", extra_template_basedirs=[str(TEMPLATES)])
-    body, _ = exporter.from_notebook_node(nb)
+    body, _ = exporter.from_notebook_node(nb, resources={"report_code": report_code, "thesislib_nav": nav})
     # plotly's notebook renderer adds a MathJax <script> from a CDN to every figure: drop
     # every remote script so the page makes no request beyond its own host
-    body = REMOTE_SCRIPT.sub("", body)
+    body = add_contents(REMOTE_SCRIPT.sub("", body))
     atomic_write_text(Path(html_path), body)
 
 
-def _finish_bars(notebook_path: Path) -> None:
+def _finish_notebook(notebook_path: Path, headline) -> str | None:
     """Progress bars of the executed notebook as text lines of their final state (a static
-    report would show them stuck at 0 %; see :mod:`thesislib.report_bars`)."""
+    report would show them stuck at 0 %; see :mod:`thesislib.report_bars`) and the headline
+    box under the title. Returns the chapter's title (its first ``# `` line)."""
     import nbformat
 
     nb = nbformat.read(str(notebook_path), as_version=4)
-    if finish_progress_bars(nb):
-        atomic_write_text(notebook_path, nbformat.writes(nb))
+    finish_progress_bars(nb)
+    insert_headline(nb, headline_html(headline) if headline else None)
+    atomic_write_text(notebook_path, nbformat.writes(nb))
+    return _title(nb)
+
+
+def _title(nb) -> str | None:
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("# "):
+            return cell.source.partition("\n")[0][2:].strip()
+    return None
+
+
+def _label(chapter: Chapter) -> str:
+    return f"{chapter.number} · {chapter.name.replace('_', ' ')}"
+
+
+def chapter_nav(chapter: Chapter, notebooks_dir: Path) -> str:
+    """Links to the chapters before and after ``chapter`` among those with a notebook, and the index."""
+    present = [c for c in CHAPTERS if c == chapter or (notebooks_dir / f"{c.stem}.ipynb").exists()]
+    i = present.index(chapter)
+    link = lambda c: (f"{c.stem}.html", _label(c))  # noqa: E731
+    return nav_html(link(present[i - 1]) if i > 0 else None, link(present[i + 1]) if i + 1 < len(present) else None)
+
+
+def _save_thumbnail(notebook_path: Path, chapter: Chapter, out_dir: Path) -> None:
+    """``thumbnails/NN_name.png``: the chapter's main figure, small, for the index."""
+    import io
+
+    import nbformat
+
+    from .report_thumbnail import notebook_thumbnail
+
+    path = out_dir / "thumbnails" / f"{chapter.stem}.png"
+    img = notebook_thumbnail(nbformat.read(str(notebook_path), as_version=4), MAIN_FIGURES.get(chapter.number))
+    if img is None:
+        path.unlink(missing_ok=True)
+        return
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", optimize=True)
+    path.parent.mkdir(exist_ok=True)
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def declared_parameters(notebook_path) -> set[str]:
@@ -87,8 +151,11 @@ def _first_error(exc: BaseException) -> str:
 
 
 def run_chapter(chapter: Chapter, params, out_dir: Path, notebooks_dir: Path,
-                progress: bool = True) -> ChapterResult:
-    """Execute one chapter notebook and export its HTML (:func:`run_suite` has checked its parameters)."""
+                progress: bool = True, report_code: str | None = None) -> ChapterResult:
+    """Execute one chapter notebook and export its HTML (:func:`run_suite` has checked its parameters).
+
+    ``report_code`` (default: the params' ``report.code``) is how code cells show in the report.
+    """
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -98,7 +165,7 @@ def run_chapter(chapter: Chapter, params, out_dir: Path, notebooks_dir: Path,
     values = notebook_parameters(params, chapter, out_dir)  # declared: checked by run_suite first
     final = out_dir / f"{chapter.stem}.ipynb"
     partial = out_dir / f".{chapter.stem}.partial.ipynb"
-    start = time.perf_counter()
+    start, started = time.perf_counter(), time.time()
     error = None
     # progress bars inside the kernel would be frozen widgets in the report; the suite
     # shows its own per-cell progress instead (tqdm reads TQDM_DISABLE). Bars that code
@@ -120,21 +187,33 @@ def run_chapter(chapter: Chapter, params, out_dir: Path, notebooks_dir: Path,
         else:
             os.environ["TQDM_DISABLE"] = saved
     seconds = time.perf_counter() - start
-    _finish_bars(partial)
+    # the headline comes from files this run wrote (never an earlier run's numbers)
+    headline = chapter_headline(chapter.number, out_dir, params, since=started) if error is None else None
+    saved_headline = out_dir / "data" / f"{chapter.number}_headline.json"
+    if headline is not None:
+        write_headline(headline, out_dir)
+    else:
+        saved_headline.unlink(missing_ok=True)
+    title = _finish_notebook(partial, headline)
     os.replace(partial, final)
     page = out_dir / f"{chapter.stem}.html"
     try:
-        export_html(final, page)
+        export_html(final, page, report_code or params.report.code, chapter_nav(chapter, notebooks_dir))
     except Exception as e:  # a report that cannot be exported is a failure, not a crash
         error = error or f"HTML export failed: {_first_error(e)}"
         page.unlink(missing_ok=True)  # never link a previous run's report to this run
+    if error is None:
+        _save_thumbnail(final, chapter, out_dir)
+    else:
+        (out_dir / "thumbnails" / f"{chapter.stem}.png").unlink(missing_ok=True)
     status = "failed" if error else "ok"
     return ChapterResult(chapter.number, chapter.name, status, round(seconds, 1), final.name,
                          page.name if page.exists() else None, error,
-                         _dt.datetime.now().isoformat(timespec="seconds"))
+                         _dt.datetime.now().isoformat(timespec="seconds"), title)
 
 
-def run_suite(params_path, only=None, out=None, notebooks_dir=None, progress: bool = True) -> list[ChapterResult]:
+def run_suite(params_path, only=None, out=None, notebooks_dir=None, progress: bool = True,
+              report_code: str | None = None) -> list[ChapterResult]:
     """Run the chapters of a params file.
 
     Parameters
@@ -143,6 +222,8 @@ def run_suite(params_path, only=None, out=None, notebooks_dir=None, progress: bo
     only : chapter numbers to run, e.g. ``["01", "03"]`` (default: all)
     out : output folder (default ``outputs/<profile>``)
     notebooks_dir : where the ``NN_name.ipynb`` files are
+    report_code : how code cells show in the reports, "shown", "folded" or "hidden"
+        (default: the params' ``report.code``, itself "folded" unless set)
 
     Returns
     -------
@@ -151,6 +232,8 @@ def run_suite(params_path, only=None, out=None, notebooks_dir=None, progress: bo
     from tqdm.auto import tqdm
 
     params = load_params(params_path)
+    if report_code is not None and report_code not in CODE_MODES:
+        raise ParamsError(f"report code: {report_code!r}; allowed: {', '.join(CODE_MODES)}")
     out_dir = output_dir(params, out)
     notebooks_dir = Path(notebooks_dir) if notebooks_dir else default_notebooks_dir()
     known = {c.number for c in CHAPTERS}
@@ -181,7 +264,7 @@ def run_suite(params_path, only=None, out=None, notebooks_dir=None, progress: bo
             res = ChapterResult(chapter.number, chapter.name, "skipped",
                                 error=f"needs chapter {', '.join(blocked)}, which did not succeed")
         else:
-            res = run_chapter(chapter, params, out_dir, notebooks_dir, progress=progress)
+            res = run_chapter(chapter, params, out_dir, notebooks_dir, progress=progress, report_code=report_code)
         results[chapter.number] = res
         previous[chapter.number] = res
         _write_state(out_dir, previous, params)
@@ -221,28 +304,57 @@ def _mesh_links(out_dir) -> str:
             f"for MeshLab, Blender or ParaView.</p><ul>{items}</ul>")
 
 
-def render_index(results: list[ChapterResult], profile: str, out_dir=None) -> str:
-    """The suite's index page: one row per chapter with status, duration, links, error; and a
-    link to ``<out_dir>/meshes/`` when that folder exists."""
+_INDEX_CSS = """body{font-family:system-ui,sans-serif;margin:1.2em 2em;max-width:84em;color:#1f2328}
+h1{font-size:1.5em;margin:.2em 0}p.lead{margin:.2em 0 .8em 0;color:#57606a}
+table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #d0d7de;padding:.35em .7em;text-align:left;
+vertical-align:top}td.time{white-space:nowrap}th{font-size:.85em;color:#57606a;font-weight:600}
+td.thumb img{display:block;border:1px solid #d0d7de;border-radius:4px}
+td.name a{font-weight:600;color:#0969da;text-decoration:none}td.name .title{display:block;color:#57606a;font-size:.9em}
+.headline .value{font-size:1.5em;font-weight:700;color:#0a3069;margin-right:.25em}
+.headline .label{font-weight:600}.headline .sentence{color:#424a53;font-size:.92em;margin-top:.15em}
+.status{font-weight:bold}pre{white-space:pre-wrap;margin:0;max-width:40em;color:#cf222e}
+td.files a{margin-right:.6em}"""
+
+
+def _index_row(r: ChapterResult, out_dir) -> str:
+    e = html.escape
     colours = {"ok": "#1a7f37", "failed": "#cf222e", "skipped": "#9a6700", "missing": "#6e7781"}
-    rows = []
-    for r in results:
-        link = (f'<a href="{html.escape(r.html)}">report</a>' if r.html else "")
-        nb = (f'<a href="{html.escape(r.notebook)}">notebook</a>' if r.notebook else "")
-        rows.append(
-            f"<tr><td>{r.number}</td><td>{html.escape(r.name.replace('_', ' '))}</td>"
-            f'<td style="color:{colours.get(r.status, "#000")};font-weight:bold">{r.status}</td>'
-            f"<td>{r.seconds:.0f} s</td><td>{link} {nb}</td>"
-            f"<td><pre>{html.escape(r.error or '')}</pre></td><td>{html.escape(r.finished or '')}</td></tr>")
+    stem = f"{r.number}_{r.name}"
+    page = f'<a href="{e(r.html)}">{e(r.number)} · {e(r.name.replace("_", " "))}</a>' if r.html \
+        else f"{e(r.number)} · {e(r.name.replace('_', ' '))}"
+    title = re.sub(rf"^{re.escape(r.number)}\s*[·.:-]?\s*", "", r.title or "")
+    title = f'<span class="title">{e(title)}</span>' if title else ""
+    thumb = ""
+    if out_dir is not None and r.status == "ok" and (Path(out_dir) / "thumbnails" / f"{stem}.png").exists():
+        img = (f'<img src="thumbnails/{e(stem)}.png" width="160" height="100" '
+               f'alt="main figure of chapter {e(r.number)}">')
+        thumb = f'<a href="{e(r.html)}">{img}</a>' if r.html else img
+    h = read_headline(out_dir, r.number) if out_dir is not None and r.status == "ok" else None
+    found = (f'<span class="value">{e(h.value)}</span><span class="label">{e(h.label)}</span>'
+             f'<div class="sentence">{e(h.sentence)}</div>') if h else ""
+    if r.error:
+        found += f"<pre>{e(r.error)}</pre>"
+    files = " ".join(f'<a href="{e(f)}">{k}</a>' for k, f in (("report", r.html), ("notebook", r.notebook)) if f)
+    when = f' title="finished {e(r.finished)}"' if r.finished else ""
+    return (f'<tr class="chapter" id="chapter-{e(r.number)}"><td class="thumb">{thumb}</td>'
+            f'<td class="name">{page}{title}</td><td class="headline">{found}</td>'
+            f'<td class="status" style="color:{colours.get(r.status, "#000")}">{e(r.status)}</td>'
+            f'<td class="time"{when}>{r.seconds:.0f} s</td><td class="files">{files}</td></tr>')
+
+
+def render_index(results: list[ChapterResult], profile: str, out_dir=None) -> str:
+    """The suite's index page: one row per chapter with a thumbnail of its main figure, its
+    headline (``data/NN_headline.json``), status, duration, links and error; and a link to
+    ``<out_dir>/meshes/`` when that folder exists."""
+    rows = "".join(_index_row(r, out_dir) for r in results)
     total = sum(r.seconds for r in results)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>thesislib suite: {html.escape(profile)}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:70em}}
-table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #ddd;padding:.4em .8em;text-align:left;vertical-align:top}}
-pre{{white-space:pre-wrap;margin:0;max-width:40em}}</style></head>
+<style>{_INDEX_CSS}</style></head>
 <body><h1>thesislib suite &mdash; profile <code>{html.escape(profile)}</code></h1>
-<p>Synthetic training data for 3D face reconstruction: one report per chapter. Total {total:.0f} s.</p>
-<table><tr><th>#</th><th>chapter</th><th>status</th><th>time</th><th>files</th><th>error</th><th>finished</th></tr>
-{''.join(rows)}
+<p class="lead">Synthetic training data for 3D face reconstruction: one report per chapter, each number below
+from this run. Total {total:.0f} s.</p>
+<table><tr><th>main figure</th><th>chapter</th><th>what it found</th><th>status</th><th>time</th><th>files</th></tr>
+{rows}
 </table>{_mesh_links(out_dir)}</body></html>
 """
