@@ -4,7 +4,11 @@ The smoke suite runs once per session (or ``THESISLIB_REPORTS_DIR`` names an exi
 folder); a thread serves it on 127.0.0.1 and headless Chromium opens ``index.html`` and every
 chapter report. Each page must show no console error, draw every plotly figure, let its static
 sliders (and group dropdowns) change the picture, and ask no host but 127.0.0.1 for anything.
-Screenshots land in ``outputs/screenshots/reports/``.
+Each reads like a chapter: no widget repr, every code cell folded behind a toggle that opens
+it, contents and prev/next/index links that lead somewhere; the index shows one headline per
+chapter. Screenshots land in ``outputs/screenshots/reports/`` (full pages, and each page's
+first screen as ``*_first_screen.png``: the README's pictures come from a default run,
+``THESISLIB_REPORTS_DIR=outputs/default``).
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from browserkit import Recorder, screenshot_dir
 pytestmark = pytest.mark.slow
 
 SETTLE_MS = 400
+VIEWPORT = {"width": 1280, "height": 900}
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +45,7 @@ def chapter_pages(out: Path) -> list[str]:
 
 
 def _open(browser, url):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = browser.new_page(viewport=VIEWPORT)
     rec = Recorder(page)
     page.goto(url, wait_until="load", timeout=60_000)
     return page, rec
@@ -113,12 +118,26 @@ def test_index_page(browser, serve, reports):
     base = serve(reports)
     page, rec = _open(browser, base + "index.html")
     try:
+        page.wait_for_function("() => [...document.images].every(i => i.complete)", timeout=30_000)
         page.screenshot(path=str(screenshot_dir("reports") / "index.png"), full_page=True)
+        page.screenshot(path=str(screenshot_dir("reports") / "index_first_screen.png"))
         links = page.eval_on_selector_all("a", "els => els.map(a => a.getAttribute('href'))")
         for html_page in chapter_pages(reports):
             assert html_page in links, f"index.html does not link {html_page}"
-        statuses = page.eval_on_selector_all("td:nth-child(3)", "els => els.map(e => e.textContent)")
+        statuses = page.eval_on_selector_all("td.status", "els => els.map(e => e.textContent)")
         assert "failed" not in statuses, f"index shows a failed chapter: {statuses}"
+        # one headline number and one drawn thumbnail per chapter, all on the first screen
+        rows = page.evaluate("""() => [...document.querySelectorAll('tr.chapter')].map(tr => ({
+            id: tr.id, values: [...tr.querySelectorAll('.headline .value')].map(v => v.textContent.trim()),
+            thumbs: [...tr.querySelectorAll('td.thumb img')].map(i => i.naturalWidth),
+            bottom: tr.querySelector('.headline').getBoundingClientRect().bottom}))""")
+        state = json.loads((reports / "suite.json").read_text())
+        assert [r["id"] for r in rows] == [f"chapter-{c['number']}" for c in state["chapters"]]
+        for r in rows:
+            assert len(r["values"]) == 1 and r["values"][0], f"index row {r['id']}: headlines {r['values']}"
+            assert len(r["thumbs"]) == 1 and r["thumbs"][0] > 0, f"index row {r['id']}: thumbnail not drawn"
+        below = [r["id"] for r in rows if r["bottom"] > VIEWPORT["height"]]
+        assert not below, f"headlines below the first screen: {below}"
         assert not rec.errors, rec.errors
         assert not rec.foreign_requests(), rec.foreign_requests()
     finally:
@@ -159,4 +178,85 @@ def test_chapter_reports(browser, serve, reports, record_property):
             page.close()
     record_property("reports", summary)
     print(json.dumps(summary, indent=1))
+    assert not problems, "\n".join(problems)
+
+
+def _code_cells_fold(page, name: str) -> int:
+    """Every code cell is folded, and its toggle opens it; returns the number of code cells."""
+    cells = page.evaluate("""() => [...document.querySelectorAll('.jp-CodeCell')].map(c => {
+        const d = c.querySelector(':scope > details.thesislib-code');
+        return d ? (d.open ? 'open' : 'folded') : 'none'; })""")
+    assert cells and set(cells) == {"folded"}, f"{name}: code cells {cells}"
+    editors = page.locator(".jp-CodeCell details.thesislib-code .jp-InputArea-editor")
+    assert not any(editors.nth(i).is_visible() for i in range(editors.count())), f"{name}: code visible while folded"
+    toggles = page.locator(".jp-CodeCell > details.thesislib-code > summary")
+    for i in range(toggles.count()):
+        toggles.nth(i).scroll_into_view_if_needed()
+        toggles.nth(i).click()
+        assert editors.nth(i).is_visible(), f"{name}: code cell {i} did not open"
+    assert set(page.evaluate("() => [...document.querySelectorAll('details.thesislib-code')].map(d => d.open)")) == {True}
+    return len(cells)
+
+
+def _links(page, selector) -> list[str]:
+    return page.eval_on_selector_all(selector, "els => els.map(a => a.getAttribute('href'))")
+
+
+def test_reports_read_like_chapters(browser, serve, reports):
+    """No widget repr, code folded behind working toggles, contents and prev/next/index links
+    that resolve, and the headline on the first screen."""
+    base = serve(reports)
+    shots = screenshot_dir("reports")
+    problems = []
+    pages = chapter_pages(reports)
+    for name in pages:
+        page, rec = _open(browser, base + name)
+        try:
+            page.screenshot(path=str(shots / f"{Path(name).stem}_first_screen.png"))
+            text, source = page.evaluate("() => document.body.innerText"), page.content()
+            for repr_ in ("VBox(children", "HBox(children"):
+                if repr_ in text or repr_ in source:
+                    problems.append(f"{name}: shows {repr_}")
+            box = page.locator(".thesislib-headline")
+            if box.count() != 1 or box.bounding_box()["y"] > VIEWPORT["height"] / 2:
+                problems.append(f"{name}: no headline box at the top ({box.count()} found)")
+            toc = _links(page, "nav.thesislib-toc a")
+            missing = page.evaluate("""(hrefs) => hrefs.filter(h => !(document.getElementById(h.slice(1))
+                || document.getElementById(decodeURIComponent(h.slice(1)))))""", toc)
+            if len(toc) < 2 or missing:
+                problems.append(f"{name}: contents {len(toc)} links, unresolved {missing}")
+            else:
+                page.locator("nav.thesislib-toc a").last.click()
+                page.wait_for_timeout(SETTLE_MS)
+                if page.evaluate("() => window.scrollY") < VIEWPORT["height"] / 2:
+                    problems.append(f"{name}: the last contents link did not scroll to its section")
+            nav = _links(page, "nav.thesislib-nav a")
+            expected = {"index.html"} | {p for i, p in enumerate(pages) if abs(i - pages.index(name)) == 1}
+            if set(nav) != expected:
+                problems.append(f"{name}: nav links {sorted(set(nav))}, expected {sorted(expected)}")
+            for href in nav:
+                if not (reports / href).is_file():
+                    problems.append(f"{name}: nav link {href} leads nowhere")
+            _code_cells_fold(page, name)
+            if rec.errors or rec.foreign_requests():
+                problems.append(f"{name}: console errors {rec.errors[:3]}, foreign requests {rec.foreign_requests()[:3]}")
+        except AssertionError as e:
+            problems.append(str(e))
+        finally:
+            page.close()
+    # following "next" from the first report and "prev" back, like a reader
+    page, _ = _open(browser, base + pages[0])
+    try:
+        if len(pages) > 1:
+            page.locator("nav.thesislib-nav a[rel=next]").first.click()
+            page.wait_for_load_state("load")
+            assert page.url.endswith(pages[1]), page.url
+            page.locator("nav.thesislib-nav a[rel=prev]").first.click()
+            page.wait_for_load_state("load")
+            assert page.url.endswith(pages[0]), page.url
+        page.locator("nav.thesislib-nav a.thesislib-index").first.click()
+        page.wait_for_load_state("load")
+        assert page.url.endswith("index.html"), page.url
+    finally:
+        page.close()
     assert not problems, "\n".join(problems)
