@@ -29,6 +29,7 @@ from scipy import stats
 from .model import MorphableModel
 
 AGE_MIN, AGE_MAX = 18.0, 80.0
+AGE_REFERENCE = 30.0   # the age of the model's mean face (scanned sets are mostly young adults)
 DIRECTION_SEED = 7
 
 
@@ -93,8 +94,8 @@ class Population:
 
 
 def reference_population(model: MorphableModel, n: int, rng: np.random.Generator, n_shape: int = 50,
-                         n_color: int = 50, sex_separation: float = 1.8, sex_spread: float = 0.8,
-                         age_effect: float = 0.8, correlation_rank: int = 8,
+                         n_color: int = 50, sex_separation: float = 2.0, sex_spread: float = 0.8,
+                         age_effect: float = 1.2, correlation_rank: int = 8,
                          correlation_strength: float = 0.2, mean_offset: float = 0.4) -> Population:
     """Draw a synthetic stand-in for a fitted set of real faces.
 
@@ -105,7 +106,7 @@ def reference_population(model: MorphableModel, n: int, rng: np.random.Generator
     rng : numpy Generator; the only source of randomness
     sex_separation : distance of each sex mode from 0 along the sex direction (sd units)
     sex_spread : sd of each sex mode along that direction
-    age_effect : shift along the age direction per 15 years from age 45
+    age_effect : shift along the age direction per 15 years from ``AGE_REFERENCE``
     correlation_rank, correlation_strength : low-rank correlations between parameters;
         the correlation structure itself is fixed (seeded), the draws come from ``rng``.
     mean_offset : sd of a fixed (seeded) offset of the population mean from the model
@@ -136,7 +137,7 @@ def reference_population(model: MorphableModel, n: int, rng: np.random.Generator
     age = np.clip(AGE_MIN + rng.gamma(2.2, 10.0, size=n), AGE_MIN, AGE_MAX)
     along_sex = (2 * sex - 1) * sex_separation + sex_spread * rng.normal(size=n)
     z = z - np.outer(z @ d_sex, d_sex) + np.outer(along_sex, d_sex)
-    z = z + np.outer(age_effect * (age - 45.0) / 15.0, d_age)
+    z = z + np.outer(age_effect * (age - AGE_REFERENCE) / 15.0, d_age)
     offset = np.random.default_rng(DIRECTION_SEED + 1).normal(0, mean_offset, d)
     z = z + offset - (offset @ d_sex) * d_sex
     return Population(z, age, sex, n_shape, n_color)

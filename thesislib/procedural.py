@@ -8,17 +8,24 @@ painted with skin, sclera, iris, brows, lips, nostrils and a hair line.
 The PCA parts are built from ordered families of deformation fields and made
 orthonormal with a QR decomposition, so earlier fields keep their meaning:
 
-* shape (199): a sex field and an age field mixed into the first components
-  (so the semantic axes are spread over several components, as in the BFM),
-  named identity proportions (face length, jaw width, nose size, eye spacing,
-  ...), then smooth, mostly symmetric random fields of slowly rising spatial
-  frequency. Named fields are given in mm at one standard deviation; each
-  leading component adds a global smooth random field to reach its variance,
-  so local proportions stay plausible (docs/realism.md has the dlib numbers). Components 9 and 14 also carry a smile / open-mouth deformation:
-  the expression leak the thesis found in BFM shape parameters 10 and 15.
-* color (199): skin tone, sex and age colouring, eye/brow/hair/lip colour,
-  then random smooth colour fields. Components 2 and 3 carry diagonal
-  shading gradients: the illumination leak of BFM texture parameters 3 and 4.
+* shape (199): a sex field and an age field (:mod:`thesislib.procedural_semantics`: jaw,
+  chin, brow ridge, nose, lips; jowls, sagging cheeks, folds, lowered brow, thinner lips)
+  mixed into the first six components (so the semantic axes are spread over several
+  components, as in the BFM) with little random filler, named identity proportions (face
+  length, jaw width, nose size, eye spacing, ...), then smooth, mostly symmetric random
+  fields of slowly rising spatial frequency. Named fields are given in mm at one standard
+  deviation; each leading component adds a global smooth random field to reach its
+  variance, so local proportions stay plausible (docs/realism.md has the dlib numbers).
+  Components 9 and 14 also carry a smile / open-mouth deformation: the expression leak
+  the thesis found in BFM shape parameters 10 and 15.
+* color (199): the sex colouring (skin darker and redder, beard shadow, brows, lips) and
+  the age colouring (grey hair and brows, paler, less saturated skin, wrinkle lines, age
+  spots) as components 0 and 1 with the largest variances; diagonal shading gradients as
+  components 2 and 3 (the illumination leak of BFM texture parameters 3 and 4); skin
+  brightness, redness and tone, eye, hair and lip colour; then random smooth skin fields
+  that share one skin tint and are kept only where they are independent of the ones before
+  (orthonormalising near-repeats of each other turned their differences into green and pink
+  components).
 * expression (100): smile, mouth open, brow raise, frown, eye closing,
   pucker, then random fields local to the mouth and eyes.
 
@@ -38,14 +45,15 @@ from pathlib import Path
 import numpy as np
 
 from . import procedural_fields
+from . import procedural_semantics as semantics
 from .atomic import atomic_write
-from .procedural_fields import (_expression_fields, _g, _geometric_variances, _grid, _gsym,
+from .procedural_fields import (_expression_fields, _g, _geometric_variances, _grid, _gsym, _independent,
                                 _half_width, _normalised, _orthonormal, _paint, _relief,
                                 _smooth_fields, _soft, _stack_xyz, _with_filler)
 
 NAME = "thesislib procedural face"
 PARTS = ("shape", "color", "expression")
-VERSION = "3"          # bump when the construction changes: invalidates caches
+VERSION = "4"          # bump when the construction changes: invalidates caches
 SEED = 20171122
 N_SHAPE, N_COLOR, N_EXPRESSION = 199, 199, 100
 SHAPE_95, COLOR_95, EXPRESSION_95 = 31, 116, 40
@@ -55,6 +63,10 @@ SHAPE_SYMMETRY = 0.97  # share of mirror-symmetric terms in random shape fields
 SHAPE_INPLANE = 0.5    # in-plane (x, y) vs depth (z) share of random shape fields
 SHAPE_GROWTH = 0.4     # how fast the random shape fields' frequency rises with the index
 COLOR_GROWTH = 0.35    # the same for the random colour fields
+COLOR_RMS = 0.045      # root of the mean colour variance per channel (0..1 units)
+COLOR_HEAD = (10.0, 10.0)  # extra variance of colour components 0 (sex) and 1 (age), x geometric
+SHAPE_HEAD = ()         # extra variance of leading shape components (none: N(0, 1) faces stay plausible)
+SEMANTIC_SHARE = 0.9   # norm of the sex / age shape field as a share of its component's sd
 
 # iBUG 68 landmark positions (x, y) on the mean face, mm; x is the viewer's right.
 IBUG68_XY = np.array(
@@ -69,6 +81,10 @@ IBUG68_XY = np.array(
        (24, -49), (14, -55.5), (5, -58.5), (0, -59), (-5, -58.5), (-14, -55.5)]
     + [(-20, -49), (-7, -47.5), (0, -47.5), (7, -47.5), (20, -49), (7, -50.5),
        (0, -50.5), (-7, -50.5)], dtype=np.float64)
+
+
+def _scaled(field, norm):
+    return np.asarray(field, np.float64) * (norm / np.linalg.norm(field))
 
 
 def build() -> dict:
@@ -102,18 +118,13 @@ def _build() -> dict:
     # (nose width, eye spacing) never gets the whole component's variance: a
     # localised field of unit norm scaled to sqrt(variance) would move a few hundred
     # vertices by 10-15 mm and the face would stop looking like one.
-    shape_var = _geometric_variances(N_SHAPE, SHAPE_95, total=3 * n * SHAPE_RMS ** 2)
+    shape_var = _geometric_variances(N_SHAPE, SHAPE_95, total=3 * n * SHAPE_RMS ** 2, head=SHAPE_HEAD)
     zero = 0 * x
     eyes = _gsym(x, y, 33, 22, 14, 10)
-    sex = _stack_xyz(0.025 * x * _soft(y + 30, 8.0) + 0.015 * x,                   # wider jaw, larger face
-                     -2.0 * _g(x, y, 0, -84, 22, 14) + 0.015 * y,                   # longer chin
-                     1.5 * _gsym(x, y, 33, 38, 20, 6) + 1.5 * _g(x, y, 0, -5, 9, 24)   # brow ridge, nose
-                     - 1.2 * (_g(x, y, 0, -44, 17, 4) + _g(x, y, 0, -56, 15, 5))       # thinner lips
-                     + 1.5 * _g(x, y, 0, -84, 18, 10))
-    age = _stack_xyz(zero,
-                     -1.5 * _gsym(x, y, 40, -40, 16, 20) - 1.0 * _g(x, y, 0, -10, 8, 18),  # sag, longer nose
-                     1.0 * _g(x, y, 0, -12, 9, 14) - 1.5 * _gsym(x, y, 33, 23, 13, 9)      # bigger nose, deep eyes
-                     - 1.5 * _gsym(x, y, 28, -32, 5, 14) - 1.0 * _g(x, y, 0, -50, 18, 8))  # folds, thin lips
+    # the semantic fields carry most of their components' variance (little filler), so a
+    # step along the sex or age direction moves the face by these cues, not by noise
+    sex = _scaled(semantics.sex_shape(x, y), SEMANTIC_SHARE * np.sqrt(shape_var[0]))
+    age = _scaled(semantics.age_shape(x, y), SEMANTIC_SHARE * np.sqrt(shape_var[1]))
     named = [  # (field in mm at 1 sd)
         _stack_xyz(zero, 0.035 * (y + 5), zero),                                   # face length
         _stack_xyz(0.045 * x * np.clip(-y / 60, 0, 1), zero, zero),                # jaw width
@@ -145,32 +156,36 @@ def _build() -> dict:
         return (f[:, None] * np.asarray(c)[None, :]).reshape(-1)
 
     ones = np.ones(n)
-    beard = _g(x, y, 0, -62, 40, 30) * (y < -28) + _g(x, y, 0, -38, 18, 5)
-    lipmask = _g(x, y, 0, -44, 18, 4) + _g(x, y, 0, -55, 16, 5)
+    masks = semantics.feature_masks(x, y)
+    lipmask, browm, hair, skin = masks["lips"], masks["brows"], masks["hair"], masks["skin"]
     eye = _gsym(x, y, 33, 22, 4.5, 4.5)
-    browm = _gsym(x, y, 33, 38, 17, 3.5)
-    hair = _soft(76.0 - 10.0 * (x / 70.0) ** 2 - y, 2.0)
     shading = np.clip(1.0 - np.sqrt(x ** 2 + y ** 2) / 140, 0, 1)
+    sex_color = semantics.sex_color(x, y, mean_color)
+    age_color = semantics.age_color(x, y, mean_color)
     color_fields = [
-        rgb(ones, [1.0, 0.85, 0.75]),                                               # skin brightness
-        rgb(ones, [0.6, -0.1, -0.6]) + rgb(beard, [-0.8, -0.7, -0.5]) + rgb(lipmask, [-0.5, 0.3, 0.3]),  # sex
+        sex_color,                                                                   # sex
+        age_color,                                                                   # age
         rgb((x + y) / 120 * shading, [1, 1, 1]),                                    # light from top left
         rgb((y - x) / 120 * shading, [1, 1, 1]),                                    # light from top right
-        rgb(browm + hair, [0.8, 0.8, 0.8]) + rgb(lipmask, [0.3, 0.5, 0.5]) + rgb(ones, [0.1, 0.12, 0.14]),  # age
-        rgb(ones, [0.3, 0.5, 0.9]),                                                  # hue
+        rgb(ones, [1.0, 0.85, 0.75]),                                               # skin brightness
+        rgb(skin, [0.25, -0.05, -0.1]),                                             # skin redness
+        (skin[:, None] * (mean_color - [0.25, 0.12, 0.0])).reshape(-1),              # skin tone (melanin)
         rgb(eye, [0.2, 0.6, 1.0]),                                                   # eye colour
         rgb(browm + hair, [1.0, 0.7, 0.4]),                                          # hair colour
         rgb(lipmask, [1.0, 0.2, 0.3]),                                               # lip colour
     ]
-    # random skin fields leave brows, eyes and lips alone (their colour has named fields):
-    # blotches over the features washed them out and cost detections
-    skin = 1.0 - np.clip(1.3 * browm + 1.5 * _gsym(x, y, 33, 22, 10, 5) + 1.2 * lipmask, 0, 1)
-    for f in _smooth_fields(x, y, rng, N_COLOR, start_level=1.0, symmetric=0.8, channels=1,
-                            growth=COLOR_GROWTH):
-        tint = np.array([1.0, 0.8, 0.7]) + rng.normal(0, 0.08, 3)   # mostly skin-toned light/dark
-        color_fields.append(rgb(skin * f, tint))
+    # random skin fields leave brows, eyes, lips and hair alone (their colour has named
+    # fields): blotches over the features washed them out and cost detections, and skin
+    # tints on dark hair turned it green or pink. They share one skin tint: with a random
+    # tint per field, orthonormalising two nearly flat fields left the difference of their
+    # tints, a pure chroma component with a full component's variance (green and pink faces)
+    tint = np.array([1.0, 0.8, 0.7])
+    spots = _smooth_fields(x, y, rng, 4 * N_COLOR, start_level=1.0, symmetric=0.8, channels=1,
+                           growth=COLOR_GROWTH) * skin
+    for f in _independent(spots, N_COLOR - len(color_fields)):
+        color_fields.append(rgb(f, tint))
     color_basis = _orthonormal(color_fields, N_COLOR)
-    color_var = _geometric_variances(N_COLOR, COLOR_95, total=3 * n * 0.06 ** 2)
+    color_var = _geometric_variances(N_COLOR, COLOR_95, total=3 * n * COLOR_RMS ** 2, head=COLOR_HEAD)
 
     # ---- expression (local to mouth and eyes)
     local = np.repeat(np.maximum(_g(x, y, 0, -50, 30, 20), _gsym(x, y, 33, 30, 18, 14)), 3)
@@ -198,8 +213,8 @@ def _build() -> dict:
         return (w / np.linalg.norm(w)).astype(np.float32)
 
     directions = {
-        "sex": {"shape": coeff_dir(sex, shape_basis, shape_var), "color": coeff_dir(color_fields[1], color_basis, color_var)},
-        "age": {"shape": coeff_dir(age, shape_basis, shape_var), "color": coeff_dir(color_fields[4], color_basis, color_var)},
+        "sex": {"shape": coeff_dir(sex, shape_basis, shape_var), "color": coeff_dir(sex_color, color_basis, color_var)},
+        "age": {"shape": coeff_dir(age, shape_basis, shape_var), "color": coeff_dir(age_color, color_basis, color_var)},
     }
     f32 = np.float32
     return {
@@ -245,6 +260,7 @@ def _source_digest() -> str:
     invalidates the cache."""
     h = hashlib.sha256(Path(__file__).read_bytes())
     h.update(Path(procedural_fields.__file__).read_bytes())
+    h.update(Path(semantics.__file__).read_bytes())
     return h.hexdigest()[:10]
 
 

@@ -77,7 +77,8 @@ def _relief(x, y):
          + 5.0 * _gsym(x, y, 33, 38, 19, 5.5) + 3.0 * _g(x, y, 0, 34, 10, 6)     # brow ridge
          + 6.0 * _gsym(x, y, 46, 0, 15, 13)                                     # cheekbones
          + 5.5 * _g(x, y, 0, -44, 17, 4) + 5.0 * _g(x, y, 0, -56, 15, 5)        # lips
-         - 3.0 * _g(x, y, 0, -49.5, 23, 1.4) - 2.0 * _g(x, y, 0, -34, 5, 4)     # mouth line, philtrum
+         - 3.0 * _g(x, y, 0, -49.5, 23, 1.4) * _soft(np.abs(x) - 24, 2.0)      # mouth line
+         - 2.0 * _g(x, y, 0, -34, 5, 4)                                         # philtrum
          - 3.5 * _g(x, y, 0, -66, 16, 4)                                        # below the lip
          + 8.0 * _g(x, y, 0, -84, 17, 10)                                       # chin
          - 4.0 * _gsym(x, y, 30, -30, 7, 18))                                   # nasolabial area
@@ -165,15 +166,48 @@ def _with_filler(field, filler, norm):
     return field + np.sqrt(norm ** 2 - nf ** 2) * f / np.linalg.norm(f)
 
 
-def _geometric_variances(k, k95, total):
-    """Variances decaying as r**i with 95 % of the sum reached at ``k95``."""
+def _independent(fields, k, min_residual=0.12):
+    """The first ``k`` of ``fields`` (in order) that are not nearly spanned by the ones kept.
+
+    A field is kept when the part of it orthogonal to the kept ones has at least
+    ``min_residual`` of its norm. Random smooth fields of low frequency repeat each other:
+    199 of them span fewer than 100 independent directions, and orthonormalising them
+    anyway turns their tiny differences into full components of noise.
+    """
+    kept, basis = [], np.empty((k, fields.shape[1]))
+    for f in fields:
+        q = basis[:len(kept)]
+        u = f / np.linalg.norm(f)
+        r = u - q.T @ (q @ u)
+        r -= q.T @ (q @ r)                  # twice is enough (Kahan-Parlett)
+        nr = np.linalg.norm(r)
+        if nr >= min_residual:
+            basis[len(kept)] = r / nr
+            kept.append(f)
+            if len(kept) == k:
+                return np.array(kept)
+    raise ValueError(f"only {len(kept)} of {len(fields)} fields are independent, need {k}")
+
+
+def _geometric_variances(k, k95, total, head=()):
+    """Variances decaying as r**i with 95 % of the sum reached at ``k95``.
+
+    ``head`` gives extra variance to the leading components: component i gets
+    ``(1 + head[i]) * r**i`` (non-increasing ``head`` keeps the decay monotone).
+    """
+    boost = np.ones(k)
+    boost[:len(head)] += np.asarray(head, float)
+
+    def weights(r):
+        return boost * r ** np.arange(k)
+
     lo, hi = 0.5, 0.99999
     for _ in range(100):
         r = 0.5 * (lo + hi)
-        w = r ** np.arange(k)
+        w = weights(r)
         frac = np.cumsum(w)[k95 - 1] / w.sum()
         lo, hi = (lo, r) if frac < 0.95 + 1e-6 else (r, hi)  # margin: still >= 0.95 in float32
-    w = lo ** np.arange(k)  # lo always reaches 95 % by k95
+    w = weights(lo)  # lo always reaches 95 % by k95
     return total * w / w.sum()
 
 
@@ -198,7 +232,11 @@ def _expression_fields(x, y, z):
     mouth = _g(x, y, 0, -50, 26, 12)
     smile = _stack_xyz(0.35 * np.tanh(x / 6) * _gsym(x, y, 24, -49, 8, 7), 1.0 * _gsym(x, y, 24, -49, 9, 8),
                        0.3 * _gsym(x, y, 30, -40, 12, 10))
-    open_ = _stack_xyz(0 * x, -1.0 * _g(x, y, 0, -70, 30, 22) * _soft(y + 49.5, 1.5), -0.3 * _g(x, y, 0, -70, 30, 22))
+    # the jaw drops below the lips' line; beside the mouth the cheek stretches over a wide
+    # band instead of tearing along it (a sharp step there drew a groove across the face)
+    band = 1.5 + 14.0 * np.clip((np.abs(x) - 18.0) / 16.0, 0, 1)
+    jaw = _g(x, y, 0, -70, 30, 22)
+    open_ = _stack_xyz(0 * x, -1.0 * jaw * _soft(y + 49.5, band), -0.3 * jaw)
     brow = _stack_xyz(0 * x, 1.0 * _gsym(x, y, 33, 40, 20, 10), 0.2 * _gsym(x, y, 33, 40, 20, 10))
     frown = _stack_xyz(-0.5 * np.tanh(x / 6) * _gsym(x, y, 18, 36, 10, 8), -0.6 * _gsym(x, y, 18, 36, 10, 8),
                        -0.3 * _g(x, y, 0, 34, 8, 6))
