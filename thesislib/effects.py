@@ -134,3 +134,10 @@ def _with_ratios(df: pd.DataFrame) -> pd.DataFrame:
     for k in ("mm", "color", "landmark_px"):
         df[f"{k}_x_identity"] = df[k] / ident[k]
     return df.reset_index(drop=True)
+
+
+def effects_frame(tables: dict) -> pd.DataFrame:
+    """One table from several :func:`population_effects` / :func:`conditional_effects`
+    results: ``{source name: table}`` -> rows with a leading ``source`` column."""
+    return pd.concat([t.assign(source=name) for name, t in tables.items()], ignore_index=True)[
+        ["source"] + [c for c in next(iter(tables.values())).columns]]

@@ -303,3 +303,30 @@ def sigma_score_figure(scores) -> go.Figure:
     fig.update_layout(title="σ of each prediction vs its corrected score (× marks each sampler's centroid)",
                       xaxis_title="σ of the predicted parameter vector", yaxis_title="corrected score", height=450)
     return fig
+
+
+def effect_bars(table) -> go.Figure:
+    """Age and sex effects as shares of the between-identity distance, one panel per measure.
+
+    ``table`` is :func:`thesislib.effects.effects_frame` output (columns ``source``,
+    ``comparison`` and ``*_x_identity``); the identity rows (1 by definition) are left out.
+    """
+    from plotly.subplots import make_subplots
+
+    measures = [("mm_x_identity", "3D shape (mm)"), ("color_x_identity", "colour (RGB)"),
+                ("landmark_px_x_identity", "frontal landmarks (px)")]
+    t = table[table.comparison != "two identities"]
+    fig = make_subplots(rows=1, cols=3, subplot_titles=[m[1] for m in measures], shared_yaxes=True)
+    for k, source in enumerate(t.source.unique()):
+        part = t[t.source == source]
+        for j, (col, _) in enumerate(measures):
+            fig.add_trace(go.Bar(x=part[col], y=part.comparison, orientation="h", name=str(source),
+                                 marker_color=PALETTE[k % len(PALETTE)], showlegend=j == 0,
+                                 legendgroup=str(source)), row=1, col=j + 1)
+    for j in range(3):
+        fig.add_vline(x=1.0, line_dash="dot", line_color="grey", row=1, col=j + 1)
+    fig.update_xaxes(title_text="x distance between two identities")
+    fig.update_layout(barmode="group", height=180 + 45 * t.comparison.nunique() * max(1, t.source.nunique()) // 2,
+                      title="How far age and sex move a face, against the distance between two people",
+                      margin=dict(l=10, r=10, t=80, b=40))
+    return fig
