@@ -106,3 +106,16 @@ def test_difference_view_is_symmetric_diverging(face_model):
     b = face_model.instance(shape=np.eye(face_model.shape.n_components)[0] * 2)
     img = V.difference_view(a, b, size=200).image
     assert _silhouette(img).mean() > 0.05
+
+
+def test_colour_difference_view_shows_where_the_face_got_darker(face_model):
+    """Ageing along colour component 1 (grey hair, wrinkle lines): the colour measure paints
+    the change; identical colours give a flat (single-colour) map, a bad measure is refused."""
+    a = face_model.instance()
+    b = face_model.instance(color=np.eye(face_model.color.n_components)[1] * 3)
+    img = V.difference_view(a, b, size=200, measure="color").image
+    face = _silhouette(img)
+    assert face.mean() > 0.05
+    assert img[face].std(0).max() > 10          # not one flat colour: the change varies over the face
+    with pytest.raises(ValueError, match="measure"):
+        V.difference_view(a, b, measure="depth")

@@ -271,20 +271,29 @@ def error_view(prediction, truth, error=None, camera="front", *, clim=None, cmap
 
 
 def difference_view(a, b, camera="front", *, clim=None, cmap: str = DIFFERENCE_CMAP, size=600,
-                    zoom: float = 1.1, title=None, background="white", png=None, html=None) -> View:
-    """Where ``b`` lies outside (red) or inside (blue) ``a``: signed per-vertex displacement
-    along ``a``'s normals, mm, painted on ``a`` (e.g. the 80-year minus the 18-year face).
+                    zoom: float = 1.1, title=None, background="white", png=None, html=None,
+                    measure: str = "shape") -> View:
+    """Where ``b`` differs from ``a``, painted on ``a`` (e.g. the 80-year minus the 18-year face).
 
-    clim : (low, high) mm; None for a symmetric range of the largest displacement.
+    measure : "shape": signed displacement along ``a``'s normals, mm (red outside, blue inside);
+        "color": brightness change, the mean of the RGB differences in 0..255 units
+        (red lighter, blue darker: grey hair, wrinkle lines, spots)
+    clim : (low, high); None for a symmetric range of the largest difference.
     """
-    pa = _polydata(a).compute_normals(point_normals=True, cell_normals=False, split_vertices=False,
-                                      consistent_normals=False, auto_orient_normals=False)
-    d = np.einsum("ij,ij->i", np.asarray(b.vertices, np.float64) - np.asarray(a.vertices, np.float64),
-                  np.asarray(pa.point_data["Normals"], np.float64))
+    if measure == "color":
+        d = 255.0 * (np.asarray(b.colors, np.float64) - np.asarray(a.colors, np.float64)).mean(1)
+    elif measure == "shape":
+        pa = _polydata(a).compute_normals(point_normals=True, cell_normals=False, split_vertices=False,
+                                          consistent_normals=False, auto_orient_normals=False)
+        d = np.einsum("ij,ij->i", np.asarray(b.vertices, np.float64) - np.asarray(a.vertices, np.float64),
+                      np.asarray(pa.point_data["Normals"], np.float64))
+    else:
+        raise ValueError(f"measure must be 'shape' or 'color', got {measure!r}")
     m = float(np.max(np.abs(d))) or 1.0
     clim = (-m, m) if clim is None else tuple(clim)
     p = _plotter(1, 1, size, background)
-    _add(p, a, camera, scalars=d, clim=clim, cmap=cmap, bar_title="mm", zoom=zoom, title=title)
+    _add(p, a, camera, scalars=d, clim=clim, cmap=cmap, bar_title="mm" if measure == "shape" else "RGB",
+         zoom=zoom, title=title)
     return _finish(p, png, html)
 
 
