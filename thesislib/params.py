@@ -136,6 +136,7 @@ class GanSection(_Section):
     label_smoothing: float = Field(0.0, ge=0, lt=0.5, description="one-sided: D's target for real faces is 1 - this")
     instance_noise: float = Field(0.0, ge=0, le=10, description="std of noise on D's inputs, annealed to 0")
     ema: Optional[float] = Field(None, gt=0, lt=1, description="decay of G's weight average that samples (null: none)")
+    sample_dropout: bool = Field(False, description="sample with G's dropout on, as trained (CVGAN1)")
 
 
 class BprnSection(_Section):
