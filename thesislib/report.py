@@ -31,7 +31,7 @@ __all__ = ["Headline", "chapter_headline", "headline_html", "write_headline", "r
 #: the title (a regular expression) of each chapter's main figure, for the index thumbnail
 MAIN_FIGURES = {
     "01": r"one component at a time",
-    "02": r"faces per sampler",
+    "02": r"^gallery per sampler",
     "03": r"^BIC of each mixture|^AIC of each mixture",
     "04": r"age \(across\) × sex",
     "05": r"mean per-vertex error",
@@ -128,12 +128,13 @@ def _h01(r: _Reader, params) -> tuple:
     reference = t[t.sampler == "reference population"]
     if len(reference):
         rows.append(("valid faces of the reference population", _pct(reference.valid_fraction.iloc[0])))
-    cut = (f"fewer than half are valid from a median distance of {below.median_distance.iloc[0]:.1f} σ "
-           f"({below.sampler.iloc[0]}) on" if len(below) else "every sampler stays above half valid")
+    cut = (f"the nearest sampler with fewer than half valid is {below.sampler.iloc[0]}, at "
+           f"{below.median_distance.iloc[0]:.1f} σ" if len(below) else "every sampler stays above half valid")
     if params is not None:
         rows.append(("model", f"{params.model.n_shape} shape + {params.model.n_color} colour components"))
     return (_pct(one.valid_fraction), f"of {one.sampler} faces are valid",
-            f"Validity falls with distance from the centre of face space: {cut}.", rows)
+            f"Validity falls with distance from the centre of face space: {one.sampler} faces lie a median "
+            f"{one.median_distance:.1f} σ out; {cut}.", rows)
 
 
 def _h02(r: _Reader, params) -> tuple:
@@ -258,7 +259,7 @@ def chapter_headline(chapter: str, out_dir, params=None, since: float | None = N
     reader = _Reader(out_dir, since)
     try:
         value, label, sentence, rows = make(reader, params)
-    except (MissingData, KeyError, IndexError, ValueError, AttributeError):
+    except Exception:  # missing, stale or unexpected data: no headline rather than a failed chapter
         return None
     return Headline(str(chapter).zfill(2), value, label, sentence, tuple((str(a), str(b)) for a, b in rows),
                     params.profile if params is not None else "", tuple(dict.fromkeys(reader.used)))

@@ -5,7 +5,9 @@ each chapter's main figure without a browser or an image-export engine at run ti
 :func:`figure_thumbnail` draws a plotly figure's JSON with Pillow: image traces (face
 renders) as they are, heatmaps as coloured cells, bars and scatter lines/markers in
 each subplot's domain. Axes, text and legends are left out: a thumbnail says which
-figure it is, the report shows the figure. :func:`notebook_thumbnail` picks the figure
+figure it is, the report shows the figure. A figure more than twice as tall as the
+thumbnail's shape (e.g. a gallery of one row per sampler) is drawn at its own shape and
+its top is kept. :func:`notebook_thumbnail` picks the figure
 in an executed notebook by its title.
 """
 from __future__ import annotations
@@ -187,7 +189,9 @@ def figure_thumbnail(figure: dict, size: tuple[int, int] = (240, 150)):
 
     layout = figure.get("layout", {})
     colorway = layout.get("colorway") or layout.get("template", {}).get("layout", {}).get("colorway") or COLORWAY
-    W, H = size[0] * SUPERSAMPLE, size[1] * SUPERSAMPLE
+    W = size[0] * SUPERSAMPLE
+    shape = float(layout.get("height") or 450) / float(layout.get("width") or 700)
+    H = int(round(W * shape)) if shape > 2 * size[1] / size[0] else size[1] * SUPERSAMPLE
     img = Image.new("RGB", (W, H), "white")
     draw = ImageDraw.Draw(img)
     m = 3 * SUPERSAMPLE
@@ -215,7 +219,7 @@ def figure_thumbnail(figure: dict, size: tuple[int, int] = (240, 150)):
         drawn += bool(kinds & {"image", "heatmap", "bar", "scatter", "scattergl"})
     if not drawn:
         return None
-    return img.resize(size, Image.LANCZOS)
+    return img.crop((0, 0, W, size[1] * SUPERSAMPLE)).resize(size, Image.LANCZOS)
 
 
 def _title(figure: dict) -> str:

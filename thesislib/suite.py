@@ -128,7 +128,10 @@ def _save_thumbnail(notebook_path: Path, chapter: Chapter, out_dir: Path) -> Non
     from .report_thumbnail import notebook_thumbnail
 
     path = out_dir / "thumbnails" / f"{chapter.stem}.png"
-    img = notebook_thumbnail(nbformat.read(str(notebook_path), as_version=4), MAIN_FIGURES.get(chapter.number))
+    try:
+        img = notebook_thumbnail(nbformat.read(str(notebook_path), as_version=4), MAIN_FIGURES.get(chapter.number))
+    except Exception:  # a picture for the index never fails a chapter
+        img = None
     if img is None:
         path.unlink(missing_ok=True)
         return
@@ -169,7 +172,7 @@ def run_chapter(chapter: Chapter, params, out_dir: Path, notebooks_dir: Path,
     error = None
     # progress bars inside the kernel would be frozen widgets in the report; the suite
     # shows its own per-cell progress instead (tqdm reads TQDM_DISABLE). Bars that code
-    # enables explicitly (``disable=False``) still draw: _finish_bars writes their final state
+    # enables explicitly (``disable=False``) still draw: _finish_notebook writes their final state
     saved = os.environ.get("TQDM_DISABLE")
     os.environ["TQDM_DISABLE"] = "1"
     try:
