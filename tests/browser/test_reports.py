@@ -103,7 +103,12 @@ def _check_sliders(page, name: str) -> int:
             page.wait_for_timeout(SETTLE_MS)
             buttons = fig.locator(".updatemenu-dropdown-button-group .updatemenu-dropdown-button")
             assert buttons.count() >= 2, f"{name} figure {i}: dropdown opened without choices"
-            buttons.nth(buttons.count() - 1).click()
+            # a long list scrolls inside the figure (plotly clips it there): the last choice in view
+            bottom = fig.bounding_box()["y"] + fig.bounding_box()["height"]
+            shown = [k for k in range(buttons.count()) if buttons.nth(k).bounding_box()["y"]
+                     + buttons.nth(k).bounding_box()["height"] <= bottom]
+            assert len(shown) >= 2, f"{name} figure {i}: fewer than two dropdown choices in view"
+            buttons.nth(shown[-1]).click()
             page.wait_for_timeout(SETTLE_MS)
             after_group = page.evaluate(_IMAGE_SOURCES, i)[0]
             _move_slider(page, i, 1.0)
