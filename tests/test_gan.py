@@ -253,3 +253,168 @@ def test_samples_follow_requested_sex():
     assert report["gan_sex_accuracy"] > 0.85 and report["real_sex_accuracy"] > 0.95
     assert report["gan_age_r"] > 0.3 and report["real_age_r"] > 0.5
     assert report["n_gan"] == 200 and report["n_real_test"] == 100
+
+
+# ----------------------------------------------------------------- stabilisation settings
+TRICKS = dict(lr_d=4e-4, lr_schedule="cosine", label_smoothing=0.1, instance_noise=0.2, ema=0.9)
+
+
+def test_schedule_noise_and_ema_decay_values():
+    from thesislib.gan_training import ema_decay, instance_noise_std, lr_factor
+
+    assert [lr_factor("constant", e, 10) for e in (0, 5, 9)] == [1.0, 1.0, 1.0]
+    np.testing.assert_allclose([lr_factor("linear", e, 10) for e in (0, 5, 9)], [1.0, 0.5, 0.1])
+    np.testing.assert_allclose([lr_factor("cosine", e, 10) for e in (0, 5, 10)], [1.0, 0.5, 0.0], atol=1e-12)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        lr_factor("step", 0, 10)
+    np.testing.assert_allclose([instance_noise_std(0.2, e, 4) for e in (0, 2, 4)], [0.2, 0.1, 0.0])
+    assert instance_noise_std(0.0, 0, 4) == 0.0
+    assert ema_decay(0.999, 1) == pytest.approx(2 / 11) and ema_decay(0.9, 10_000) == 0.9
+
+
+def test_update_average_is_the_exponential_moving_average():
+    from thesislib.gan_training import new_average, update_average
+
+    net = nn.Linear(3, 2)
+    avg = new_average(net)
+    assert not any(p.requires_grad for p in avg.parameters()) and not avg.training
+    before = [p.clone() for p in avg.parameters()]
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(1.0)
+    update_average(avg, net, 0.75)
+    for a, b, g in zip(avg.parameters(), before, net.parameters()):
+        torch.testing.assert_close(a, 0.75 * b + 0.25 * g)
+
+
+def test_label_smoothing_targets_real_rows_only():
+    real, fake = torch.tensor([[0.3], [-1.2]]), torch.tensor([[0.5], [2.0]])
+    sig = torch.sigmoid
+    expected = (-(0.9 * torch.log(sig(real)) + 0.1 * torch.log(1 - sig(real))).mean()
+                - torch.log(1 - sig(fake)).mean())
+    torch.testing.assert_close(discriminator_loss(real, fake, real_label=0.9), expected)
+    torch.testing.assert_close(discriminator_loss(real, fake, real_label=1.0), discriminator_loss(real, fake))
+
+
+def test_ema_generator_is_averaged_and_used_for_sampling():
+    X, age, sex = toy_set(n=100)
+    gan = small(epochs=3, ema=0.9).fit(X, age, sex)
+    assert gan.ema_steps_ == 3 * 2  # 100 rows / batch 50 = 2 G steps per epoch
+    raw = dict(gan.generator_.named_parameters())
+    avg = dict(gan.generator_ema_.named_parameters())
+    assert raw.keys() == avg.keys() and not any(torch.equal(raw[k], avg[k]) for k in raw)
+    assert gan.sampling_generator() is gan.generator_ema_
+    z = np.random.default_rng(0).standard_normal((5, gan.latent_dim))
+    c = torch.as_tensor(np.stack([scale_age(np.full(5, 40.0)), scale_sex(np.ones(5))], 1), dtype=torch.float32)
+    with torch.no_grad():
+        via_avg = gan.generator_ema_(torch.as_tensor(z, dtype=torch.float32), c).numpy() * gan.scale_ + gan.center_
+        via_raw = gan.generator_(torch.as_tensor(z, dtype=torch.float32), c).numpy() * gan.scale_ + gan.center_
+    out = gan.generate(z, 40.0, 1.0)
+    np.testing.assert_allclose(out, via_avg, rtol=1e-5, atol=1e-6)
+    assert np.abs(out - via_raw).max() > 1e-4
+    plain = small(epochs=3).fit(X, age, sex)
+    assert plain.generator_ema_ is None and plain.sampling_generator() is plain.generator_
+    assert same_weights(plain, gan)  # the average does not change training itself
+
+
+@pytest.mark.parametrize("setting", sorted(TRICKS))
+def test_each_setting_changes_training_and_default_is_plain(setting):
+    X, age, sex = toy_set(n=100)
+    plain = small(epochs=3).fit(X, age, sex)
+    default = {"lr_d": None, "lr_schedule": "constant", "label_smoothing": 0.0, "instance_noise": 0.0,
+               "ema": None}[setting]
+    assert same_weights(small(epochs=3, **{setting: default}).fit(X, age, sex), plain)
+    tricked = small(epochs=3, **{setting: TRICKS[setting]}).fit(X, age, sex)
+    if setting == "ema":
+        assert not np.allclose(tricked.sample(20, np.random.default_rng(0)), plain.sample(20, np.random.default_rng(0)))
+    else:
+        assert not same_weights(tricked, plain)
+
+
+def test_learning_rates_follow_schedule_and_two_time_scales():
+    X, age, sex = toy_set(n=100)
+    gan = small(epochs=4, lr=1e-3, lr_d=3e-3, lr_schedule="linear").fit(X, age, sex)
+    # the last epoch (0-based 3 of 4) ran at factor 0.25
+    assert gan._opt_g.param_groups[0]["lr"] == pytest.approx(0.25e-3)
+    assert gan._opt_d.param_groups[0]["lr"] == pytest.approx(0.75e-3)
+
+
+def test_bad_settings_raise():
+    X, age, sex = toy_set(n=60)
+    for bad in ({"ema": 1.0}, {"ema": 0.0}, {"label_smoothing": 0.5}, {"instance_noise": -0.1},
+                {"lr_schedule": "step"}, {"lr_d": 0.0}):
+        with pytest.raises(ValueError):
+            small(**bad).fit(X, age, sex)
+
+
+def test_resume_with_all_settings_reproduces_unbroken_run(tmp_path):
+    X, age, sex = toy_set(n=120)
+    kw = dict(cls=CVGAN1, **TRICKS)
+    straight = small(epochs=4, **kw).fit(X, age, sex)
+    small(epochs=4, checkpoint_dir=tmp_path, checkpoint_every=2, **kw).fit(X, age, sex)
+    (tmp_path / "checkpoint_000004.pt").unlink()  # as if killed during epoch 3 or 4 (schedule over 4)
+    resumed = small(epochs=4, checkpoint_dir=tmp_path, resume=True, **kw).fit(X, age, sex)
+    assert resumed.history_ == straight.history_ and resumed.ema_steps_ == straight.ema_steps_ == 4 * 3
+    assert same_weights(resumed, straight)
+    for a, b in zip(resumed.generator_ema_.state_dict().values(), straight.generator_ema_.state_dict().values()):
+        assert torch.equal(a, b)
+    np.testing.assert_array_equal(resumed.sample(10, np.random.default_rng(0)),
+                                  straight.sample(10, np.random.default_rng(0)))
+
+
+def test_resume_refuses_other_settings(tmp_path):
+    X, age, sex = toy_set(n=100)
+    gan = small(epochs=2, checkpoint_dir=tmp_path, ema=0.9).fit(X, age, sex)
+    state = torch.load(latest_checkpoint(tmp_path), weights_only=True)
+    assert small(epochs=5, ema=0.9).resume_conflicts(state) == []  # more epochs is a continuation
+    assert small(ema=0.99, lr=1e-3).resume_conflicts(state) == ["lr: 0.0002 -> 0.001", "ema: 0.9 -> 0.99"]
+    with pytest.raises(ValueError, match="ema: 0.9 -> None"):
+        small(epochs=4, checkpoint_dir=tmp_path, resume=True).fit(X, age, sex)
+    assert gan.epoch_ == 2
+
+
+def test_checkpoint_keeps_settings_and_average_and_version_1_loads(tmp_path):
+    X, age, sex = toy_set(n=100)
+    gan = small(**TRICKS).fit(X, age, sex)
+    path = gan.save(tmp_path / "gan.pt")
+    raw = torch.load(path, weights_only=True)
+    assert raw["version"] == 2 and {k: raw["settings"][k] for k in TRICKS} == TRICKS
+    back = ConditionalGAN.load(path)
+    assert back.get_params() == gan.get_params() and back.ema_steps_ == gan.ema_steps_
+    np.testing.assert_array_equal(back.sample(10, np.random.default_rng(3)), gan.sample(10, np.random.default_rng(3)))
+    # a version-1 file (before these settings existed) loads as the plain training it was
+    plain = small().fit(X, age, sex)
+    old = plain.state_dict()
+    old["version"] = 1
+    for k in TRICKS:
+        del old["settings"][k]
+    del old["ema_steps"]
+    torch.save(old, tmp_path / "v1.pt")
+    v1 = ConditionalGAN.load(tmp_path / "v1.pt")
+    assert v1.ema is None and v1.lr_schedule == "constant" and v1.sampling_generator() is v1.generator_
+    np.testing.assert_array_equal(v1.sample(10, np.random.default_rng(3)), plain.sample(10, np.random.default_rng(3)))
+
+
+def test_sample_dropout_keeps_generator_dropout_on_and_stays_deterministic():
+    X, age, sex = toy_set(n=100)
+    state = torch.get_rng_state()
+    gan = small(cls=CVGAN1, epochs=2, sample_dropout=True).fit(X, age, sex)
+    off = small(cls=CVGAN1, epochs=2).fit(X, age, sex)
+    a = gan.sample(400, np.random.default_rng(0))
+    np.testing.assert_array_equal(a, gan.sample(400, np.random.default_rng(0)))  # masks come from rng
+    assert torch.equal(torch.get_rng_state(), state)
+    assert not gan.generator_.training and not gan.sampling_generator().training
+    # the same z and labels without dropout: the plain estimator's samples
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((400, gan.latent_dim))
+    pairs = gan.labels_[rng.integers(0, gan.labels_.shape[0], size=400)]
+    seed = int(rng.integers(2**63 - 1))
+    np.testing.assert_array_equal(gan.generate(z, pairs[:, 0], pairs[:, 1], dropout_seed=seed), a)
+    b = off.sample(400, np.random.default_rng(0))
+    np.testing.assert_allclose(gan.generate(z, pairs[:, 0], pairs[:, 1]), b)
+    assert np.abs(a - b).max() > 1e-3 and a.std(axis=0).mean() > b.std(axis=0).mean()
+    # a generator without dropout (CVGAN2) samples as before and draws nothing extra from rng
+    g2 = small(epochs=2, sample_dropout=True).fit(X, age, sex)
+    r1, r2 = np.random.default_rng(4), np.random.default_rng(4)
+    np.testing.assert_array_equal(g2.sample(30, r1), small(epochs=2).fit(X, age, sex).sample(30, r2))
+    assert r1.random() == r2.random()

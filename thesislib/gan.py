@@ -1,8 +1,10 @@
 """The conditional GAN estimator over face parameter vectors (thesis 5.5.2, CVGAN1/CVGAN2).
 
 Networks, conditioning inputs, variants and losses: :mod:`thesislib.gan_networks`; the
-checkpoint format: :mod:`thesislib.gan_checkpoint`; the conditioning report:
-:mod:`thesislib.gan_report`. Their public names import from here too.
+epoch loop and its stabilisation settings (two learning rates, schedule, label smoothing,
+instance noise, weight average): :mod:`thesislib.gan_training`; the checkpoint format:
+:mod:`thesislib.gan_checkpoint`; the conditioning report: :mod:`thesislib.gan_report`.
+Their public names import from here too.
 
 Parameter scaling
     The generator ends in ``tanh``; parameters are mapped into its range per
@@ -13,11 +15,15 @@ Parameter scaling
 Determinism
     ``fit`` runs inside a forked torch RNG seeded with ``seed`` (weights, batch
     order, dropout, noise) so the caller's global torch RNG is untouched; two
-    fits with the same seed on CPU give identical weights. Sampling draws ``z``
-    (and labels when not given) only from the passed ``numpy.random.Generator``.
+    fits with the same seed on CPU give identical weights, and a fit resumed from a
+    checkpoint gives the weights of the unbroken fit (every setting included: the
+    learning-rate schedule is a function of the epoch, the weight average and its step
+    count are in the checkpoint). Sampling draws ``z``, labels when not given and, with
+    ``sample_dropout``, the dropout masks' seed only from the passed ``numpy.random.Generator``.
 """
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 
@@ -25,18 +31,19 @@ import numpy as np
 import torch
 
 from .gan_checkpoint import (CHECKPOINT_VERSION, atomic_save, latest_checkpoint, pack_settings,
-                             rng_state, set_rng_state, to_cpu, unpack_settings)
+                             pack_state, settings_conflicts, unpack_settings, unpack_state)
 from .gan_networks import (AGE_CENTER, AGE_HALF_RANGE, AGE_MAX, AGE_MIN, LEAKY_SLOPE, VARIANTS,
                            Discriminator, GANArchitecture, GaussianNoise, Generator,
-                           broadcast_labels, resolve_device, condition_matrix,
+                           broadcast_labels, generator_output, has_dropout, resolve_device, condition_matrix,
                            discriminator_loss, generator_loss, scale_age, scale_sex,
                            train_epoch, train_step, training_rows)
 from .gan_report import conditioning_report
+from .gan_training import LR_SCHEDULES, check_settings, new_average, run_epochs
 
 __all__ = [
     "AGE_CENTER", "AGE_HALF_RANGE", "AGE_MAX", "AGE_MIN", "CHECKPOINT_VERSION", "LEAKY_SLOPE",
     "SCALE_MARGIN", "VARIANTS", "CVGAN1", "CVGAN2", "ConditionalGAN", "Discriminator",
-    "GANArchitecture", "GaussianNoise", "Generator", "condition_matrix", "conditioning_report",
+    "GANArchitecture", "GaussianNoise", "Generator", "LR_SCHEDULES", "condition_matrix", "conditioning_report",
     "discriminator_loss", "generator_loss", "latest_checkpoint", "scale_age", "scale_sex",
     "train_epoch", "train_step", "training_rows",
 ]
@@ -55,7 +62,7 @@ class ConditionalGAN:
     latent_dim : int, length of z (thesis: 20)
     epochs : int, total training epochs (a resumed fit continues up to this number)
     batch_size : int (thesis: 200)
-    lr : float, Adam learning rate of G and D (betas 0.5, 0.999)
+    lr : float, Adam learning rate of G (and of D unless ``lr_d``; betas 0.5, 0.999)
     seed : int, seeds weights, batch order, dropout and noise
     device : "cpu", "cuda", "auto" or a torch device string
     progress : bool, show a tqdm bar over epochs
@@ -63,10 +70,21 @@ class ConditionalGAN:
     checkpoint_every : int, checkpoint period in epochs (the last epoch is always saved)
     resume : bool, continue from the latest checkpoint in ``checkpoint_dir`` when fitting
     hidden : tuple of int or None, override the variant's hidden widths (e.g. for tiny tests)
+    lr_d : float or None, D's learning rate (None: ``lr``)
+    lr_schedule : {"constant", "linear", "cosine"}, factor on both rates per epoch
+    label_smoothing : float in [0, 0.5), one-sided: D's target for real rows is ``1 - s``
+    instance_noise : float >= 0, std of noise on D's parameter inputs, annealed to 0
+    ema : float in (0, 1) or None, decay of G's weight average; sampling uses the average
+        (the five settings above: :mod:`thesislib.gan_training`; their defaults are the
+        plain thesis training)
+    sample_dropout : bool, :meth:`sample` keeps G's dropout on as in training (CVGAN1; masks
+        seeded from ``rng``); :meth:`generate` has it off unless given a ``dropout_seed``
 
     Attributes
     ----------
-    generator_, discriminator_ : Generator, Discriminator
+    generator_, discriminator_ : Generator, Discriminator (as trained)
+    generator_ema_ : Generator or None, the weight average (``ema`` set), which sampling uses
+    ema_steps_ : int, G steps averaged so far
     center_, scale_ : (d,) float64, the parameter scaling (x - center_) / scale_
     labels_ : (m, 2) float64, training (age, sex) pairs used to draw labels when sampling
     history_ : dict of per-epoch lists ``epoch``, ``d_loss``, ``g_loss``, ``d_real``
@@ -78,7 +96,8 @@ class ConditionalGAN:
 
     def __init__(self, variant="cvgan1", latent_dim=20, epochs=100, batch_size=200, lr=2e-4,
                  seed=0, device="cpu", progress=True, checkpoint_dir=None, checkpoint_every=10,
-                 resume=False, hidden=None):
+                 resume=False, hidden=None, lr_d=None, lr_schedule="constant", label_smoothing=0.0,
+                 instance_noise=0.0, ema=None, sample_dropout=False):
         self.variant = variant
         self.latent_dim = latent_dim
         self.epochs = epochs
@@ -91,6 +110,8 @@ class ConditionalGAN:
         self.checkpoint_every = checkpoint_every
         self.resume = resume
         self.hidden = hidden
+        self.lr_d, self.lr_schedule, self.ema = lr_d, lr_schedule, ema
+        self.label_smoothing, self.instance_noise, self.sample_dropout = label_smoothing, instance_noise, sample_dropout
 
     # ------------------------------------------------------------ settings
     def get_params(self, deep=False):
@@ -113,6 +134,7 @@ class ConditionalGAN:
 
     # ------------------------------------------------------------ building
     def _build(self, n_params):
+        check_settings(self)
         arch = self.architecture()
         dev = resolve_device(self.device)
         self.device_ = dev
@@ -120,7 +142,10 @@ class ConditionalGAN:
         self.generator_ = Generator(self.latent_dim, n_params, arch).to(dev)
         self.discriminator_ = Discriminator(n_params, arch).to(dev)
         self._opt_g = torch.optim.Adam(self.generator_.parameters(), lr=self.lr, betas=(0.5, 0.999))
-        self._opt_d = torch.optim.Adam(self.discriminator_.parameters(), lr=self.lr, betas=(0.5, 0.999))
+        lr_d = self.lr if self.lr_d is None else self.lr_d
+        self._opt_d = torch.optim.Adam(self.discriminator_.parameters(), lr=lr_d, betas=(0.5, 0.999))
+        self.generator_ema_ = None if self.ema is None else new_average(self.generator_)
+        self.ema_steps_ = 0
 
     # ------------------------------------------------------------ fit
     def fit(self, X, age=None, sex=None, resume=None):
@@ -165,6 +190,10 @@ class ConditionalGAN:
             self._shuffle_gen = torch.Generator().manual_seed(self.seed)
             if ckpt_path is not None:
                 state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+                differ = self.resume_conflicts(state)
+                if differ:
+                    raise ValueError(f"checkpoint {ckpt_path} was trained with other settings ("
+                                     + ", ".join(differ) + "); resume it with those or start fresh")
                 self._load_state(state, restore_rng=True)
                 if self.n_features_in_ != X.shape[1]:
                     raise ValueError(f"checkpoint has d={self.n_features_in_}, X has d={X.shape[1]}")
@@ -186,35 +215,28 @@ class ConditionalGAN:
         dev = self.device_
         xs = torch.as_tensor((X - self.center_) / self.scale_, dtype=torch.float32, device=dev)
         cs = torch.as_tensor(condition_matrix(age, sex), dtype=torch.float32, device=dev)
-        bs = max(1, min(int(self.batch_size), xs.shape[0]))
-        G, D = self.generator_, self.discriminator_
-        G.train()
-        D.train()
-        epochs = range(self.epoch_, int(self.epochs))
+        n_epochs = max(0, int(self.epochs) - self.epoch_)
         bar = None
-        if self.progress and len(epochs):
+        if self.progress and n_epochs:
             from tqdm.auto import tqdm
-            bar = tqdm(total=len(epochs), desc=f"{self.variant} epochs", leave=False)
+            bar = tqdm(total=n_epochs, desc=f"{self.variant} epochs", leave=False)
         try:
-            for epoch in epochs:
-                perm = torch.randperm(xs.shape[0], generator=self._shuffle_gen).to(dev)
-                means = train_epoch(G, D, self._opt_g, self._opt_d, xs, cs, perm, bs, self.latent_dim)
-                self.epoch_ = epoch + 1
-                self.history_["epoch"].append(self.epoch_)
-                for k, v in means.items():
-                    self.history_[k].append(v)
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(d_loss=f"{self.history_['d_loss'][-1]:.3f}",
-                                    g_loss=f"{self.history_['g_loss'][-1]:.3f}")
-                last = self.epoch_ == int(self.epochs)
-                if self.checkpoint_dir is not None and (
-                        last or self.epoch_ % max(1, int(self.checkpoint_every)) == 0):
-                    path = Path(self.checkpoint_dir) / f"checkpoint_{self.epoch_:06d}.pt"
-                    atomic_save(self.state_dict(include_rng=True), path)
+            run_epochs(self, xs, cs, on_epoch_end=self._checkpoint, bar=bar)
         finally:
             if bar is not None:
                 bar.close()
+
+    def _checkpoint(self):
+        last = self.epoch_ == int(self.epochs)
+        if self.checkpoint_dir is not None and (last or self.epoch_ % max(1, int(self.checkpoint_every)) == 0):
+            path = Path(self.checkpoint_dir) / f"checkpoint_{self.epoch_:06d}.pt"
+            atomic_save(self.state_dict(include_rng=True), path)
+
+    def resume_conflicts(self, state) -> list[str]:
+        """Training settings in which a checkpoint ``state`` differs from this estimator
+        (``"name: saved -> now"``; empty: it resumes). ``epochs`` may differ; a setting the
+        checkpoint predates counts with its default."""
+        return settings_conflicts(state["settings"], pack_settings(self.get_params()), _TRAINING, _DEFAULTS)
 
     # ------------------------------------------------------------ state
     def _check_fitted(self):
@@ -233,44 +255,14 @@ class ConditionalGAN:
         -------
         dict with keys ``version``, ``settings``, ``generator``, ``discriminator``,
         ``opt_g``, ``opt_d``, ``epoch``, ``center``, ``scale``, ``labels``, ``history``,
-        ``n_excluded`` and optionally ``rng``
+        ``n_excluded``, ``ema_steps``, ``generator_ema`` (with ``ema``) and optionally ``rng``
         """
         self._check_fitted()
-        state = {
-            "version": CHECKPOINT_VERSION,
-            "class": type(self).__name__,
-            "settings": pack_settings(self.get_params()),
-            "n_features": int(self.n_features_in_),
-            "generator": to_cpu(self.generator_.state_dict()),
-            "discriminator": to_cpu(self.discriminator_.state_dict()),
-            "opt_g": to_cpu(self._opt_g.state_dict()),
-            "opt_d": to_cpu(self._opt_d.state_dict()),
-            "epoch": int(self.epoch_),
-            "center": torch.as_tensor(self.center_, dtype=torch.float64),
-            "scale": torch.as_tensor(self.scale_, dtype=torch.float64),
-            "labels": torch.as_tensor(self.labels_, dtype=torch.float64),
-            "history": {k: [float(v) for v in vals] for k, vals in self.history_.items()},
-            "n_excluded": int(self.n_excluded_),
-        }
-        if include_rng:
-            state["rng"] = rng_state(self._shuffle_gen, self.device_)
-        return state
+        return pack_state(self, include_rng)
 
     def _load_state(self, state, restore_rng=False):
         self._build(int(state["n_features"]))
-        self.generator_.load_state_dict(state["generator"])
-        self.discriminator_.load_state_dict(state["discriminator"])
-        self._opt_g.load_state_dict(state["opt_g"])
-        self._opt_d.load_state_dict(state["opt_d"])
-        self.epoch_ = int(state["epoch"])
-        self.center_ = state["center"].numpy().astype(np.float64)
-        self.scale_ = state["scale"].numpy().astype(np.float64)
-        self.labels_ = state["labels"].numpy().astype(np.float64)
-        self.history_ = {k: list(v) for k, v in state["history"].items()}
-        self.history_["epoch"] = [int(e) for e in self.history_["epoch"]]
-        self.n_excluded_ = int(state["n_excluded"])
-        if restore_rng and "rng" in state:
-            self._shuffle_gen = set_rng_state(state["rng"], self.device_)
+        unpack_state(self, state, restore_rng)
         self.generator_.eval()
         self.discriminator_.eval()
 
@@ -303,14 +295,16 @@ class ConditionalGAN:
         return obj
 
     # ------------------------------------------------------------ sampling
-    def generate(self, z, age, sex):
-        """Parameter vectors for given latent vectors and labels (no randomness).
+    def generate(self, z, age, sex, dropout_seed=None):
+        """Parameter vectors for given latent vectors and labels (no randomness by default).
 
         Parameters
         ----------
         z : (latent_dim,) or (n, latent_dim) array_like
         age : scalar or (n,) years (clipped to 18..80)
         sex : scalar or (n,) in [0, 1]
+        dropout_seed : None (G's dropout off: the same z and labels give the same face) or
+            an int (dropout active with masks seeded by it; see ``sample_dropout``)
 
         Returns
         -------
@@ -324,12 +318,8 @@ class ConditionalGAN:
             raise ValueError(f"z must have {self.latent_dim} columns, got shape {z.shape}")
         n = z2.shape[0]
         c = condition_matrix(broadcast_labels(age, n, "age"), broadcast_labels(sex, n, "sex"))
-        G = self.generator_
-        if G.training:
-            G.eval()
-        with torch.inference_mode():
-            out = G(torch.from_numpy(z2).to(self.device_),
-                    torch.as_tensor(c, dtype=torch.float32, device=self.device_))
+        out = generator_output(self.sampling_generator(), torch.from_numpy(z2).to(self.device_),
+                               torch.as_tensor(c, dtype=torch.float32, device=self.device_), dropout_seed)
         x = out.cpu().numpy().astype(np.float64) * self.scale_ + self.center_
         return x[0] if single else x
 
@@ -358,12 +348,19 @@ class ConditionalGAN:
             sex = pairs[:, 1] if sex is None else sex
         age = broadcast_labels(age, n, "age")
         sex = broadcast_labels(sex, n, "sex")
-        X = self.generate(z, age, sex) if n else np.empty((0, self.n_features_in_))
+        seed = int(rng.integers(2**63 - 1)) if self.sample_dropout and has_dropout(self.generator_) else None
+        X = self.generate(z, age, sex, seed) if n else np.empty((0, self.n_features_in_))
         return X.reshape(n, self.n_features_in_), age, sex
 
     def sample(self, n, rng, age=None, sex=None):
         """Draw ``n`` parameter vectors, (n, d) float64 (see :meth:`sample_with_labels`)."""
         return self.sample_with_labels(n, rng, age=age, sex=sex)[0]
+
+    def sampling_generator(self):
+        """The network that :meth:`generate` and :meth:`sample` use: the weight average
+        ``generator_ema_`` when ``ema`` is set, else ``generator_``."""
+        self._check_fitted()
+        return self.generator_ if self.generator_ema_ is None else self.generator_ema_
 
     def n_parameters(self):
         """Number of trainable weights and biases in G and D, as a dict."""
@@ -373,28 +370,30 @@ class ConditionalGAN:
 
 
 _SETTINGS = ("variant", "latent_dim", "epochs", "batch_size", "lr", "seed", "device", "progress",
-             "checkpoint_dir", "checkpoint_every", "resume", "hidden")
+             "checkpoint_dir", "checkpoint_every", "resume", "hidden", "lr_d", "lr_schedule",
+             "label_smoothing", "instance_noise", "ema", "sample_dropout")
+_TRAINING = ("variant", "latent_dim", "batch_size", "lr", "seed", "hidden", "lr_d", "lr_schedule",
+             "label_smoothing", "instance_noise", "ema")  # a resumed fit must keep these
+_DEFAULTS = {k: p.default for k, p in inspect.signature(ConditionalGAN.__init__).parameters.items()}
 _HISTORY_KEYS = ("epoch", "d_loss", "g_loss", "d_real", "d_fake")
 
 
 class CVGAN1(ConditionalGAN):
-    """Thesis model M1: hidden [2000, 1000, 500], dropout 0.5 in G and D, no noise."""
+    """Thesis model M1: hidden [2000, 1000, 500], dropout 0.5 in G and D, no noise.
 
-    def __init__(self, *, latent_dim=20, epochs=100, batch_size=200, lr=2e-4, seed=0,
-                 device="cpu", progress=True, checkpoint_dir=None, checkpoint_every=10,
-                 resume=False, hidden=None):
-        super().__init__("cvgan1", latent_dim, epochs, batch_size, lr, seed, device, progress,
-                         checkpoint_dir, checkpoint_every, resume, hidden)
+    Keyword settings as :class:`ConditionalGAN`'s, without ``variant``."""
+
+    def __init__(self, **settings):
+        super().__init__("cvgan1", **settings)
 
 
 class CVGAN2(ConditionalGAN):
-    """Thesis model M2: hidden [500, 500], dropout 0.5 in D, input noise N(0, 0.1)."""
+    """Thesis model M2: hidden [500, 500], dropout 0.5 in D, input noise N(0, 0.1).
 
-    def __init__(self, *, latent_dim=20, epochs=100, batch_size=200, lr=2e-4, seed=0,
-                 device="cpu", progress=True, checkpoint_dir=None, checkpoint_every=10,
-                 resume=False, hidden=None):
-        super().__init__("cvgan2", latent_dim, epochs, batch_size, lr, seed, device, progress,
-                         checkpoint_dir, checkpoint_every, resume, hidden)
+    Keyword settings as :class:`ConditionalGAN`'s, without ``variant``."""
+
+    def __init__(self, **settings):
+        super().__init__("cvgan2", **settings)
 
 
 _CLASSES = {"ConditionalGAN": ConditionalGAN, "CVGAN1": CVGAN1, "CVGAN2": CVGAN2}

@@ -161,13 +161,55 @@ class Discriminator(nn.Module):
         return self.net(torch.cat([x, c], dim=1))
 
 
+def has_dropout(module: nn.Module) -> bool:
+    """Whether ``module`` contains a dropout layer with p > 0 (CVGAN1's generator does)."""
+    return any(isinstance(m, nn.Dropout) and m.p > 0 for m in module.modules())
+
+
+def generator_output(generator, z, c, dropout_seed=None):
+    """``G(z, c)`` without gradients, in eval mode, or with dropout active.
+
+    Parameters
+    ----------
+    generator : Generator
+    z, c : (n, latent_dim) and (n, 2) float32 tensors
+    dropout_seed : None or int. None: eval mode, no randomness (dropout off). An int: the
+        dropout layers stay active as in training, their masks drawn from the torch RNG
+        seeded with it inside a fork, so the caller's global torch RNG is untouched
+        (pix2pix's dropout-as-noise; a generator trained with dropout learned the data's
+        spread with it, and loses part of that spread without it).
+
+    Returns
+    -------
+    (n, d) tensor
+    """
+    if dropout_seed is None:
+        generator.eval()
+        with torch.inference_mode():
+            return generator(z, c)
+    dev = z.device
+    with torch.random.fork_rng(devices=[dev.index or 0] if dev.type == "cuda" else []):
+        torch.manual_seed(int(dropout_seed))
+        generator.train()
+        try:
+            with torch.inference_mode():
+                return generator(z, c)
+        finally:
+            generator.eval()
+
+
 # --------------------------------------------------------------------------- losses / step
 _bce = nn.functional.binary_cross_entropy_with_logits
 
 
-def discriminator_loss(real_logits, fake_logits):
-    """Eq. 5.1a, ``-log D(x) - log(1 - D(G(z)))`` averaged over the batch (logits in)."""
-    return _bce(real_logits, torch.ones_like(real_logits)) + _bce(fake_logits, torch.zeros_like(fake_logits))
+def discriminator_loss(real_logits, fake_logits, real_label=1.0):
+    """Eq. 5.1a, ``-log D(x) - log(1 - D(G(z)))`` averaged over the batch (logits in).
+
+    ``real_label`` < 1 is one-sided label smoothing: the real rows' target becomes
+    ``real_label`` (binary cross entropy against it); the fakes' target stays 0.
+    """
+    real_target = torch.full_like(real_logits, float(real_label))
+    return _bce(real_logits, real_target) + _bce(fake_logits, torch.zeros_like(fake_logits))
 
 
 def generator_loss(fake_logits):
@@ -175,7 +217,7 @@ def generator_loss(fake_logits):
     return _bce(fake_logits, torch.ones_like(fake_logits))
 
 
-def train_step(generator, discriminator, opt_g, opt_d, x, c, z):
+def train_step(generator, discriminator, opt_g, opt_d, x, c, z, real_label=1.0, noise_std=0.0):
     """One discriminator update followed by one generator update.
 
     Parameters
@@ -185,15 +227,21 @@ def train_step(generator, discriminator, opt_g, opt_d, x, c, z):
     x : (n, d) tensor of scaled real parameters
     c : (n, 2) tensor of their scaled conditions (also used for the fakes)
     z : (n, latent_dim) tensor of latent draws
+    real_label : float, D's target for real rows (1: eq. 5.1a; < 1: one-sided label smoothing)
+    noise_std : float, std of instance noise added to real and fake parameters before D
+        sees them, in both updates (0: none; drawn with the global torch RNG)
 
     Returns
     -------
     dict with floats ``d_loss``, ``g_loss``, ``d_real`` (mean D(x)), ``d_fake`` (mean D(G(z)))
     """
     fake = generator(z, c)
+    if noise_std > 0:
+        x = x + noise_std * torch.randn_like(x)
+        fake = fake + noise_std * torch.randn_like(fake)
     real_logits = discriminator(x, c)
     fake_logits = discriminator(fake.detach(), c)
-    d_loss = discriminator_loss(real_logits, fake_logits)
+    d_loss = discriminator_loss(real_logits, fake_logits, real_label)
     opt_d.zero_grad(set_to_none=True)
     d_loss.backward()
     opt_d.step()
@@ -211,7 +259,8 @@ def train_step(generator, discriminator, opt_g, opt_d, x, c, z):
     }
 
 
-def train_epoch(generator, discriminator, opt_g, opt_d, xs, cs, perm, batch_size, latent_dim):
+def train_epoch(generator, discriminator, opt_g, opt_d, xs, cs, perm, batch_size, latent_dim,
+                real_label=1.0, noise_std=0.0, after_g_step=None):
     """One pass of :func:`train_step` over the rows in the order ``perm``.
 
     Parameters
@@ -219,6 +268,8 @@ def train_epoch(generator, discriminator, opt_g, opt_d, xs, cs, perm, batch_size
     xs, cs : (n, d) and (n, 2) tensors of scaled parameters and conditions
     perm : (n,) long tensor, the row order of this epoch
     batch_size : int; latent_dim : int (``z`` is drawn with the global torch RNG)
+    real_label, noise_std : passed to :func:`train_step`
+    after_g_step : callable of no arguments run after every step (e.g. a weight average)
 
     Returns
     -------
@@ -229,7 +280,10 @@ def train_epoch(generator, discriminator, opt_g, opt_d, xs, cs, perm, batch_size
     for b in range(n_batches):
         idx = perm[b * batch_size:(b + 1) * batch_size]
         z = torch.randn(idx.shape[0], latent_dim, device=xs.device)
-        out = train_step(generator, discriminator, opt_g, opt_d, xs[idx], cs[idx], z)
+        out = train_step(generator, discriminator, opt_g, opt_d, xs[idx], cs[idx], z,
+                         real_label=real_label, noise_std=noise_std)
+        if after_g_step is not None:
+            after_g_step()
         for k in sums:
             sums[k] += out[k]
     return {k: v / n_batches for k, v in sums.items()}
