@@ -45,6 +45,23 @@ def report_figure(report, index: int, name: str) -> Path:
     return path
 
 
+def first_screen(report, name: str, width: int = 1280, height: int = 900) -> Path:
+    """Screenshot what a reader sees first on opening an exported page (headless Chromium)."""
+    from playwright.sync_api import sync_playwright
+
+    path = HERE / name
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                    args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                                          "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.goto(Path(report).resolve().as_uri())
+        page.wait_for_timeout(2000)
+        page.screenshot(path=str(path))
+        browser.close()
+    return path
+
+
 if __name__ == "__main__":
     import sys
 
@@ -53,3 +70,7 @@ if __name__ == "__main__":
     reports = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("outputs/default")
     if (reports / "04_gan.html").exists():  # chapter figures from a `make run`
         print(report_figure(reports / "04_gan.html", 2, "gan_age_sex.png"))
+    if (reports / "index.html").exists():
+        print(first_screen(reports / "index.html", "index.png"))
+    if (reports / "05_bprn.html").exists():
+        print(first_screen(reports / "05_bprn.html", "05_first_screen.png"))
