@@ -46,9 +46,16 @@ def test_exported_view_draws_turns_and_stays_offline(browser, serve, exported, h
     rec = Recorder(page)
     page.goto(url, wait_until="load", timeout=60_000)
     page.wait_for_selector("canvas", timeout=30_000)
-    page.wait_for_timeout(1500)
-    before = _canvas_picture(page)
+    # vtk.js draws after the page has loaded; on a loaded CI machine that took more than the
+    # 1.5 s once given here, so wait (up to 30 s) for the first frame instead of a fixed time
+    for _ in range(60):
+        page.wait_for_timeout(500)
+        before = _canvas_picture(page)
+        if before.std() > 10:
+            break
     assert before.std() > 10, "the canvas is blank"
+    page.wait_for_timeout(500)
+    before = _canvas_picture(page)
     box = page.locator("canvas").first.bounding_box()
     x, y = box["x"] + box["width"] * 0.25, box["y"] + box["height"] / 2
     page.mouse.move(x, y)
