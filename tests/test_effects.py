@@ -15,12 +15,14 @@ def test_face_difference_is_zero_for_one_face_and_symmetric(face_model, rng):
 
 
 def test_face_difference_units(face_model):
-    """A uniform colour step of 10/255 reads 10; a pure depth change moves no landmark much."""
+    """mm is the mean vertex distance, colour the mean |RGB| difference in 0..255 units, and
+    the 68 landmarks of the mean face project inside the 227 px frontal render."""
     m = face_model
-    a = np.zeros(100)
-    base = effects.face_difference(m, a, a, 50, 50)
-    assert base["color"] == 0
-    # landmarks: the frontal projection of the mean face lands inside the 227 px image
+    a, b = np.zeros(100), np.zeros(100)
+    b[50] = 2.0                                   # colour only
+    d = effects.face_difference(m, a, b, 50, 50)
+    want = 255 * np.abs(m.colors(b[50:]) - m.colors(a[50:])).mean()
+    assert d["mm"] == 0 and d["landmark_px"] == 0 and d["color"] == pytest.approx(want)
     px = effects._landmark_pixels(m, m.vertices(None).reshape(-1, 3))
     assert px.shape == (68, 2) and px.min() > 0 and px.max() < 227
 

@@ -53,8 +53,6 @@ def test_open_mouth_has_no_groove_beside_the_mouth(grid):
     x, y = grid
     open_ = _expression_fields(x, y, _relief(x, y))[1].reshape(-1, 3)
     side = (np.abs(x) > 40) & (np.abs(y + 49.5) < 6)
-    rows = np.unique(np.round(y[side], 2))
-    step = [np.abs(np.diff(open_[side & (np.round(y, 2) == r), 1])).max(initial=0) for r in rows]
     across = []
     for xv in np.unique(x[side]):
         col = side & (x == xv)
@@ -63,7 +61,6 @@ def test_open_mouth_has_no_groove_beside_the_mouth(grid):
     assert max(across) < 0.15, max(across)   # mm per 0.95 mm grid step, beside the mouth
     centre = (np.abs(x) < 5) & (np.abs(y + 49.5) < 3)
     assert np.ptp(open_[centre, 1]) > 0.4                             # the lips still part
-    assert len(step)
 
 
 def test_independent_skips_repeated_fields():

@@ -55,7 +55,6 @@ def marionette(x, y, width=2.0):
 
 def sex_shape(x, y):
     """Male-minus-female deformation (mm), (3N,)."""
-    zero = 0 * x
     lower = _soft(y + 30, 8.0)                                   # below the cheekbones
     dx = (0.045 * x * lower + 0.015 * x                          # wider jaw, larger face
           + 0.07 * x * _g(x, y, 0, -86, 24, 12)                  # squarer chin
@@ -66,7 +65,7 @@ def sex_shape(x, y):
           + 2.2 * _g(x, y, 0, -10, 9, 22)                        # larger nose
           - 1.6 * (_g(x, y, 0, -44, 17, 4) + _g(x, y, 0, -56, 15, 5))       # thinner lips
           - 1.2 * _gsym(x, y, 33, 23, 13, 9)                     # deeper eyes
-          + 1.5 * _g(x, y, 0, -86, 18, 10) + zero)               # forward chin
+          + 1.5 * _g(x, y, 0, -86, 18, 10))                      # forward chin
     return _stack_xyz(dx, dy, dz)
 
 
