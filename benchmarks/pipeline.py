@@ -1,4 +1,4 @@
-"""Dataset pipeline throughput: ``thesislib.datasets.generate`` against the render alone.
+"""Dataset pipeline throughput: ``thesislib.datasets.generation.generate`` against the render alone.
 
 Run ``python benchmarks/pipeline.py [--n 300] [--per-face 1]``. Prints milliseconds of
 process CPU time per image, one worker, in a warm process (imports, numba compilation,
@@ -6,7 +6,7 @@ the model cache, dlib's detector and the background bank are paid by a small war
 run of each configuration first; start-up is excluded), each dataset in a temporary
 folder, for
 
-(a) the render alone: :func:`thesislib.render.render` of prepared meshes and scenes,
+(a) the render alone: :func:`thesislib.imaging.rasterizer.render` of prepared meshes and scenes,
     reusing a Workspace (instances and scenes made before the clock starts);
 (b) the old configuration, as far as it can still be chosen: ``crop="detect"`` (dlib
     HOG detector) and ``SceneSampler(background="procedural")`` (a fresh procedural
@@ -33,11 +33,12 @@ from pathlib import Path
 
 import numpy as np
 
-from thesislib import dataset_exec, dataset_store
+from thesislib.datasets import chunks as dataset_exec
+from thesislib.datasets import store as dataset_store
 from thesislib.datasets import generate
-from thesislib.model import default_model
-from thesislib.render import Workspace, render
-from thesislib.scene import SceneSampler
+from thesislib.facemodel import default_model
+from thesislib.imaging import Workspace, render
+from thesislib.imaging import SceneSampler
 
 SEED = 5
 
@@ -71,7 +72,7 @@ def old_stages():
 
 def bench_render(n: int, per_face: int) -> float:
     """ms of CPU per render of prepared meshes and default scenes (warm)."""
-    from thesislib.model import Mesh
+    from thesislib.facemodel import Mesh
 
     model = default_model().truncated(50, 50, 0)
     n_faces = -(-n // per_face)

@@ -3,7 +3,7 @@
 Run ``python benchmarks/render.py [--n 400] [--n-pyvista 60]``. Prints images/s at
 227 x 227 per core (process CPU time after a warm-up) for
 
-* thesislib.render.render with SH light: normals and shading recomputed per render,
+* thesislib.imaging.rasterizer.render with SH light: normals and shading recomputed per render,
   uint8 image, depth, mask and landmarks returned;
 * pyvista/VTK off-screen (EGL, Mesa llvmpipe) in its cheapest setting: unlit vertex
   colours, ``plotter.render()`` before each ``screenshot()`` (else the frame is stale);
@@ -22,9 +22,9 @@ os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 
 import numpy as np  # noqa: E402
 
-from thesislib.model import Mesh  # noqa: E402
-from thesislib.render import Workspace, render  # noqa: E402
-from thesislib.scene import IMAGE_SIZE, Scene, default_scene  # noqa: E402
+from thesislib.facemodel import Mesh  # noqa: E402
+from thesislib.imaging import Workspace, render  # noqa: E402
+from thesislib.imaging import IMAGE_SIZE, Scene, default_scene  # noqa: E402
 
 
 def relief_grid(nx=170, ny=170) -> Mesh:
@@ -44,7 +44,7 @@ def relief_grid(nx=170, ny=170) -> Mesh:
 def face_meshes(k: int, rng: np.random.Generator):
     """``k`` distinct meshes (default model instances, or jittered relief grids) and a name."""
     try:
-        from thesislib.model import default_model
+        from thesislib.facemodel import default_model
         model = default_model()
         ns, nc = min(model.shape.n_components, 50), min(model.color.n_components, 50)
         verts, cols = model.instances(shape=rng.normal(size=(k, ns)), color=rng.normal(size=(k, nc)))

@@ -4,9 +4,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from thesislib.model import default_model
-from thesislib.render import render
-from thesislib.scene import SceneSampler
+from thesislib.facemodel import default_model
+from thesislib.imaging import render
+from thesislib.imaging import SceneSampler
 
 HERE = Path(__file__).parent / "images"
 

@@ -10,7 +10,7 @@ os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
 @pytest.fixture(scope="session")
 def face_model():
     """The embedded default model (built once, then read from the disk cache)."""
-    from thesislib.model import default_model
+    from thesislib.facemodel import default_model
 
     return default_model()
 
@@ -28,7 +28,7 @@ def smoke_suite(tmp_path_factory):
     """
     from pathlib import Path
 
-    from thesislib import cli
+    from thesislib.suite import cli
 
     root = Path(__file__).resolve().parents[1]
     out = tmp_path_factory.mktemp("suite") / "smoke"

@@ -22,12 +22,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from thesislib import cli
-from thesislib.params import ParamsError, load_params
+from thesislib.suite import cli
+from thesislib.suite.params import ParamsError, load_params
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).parent))
-from bfm_fixture import write_bfm  # noqa: E402
+from tests.bfm_fixture import write_bfm  # noqa: E402
 
 
 def _params(tmp_path, text: str) -> Path:
@@ -166,14 +165,14 @@ def test_params_missing_wiki_image_root(tmp_path, monkeypatch):
 
 # ======================================================================= BFM 2017 file
 def test_bfm_missing(tmp_path):
-    from thesislib.model import load_bfm2017
+    from thesislib.facemodel import load_bfm2017
 
     with pytest.raises(FileNotFoundError, match=r"no such BFM 2017 file; set model.path .*faces.dmi.unibas.ch"):
         load_bfm2017(tmp_path / "model2017-1_face12_nomouth.h5")
 
 
 def test_bfm_not_hdf5(tmp_path):
-    from thesislib.model import load_bfm2017
+    from thesislib.facemodel import load_bfm2017
 
     p = tmp_path / "model.h5"
     p.write_bytes(b"<html>download page, not the model</html>")
@@ -182,7 +181,7 @@ def test_bfm_not_hdf5(tmp_path):
 
 
 def test_bfm_truncated(tmp_path):
-    from thesislib.model import load_bfm2017
+    from thesislib.facemodel import load_bfm2017
 
     good = write_bfm(tmp_path / "good.h5", n_vertices=400)
     data = good.read_bytes()
@@ -196,7 +195,7 @@ def test_bfm_truncated(tmp_path):
 
 
 def test_bfm_wrong_layout(tmp_path):
-    from thesislib.model import load_bfm2017
+    from thesislib.facemodel import load_bfm2017
 
     def drop_basis(f):
         del f["color/model/pcaBasis"]
@@ -221,7 +220,7 @@ def _png(path: Path, value: int = 128) -> None:
 
 
 def test_backgrounds_empty_or_missing(tmp_path):
-    from thesislib.scene import load_backgrounds
+    from thesislib.imaging import load_backgrounds
 
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "notes.txt").write_text("no pictures here")
@@ -232,7 +231,7 @@ def test_backgrounds_empty_or_missing(tmp_path):
 
 
 def test_backgrounds_corrupt_files_skipped_and_counted(tmp_path):
-    from thesislib.scene import load_backgrounds
+    from thesislib.imaging import load_backgrounds
 
     folder = tmp_path / "places"
     folder.mkdir()
@@ -274,9 +273,9 @@ def _write_wiki(path: Path, drop: str | None = None) -> Path:
 
 
 def test_wiki_missing_fields(tmp_path):
-    datasets = pytest.importorskip("thesislib.datasets")
+    datasets = pytest.importorskip("thesislib.datasets.generation")
     if not hasattr(datasets, "load_wiki"):
-        pytest.skip("thesislib.datasets.load_wiki is not written yet")
+        pytest.skip("thesislib.datasets.generation.load_wiki is not written yet")
     mat = _write_wiki(tmp_path / "wiki.mat", drop="gender")
     with pytest.raises(ValueError, match=r"wiki\.mat: struct 'wiki' has no field 'gender'"):
         datasets.load_wiki(mat)
@@ -289,13 +288,13 @@ def test_wiki_missing_fields(tmp_path):
 # ======================================================================= killed runs
 DATASET_KILL = """
 import sys, time
-import thesislib.dataset_exec as e
-import thesislib.datasets as d
-real = e._save_png  # the worker (dataset_exec) writes the images
+import thesislib.datasets.chunks as e
+import thesislib.datasets.generation as d
+real = e.save_png  # the worker (dataset_exec) writes the images
 def slow(path, image):
     time.sleep(0.2)
     real(path, image)
-e._save_png = slow
+e.save_png = slow
 d.generate(sys.argv[1], sampler="naive_normal_1", n_faces=6, images_per_face=1, seed=3, chunk_size=2,
            crop="center", progress=False)
 """
@@ -331,8 +330,8 @@ def test_kill_during_dataset_generation(tmp_path):
 GMM_KILL = """
 import sys, time
 import numpy as np
-import thesislib.gmm as g
-import thesislib.gmm_grid as grid
+import thesislib.samplers.gmm as g
+import thesislib.samplers.selection as grid
 real = grid._save_cell
 def slow(*a, **k):
     real(*a, **k)
@@ -345,7 +344,7 @@ g.fit_grid(X, components=(1, 2, 3), covariance_types=("diag", "full"), seed=5, p
 
 
 def test_kill_during_gmm_fitting(tmp_path):
-    from thesislib.gmm import fit_grid
+    from thesislib.samplers import fit_grid
 
     cache = tmp_path / "gmm"
     cache.mkdir()
@@ -373,7 +372,7 @@ def test_kill_during_gmm_fitting(tmp_path):
 GAN_KILL = """
 import sys, time
 import numpy as np
-import thesislib.gan as g
+import thesislib.samplers.gan.estimator as g
 real = g.atomic_save
 def slow(obj, path):
     real(obj, path)
@@ -389,7 +388,7 @@ g.ConditionalGAN(variant="cvgan2", epochs=6, batch_size=40, hidden=(16, 16), pro
 def test_kill_during_gan_training(tmp_path):
     import torch
 
-    from thesislib.gan import ConditionalGAN, latest_checkpoint
+    from thesislib.samplers import ConditionalGAN, latest_checkpoint
 
     ck = tmp_path / "gan"
     proc = _spawn([sys.executable, "-c", GAN_KILL, str(ck)])
@@ -415,7 +414,7 @@ def test_kill_during_gan_training(tmp_path):
 BPRN_KILL = """
 import sys, time
 import numpy as np
-import thesislib.bprn as b
+import thesislib.bprn.estimator as b
 real = b.atomic_torch_save
 def slow(obj, path):
     real(obj, path)
@@ -429,7 +428,7 @@ b.BPRN(stem="dlib", n_params=4, hidden=(16,), epochs=6, batch_size=20, progress=
 
 
 def test_kill_during_bprn_training(tmp_path):
-    bprn = pytest.importorskip("thesislib.bprn", reason="thesislib.bprn is not written yet")
+    bprn = pytest.importorskip("thesislib.bprn.estimator", reason="thesislib.bprn.estimator is not written yet")
     import torch
 
     ck = tmp_path / "bprn"
@@ -461,7 +460,7 @@ ALL_PARAMS = ("profile: str = 'x'\nseed: int = 0\nout_dir: str = '.'\nmodel: dic
 def _fake_suite(tmp_path, bodies: dict) -> tuple[Path, Path]:
     import nbformat
 
-    from thesislib.params import CHAPTERS, SECTIONS
+    from thesislib.suite.params import CHAPTERS, SECTIONS
 
     nbdir = tmp_path / "notebooks"
     nbdir.mkdir(exist_ok=True)
@@ -477,7 +476,7 @@ def _fake_suite(tmp_path, bodies: dict) -> tuple[Path, Path]:
 
 
 def _run_cmd(params, out, nbdir, only):
-    return [sys.executable, "-m", "thesislib.cli", "run", "--params", str(params), "--out", str(out),
+    return [sys.executable, "-m", "thesislib.suite.cli", "run", "--params", str(params), "--out", str(out),
             "--notebooks", str(nbdir), "--only", only, "--quiet"]
 
 

@@ -41,7 +41,7 @@ def clone(tmp_path_factory):
 def test_clone_has_what_the_commands_need(clone):
     for rel in ("Makefile", "pyproject.toml", "README.md", "environment.yml", ".ci/run",
                 "params/default.yaml", "params/smoke.yaml", "params/thesis.yaml", "params/bfm2017.yaml",
-                "thesislib/templates/offline/index.html.j2", "thesislib/templates/offline/conf.json",
+                "thesislib/report/templates/offline/index.html.j2", "thesislib/report/templates/offline/conf.json",
                 "notebooks/01_event_space.ipynb"):
         assert (clone / rel).is_file(), f"{rel} is not committed"
     assert (clone / ".ci/run").stat().st_mode & 0o111, ".ci/run is not executable"

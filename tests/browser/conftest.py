@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from browserkit import CHROMIUM, CHROMIUM_ARGS, QuietHandler
+from tests.browser.browserkit import CHROMIUM, CHROMIUM_ARGS, QuietHandler
 
 
 @pytest.fixture(scope="session")

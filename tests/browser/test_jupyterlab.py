@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from browserkit import ROOT, Recorder, screenshot_dir
+from tests.browser.browserkit import ROOT, Recorder, screenshot_dir
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
@@ -39,7 +39,7 @@ def _smoke_copy(stem: str, dest: Path, out_dir: Path) -> Path:
     from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
 
-    from thesislib.params import CHAPTERS, load_params, notebook_parameters
+    from thesislib.suite.params import CHAPTERS, load_params, notebook_parameters
 
     chapter = next(c for c in CHAPTERS if c.stem == stem)
     values = notebook_parameters(load_params(ROOT / "params" / "smoke.yaml"), chapter, out_dir)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from browserkit import Recorder, screenshot_dir
+from tests.browser.browserkit import Recorder, screenshot_dir
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""The offline interactive 3D views (thesislib.views, pyvista's trame/vtk.js export) in Chromium.
+"""The offline interactive 3D views (thesislib.viz.views, pyvista's trame/vtk.js export) in Chromium.
 
 A truth | prediction error view is exported to HTML, served on 127.0.0.1 (and opened from
 ``file://``); the page must draw the meshes into its canvas, turn them when dragged, show no
@@ -12,7 +12,7 @@ import io
 import numpy as np
 import pytest
 
-from browserkit import Recorder, screenshot_dir
+from tests.browser.browserkit import Recorder, screenshot_dir
 
 pytestmark = pytest.mark.slow
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory, face_model):
     pytest.importorskip("trame_pyvista", reason="the HTML export needs pyvista[jupyter] (trame-pyvista)")
-    from thesislib import views as V
+    from thesislib.viz import views as V
 
     folder = tmp_path_factory.mktemp("views")
     rng = np.random.default_rng(1)

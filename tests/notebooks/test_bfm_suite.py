@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from thesislib import cli
-from thesislib.model import save_bfm2017
+from thesislib.suite import cli
+from thesislib.facemodel.model import save_bfm2017
 
 ROOT = Path(__file__).resolve().parents[2]
 BFM_NAMES = {"center.nose.tip": "ibug30", "left.eye.corner_outer": "ibug45",

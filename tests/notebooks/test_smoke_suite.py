@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from thesislib.params import CHAPTERS
+from thesislib.suite.params import CHAPTERS
 
 
 @pytest.mark.slow

@@ -1,0 +1,88 @@
+"""Tests of thesislib.studies.gan: chapter 04's training of the params' GAN variants."""
+import numpy as np
+import pytest
+import torch
+
+from thesislib.samplers import ConditionalGAN
+from thesislib.studies.gan import resume_point, variant_epochs, variant_estimator
+from thesislib.studies import train_variants
+from thesislib.suite.params import GanSection
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def data(n=60, d=4, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, d)), rng.uniform(18, 80, n), rng.integers(0, 2, n).astype(float)
+
+
+def weights_equal(a, b):
+    sa, sb = a.sampling_generator().state_dict(), b.sampling_generator().state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def cfg(**kw):
+    settings = dict(variants=["cvgan2"], epochs=3, batch_size=30, device="cpu", ema=0.9, lr_schedule="cosine")
+    settings.update(kw)
+    return GanSection(**settings)
+
+
+def test_epochs_and_estimator_settings_come_from_the_section(tmp_path):
+    c = cfg(epochs=20, epochs_cvgan1=7, lr_d=1e-3, label_smoothing=0.1, instance_noise=0.05)
+    assert variant_epochs(c, "cvgan1") == 7 and variant_epochs(c, "cvgan2") == 20
+    gan = variant_estimator(c, "cvgan1", seed=4, checkpoint_dir=tmp_path, progress=False)
+    p = gan.get_params()
+    assert (p["variant"], p["epochs"], p["seed"], p["checkpoint_every"], p["resume"]) == ("cvgan1", 7, 4, 1, True)
+    assert {k: p[k] for k in ("batch_size", "lr_d", "lr_schedule", "label_smoothing", "instance_noise", "ema")} == \
+        dict(batch_size=30, lr_d=1e-3, lr_schedule="cosine", label_smoothing=0.1, instance_noise=0.05, ema=0.9)
+    assert variant_estimator(c, "cvgan2", seed=0).checkpoint_every == 2 and not variant_estimator(c, "cvgan2", 0).resume
+
+
+def test_train_variants_writes_models_resumes_and_equals_a_direct_fit(tmp_path):
+    X, age, sex = data()
+    c = cfg(variants=["cvgan1", "cvgan2"], epochs_cvgan1=2)
+    lines = []
+    gans, timing = train_variants(c, X, age, sex, tmp_path, seed=1, progress=False, log=lines.append)
+    assert set(gans) == set(timing) == {"cvgan1", "cvgan2"}
+    assert timing["cvgan1"]["epochs"] == timing["cvgan1"]["trained_epochs"] == 2
+    assert timing["cvgan2"]["trained_epochs"] == 3 and timing["cvgan2"]["seconds_per_epoch"] > 0
+    assert timing["cvgan2"]["generator"] == gans["cvgan2"].n_parameters()["generator"]
+    for v in ("cvgan1", "cvgan2"):
+        assert (tmp_path / "models" / f"04_{v}.pt").exists()
+        assert list((tmp_path / "models" / f"04_{v}").glob("checkpoint_*.pt"))
+    direct = ConditionalGAN("cvgan2", epochs=3, batch_size=30, lr=c.lr, seed=1, ema=0.9, lr_schedule="cosine",
+                            progress=False).fit(X, age, sex)
+    assert weights_equal(gans["cvgan2"], direct)
+    assert weights_equal(ConditionalGAN.load(tmp_path / "models" / "04_cvgan2.pt"), direct)
+
+    # a second call loads the finished runs and trains nothing
+    lines.clear()
+    again, timing2 = train_variants(c, X, age, sex, tmp_path, seed=1, progress=False, log=lines.append)
+    assert timing2["cvgan2"]["trained_epochs"] == 0 and np.isnan(timing2["cvgan2"]["seconds_per_epoch"])
+    assert any("resuming from checkpoint_000003.pt" in line for line in lines)
+    assert weights_equal(again["cvgan2"], direct)
+
+
+def test_killed_run_resumes_and_other_settings_start_afresh(tmp_path):
+    X, age, sex = data()
+    c = cfg(epochs=4)
+    unbroken, _ = train_variants(c, X, age, sex, tmp_path / "a", seed=0, progress=False, log=lambda s: None)
+    train_variants(c, X, age, sex, tmp_path / "b", seed=0, progress=False, log=lambda s: None)
+    folder = tmp_path / "b" / "models" / "04_cvgan2"
+    for f in ("checkpoint_000004.pt", "checkpoint_000003.pt"):
+        (folder / f).unlink()  # killed in epoch 3
+    resumed, timing = train_variants(c, X, age, sex, tmp_path / "b", seed=0, progress=False, log=lambda s: None)
+    assert timing["cvgan2"]["trained_epochs"] == 2 and weights_equal(resumed["cvgan2"], unbroken["cvgan2"])
+
+    lines = []
+    other = cfg(epochs=4, ema=None)
+    assert resume_point(variant_estimator(other, "cvgan2", 0, folder, progress=False), lines.append) == 0
+    assert "other settings (ema: 0.9 -> None)" in lines[0] and not list(folder.glob("checkpoint_*.pt"))
+    fresh, timing = train_variants(other, X, age, sex, tmp_path / "b", seed=0, progress=False, log=lines.append)
+    assert timing["cvgan2"]["trained_epochs"] == 4 and fresh["cvgan2"].generator_ema_ is None

@@ -1,0 +1,146 @@
+"""The BPRN's networks: the thesis head, the trainable CNN stem, and the ridge reference.
+
+* :func:`make_head` -- the thesis head (thesis 5.5.1): Linear + LeakyReLU per hidden width
+  (200, 200, 200), then Linear(n_params) + Tanh;
+* :class:`SmallCNN` -- the stem trained from scratch (thesis Table 6.1 "train stem");
+* :class:`Network` -- input standardisation + optional CNN stem + head, and the frozen
+  linear path beside the head (:mod:`thesislib.bprn.estimator` explains why);
+* :class:`RidgeHead`, :func:`ridge_solution`, :func:`feature_stats` -- the linear reference
+  head on standardised features, and the pieces the linear path shares with it.
+
+Training, checkpoints and prediction are in :mod:`thesislib.bprn.estimator`.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+#: Default bound (sd) mapping parameters into tanh's range: target = clip(p / bound, -1, 1).
+PARAM_BOUND = 6.0
+
+
+def scale_params(Y, bound: float = PARAM_BOUND) -> np.ndarray:
+    """Parameters (n, d) in sd -> tanh targets ``clip(Y / bound, -1, 1)`` (float32)."""
+    return np.clip(np.asarray(Y, np.float64) / bound, -1.0, 1.0).astype(np.float32)
+
+
+def unscale_params(Z, bound: float = PARAM_BOUND) -> np.ndarray:
+    """tanh outputs (n, d) in (-1, 1) -> parameters in sd, ``Z * bound`` (float64)."""
+    return np.asarray(Z, np.float64) * bound
+
+
+def make_head(in_features: int, n_params: int, hidden=(200, 200, 200), negative_slope: float = 0.01) -> nn.Sequential:
+    """The thesis head: Linear+LeakyReLU per ``hidden`` width, then Linear(n_params)+Tanh."""
+    layers, width = [], int(in_features)
+    for h in hidden:
+        layers += [nn.Linear(width, int(h)), nn.LeakyReLU(negative_slope)]
+        width = int(h)
+    layers += [nn.Linear(width, int(n_params)), nn.Tanh()]
+    return nn.Sequential(*layers)
+
+
+class SmallCNN(nn.Module):
+    """Trainable stem from scratch: 4 conv blocks (16-32-64-128 filters, 3x3, ReLU, 2x2
+    max-pool) and global average pooling -> (B, 128). Input (B, 3, S, S) float in [-1, 1]."""
+
+    def __init__(self, width: int = 16):
+        super().__init__()
+        chans, layers = [3, width, 2 * width, 4 * width, 8 * width], []
+        for a, b in zip(chans[:-1], chans[1:]):
+            layers += [nn.Conv2d(a, b, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+        self.features = nn.Sequential(*layers)
+        self.out_features = chans[-1]
+
+    def forward(self, x):
+        return self.features(x).mean(dim=(2, 3))
+
+
+class Network(nn.Module):
+    """Input standardisation (buffers) + optional trainable stem + head (+ linear path).
+
+    ``forward`` takes features (B, F) when ``stem`` is None, else images (B, 3, S, S)
+    float in [-1, 1]; returns outputs (B, n_params) in target units (parameters / bound). Non-finite standardised
+    features become 0 (the mean). With ``linear_skip`` a frozen linear map of the
+    standardised input (``skip``) is added to the head's tanh output.
+    """
+
+    def __init__(self, in_features: int, n_params: int, hidden, negative_slope: float, cnn: bool,
+                 linear_skip: bool = False):
+        super().__init__()
+        self.stem = SmallCNN() if cnn else None
+        f = self.stem.out_features if cnn else in_features
+        self.register_buffer("mu", torch.zeros(f))
+        self.register_buffer("sd", torch.ones(f))
+        self.head = make_head(f, n_params, hidden, negative_slope)
+        self.skip = None
+        if linear_skip:
+            self.skip = nn.Linear(f, n_params)
+            self.skip.requires_grad_(False)
+            nn.init.zeros_(self.head[-2].weight)  # the MLP starts at 0: the output is the linear path
+            nn.init.zeros_(self.head[-2].bias)
+
+    def standardise(self, x):
+        return torch.nan_to_num((x - self.mu) / self.sd, nan=0.0, posinf=0.0, neginf=0.0)
+
+    def forward(self, x, noise: float = 0.0, generator=None):
+        if self.stem is not None:
+            x = self.stem(x)
+        z = self.standardise(x)
+        if noise:  # drawn on the CPU from the training generator: resumed runs stay identical
+            z = z + noise * torch.randn(z.shape, generator=generator).to(z.device)
+        if self.skip is None:
+            return self.head(z)
+        return self.skip(z) + self.head(z)
+
+
+def feature_stats(X) -> tuple:
+    """Per-feature mean and sd of X (n, F), ignoring NaN; sd below 1e-6 becomes 1."""
+    X = np.asarray(X, np.float64)
+    if len(X) == 0:
+        return np.zeros(X.shape[1]), np.ones(X.shape[1])
+    import warnings
+
+    with warnings.catch_warnings():  # an all-NaN column is a column without information: 0 / 1
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mu, sd = np.nan_to_num(np.nanmean(X, 0)), np.nan_to_num(np.nanstd(X, 0))
+    return mu, np.where(sd > 1e-6, sd, 1.0)
+
+
+def ridge_solution(Z, Y, alphas) -> tuple:
+    """Ridge regression of Y (n, p) on Z (n, F) with alpha chosen from ``alphas`` by
+    generalised cross-validation: (coef (p, F), intercept (p,), alpha)."""
+    from sklearn.linear_model import RidgeCV
+
+    r = RidgeCV(alphas=tuple(alphas)).fit(np.asarray(Z, np.float64), np.asarray(Y, np.float64))
+    return r.coef_, np.asarray(r.intercept_), float(r.alpha_)
+
+
+class RidgeHead:
+    """The linear reference head: standardised features -> parameters by ridge regression.
+
+    Features are standardised with the training mean and sd (non-finite entries -> 0,
+    the training mean); alpha is chosen from ``alphas`` by generalised cross-validation
+    (:class:`sklearn.linear_model.RidgeCV`, one alpha for all outputs).
+
+    Attributes (after fit): ``mu_``, ``sd_`` (F,), ``coef_`` (n_params, F),
+    ``intercept_`` (n_params,), ``alpha_`` float.
+    """
+
+    def __init__(self, alphas=tuple(np.logspace(-1, 4, 11))):
+        self.alphas = tuple(float(a) for a in alphas)
+
+    def _z(self, X) -> np.ndarray:
+        z = (np.asarray(X, np.float64) - self.mu_) / self.sd_
+        return np.nan_to_num(z, nan=0.0, posinf=0.0, neginf=0.0)
+
+    def fit(self, X, Y) -> "RidgeHead":
+        """X (n, F) features (NaN rows allowed), Y (n, n_params) targets."""
+        X = np.asarray(X, np.float64)
+        self.mu_, self.sd_ = feature_stats(X)
+        self.coef_, self.intercept_, self.alpha_ = ridge_solution(self._z(X), Y, self.alphas)
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """(n, n_params) float64."""
+        return self._z(X) @ self.coef_.T + self.intercept_

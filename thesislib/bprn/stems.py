@@ -1,0 +1,271 @@
+"""Frozen BPRN stems: image -> feature vector, and the per-dataset feature cache.
+
+A frozen stem is pretrained and never trained here, so its features are computed once
+per image and cached (:func:`dataset_features`); an epoch of the head then costs only
+the head. Stems (``stem=`` name):
+
+``"facemesh"`` (default)  MediaPipe Face Mesh: 478 3D landmarks, centred and scaled,
+    plus colours sampled around them (:mod:`thesislib.faces.facemesh`), 2869-D. Its network
+    (trained on real faces for geometry) is independent of the face-recognition network
+    that scores the predictions (:mod:`thesislib.evaluation.predictions`).
+``"dlib"``  dlib's ResNet face descriptor (128-D, ``face-recognition-models``) via
+    :func:`thesislib.faces.recognition.embed`. It *is* the scoring network, so face-recognition
+    scores are biased toward it; compare stems by the geometric error.
+``"wide_resnet50_2"``  the thesis' stem (ImageNet-normalised 224 px input, 2048-D pooled
+    features); needs torchvision and a user-supplied weights file (``weights_path``, a
+    ``state_dict`` read with ``torch.load(weights_only=True)``).
+
+Per-image stems (facemesh, dlib) run in joblib processes (``n_jobs``) or on a Dask
+cluster (``scheduler``), like dataset generation; rows where a stem finds no face are
+NaN (facemesh) and are imputed by the head (:class:`thesislib.bprn.estimator.BPRN`).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from thesislib.common import atomic_write
+
+#: Every stem name; "cnn" is trained with the head (:mod:`thesislib.bprn.estimator`), the others are frozen.
+STEMS = ("facemesh", "dlib", "cnn", "wide_resnet50_2")
+#: Feature size of each frozen stem.
+FEATURE_DIMS = {"facemesh": 2 * 3 * 478 + 1, "dlib": 128, "wide_resnet50_2": 2048}
+#: Face box inside a 224 px dataset crop (the detector box widened by 15 % per side,
+#: see thesislib.faces.recognition.crop), used for the dlib stem when the detector misses the face.
+CROP_FACE_BOX = (26, 26, 198, 198)
+
+
+def _read_png(path) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"), np.uint8)
+
+
+def dlib_features(image) -> np.ndarray:
+    """dlib 128-D descriptor of one face crop (224 px), float32 (128,).
+
+    Uses the detector's box, else :data:`CROP_FACE_BOX` (the face region of a
+    dataset crop), so a crop always gets a finite feature vector.
+    """
+    from thesislib import faces
+
+    img = np.asarray(image)
+    found = faces.detect(img)
+    if found:
+        box = found[0]
+    else:
+        s = img.shape[0] / 224.0
+        box = tuple(int(round(v * s)) for v in CROP_FACE_BOX)
+    return faces.embed(img, box=box)
+
+
+def facemesh_features(image) -> np.ndarray:
+    """Face-mesh features of one face crop, (2869,) float32 (:func:`thesislib.faces.facemesh.features`)."""
+    from thesislib import faces as facemesh
+
+    return facemesh.features(image)
+
+
+#: Stems computed image by image (looked up by name at call time, so tests can replace them).
+_PER_IMAGE = {"dlib": "dlib_features", "facemesh": "facemesh_features"}
+
+
+def _chunk(stem: str, items) -> np.ndarray:
+    """Features of a list of images or PNG paths with a per-image stem, (len, F) float32."""
+    f = globals()[_PER_IMAGE[stem]]
+    return np.stack([f(_read_png(x) if isinstance(x, (str, Path)) else x) for x in items]).astype(np.float32)
+
+
+def _run_chunks(stem: str, parts, n_jobs, scheduler, bar) -> list:
+    """Run :func:`_chunk` over ``parts`` in order: here, in joblib processes or on Dask."""
+    if scheduler is not None:
+        from distributed import Client
+
+        client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+        try:
+            futures = client.map(_chunk, [stem] * len(parts), parts, pure=False)
+            out = []
+            for f, p in zip(futures, parts):
+                out.append(f.result())
+                bar.update(len(p))
+            return out
+        finally:
+            if client is not scheduler:
+                client.close()
+    from joblib import Parallel, delayed, effective_n_jobs
+
+    k = max(1, min(len(parts), effective_n_jobs(n_jobs)))
+    gen = (_chunk(stem, p) for p in parts) if k == 1 else \
+        Parallel(n_jobs=k, return_as="generator")(delayed(_chunk)(stem, p) for p in parts)
+    out = []
+    for res, p in zip(gen, parts):
+        out.append(res)
+        bar.update(len(p))
+    return out
+
+
+def _wrn_model(weights_path):
+    try:
+        import torchvision
+    except ImportError as exc:
+        raise ImportError("stem 'wide_resnet50_2' needs torchvision (a build matching torch "
+                          f"{torch.__version__}: pip install torchvision) and a weights file "
+                          "(weights_path=...); or use stem='facemesh'") from exc
+    if weights_path is None or not Path(weights_path).is_file():
+        raise FileNotFoundError(f"stem 'wide_resnet50_2' needs weights_path, a torchvision "
+                                f"wide_resnet50_2 state_dict file (got {weights_path!r}); nothing "
+                                "is downloaded at run time. Or use stem='facemesh'")
+    net = torchvision.models.wide_resnet50_2(weights=None)
+    net.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
+    net.fc = nn.Identity()
+    return net.eval()
+
+
+def check_stem(stem: str, weights_path=None) -> None:
+    """Raise a clear error when ``stem`` is unknown or cannot run here."""
+    if stem not in STEMS:
+        raise ValueError(f"unknown stem {stem!r}; choose one of {STEMS}")
+    if stem == "facemesh":
+        from thesislib import faces as facemesh
+
+        facemesh.check()
+    if stem == "wide_resnet50_2":
+        _wrn_model(weights_path)
+    if stem == "dlib":
+        from thesislib.faces import RECOGNITION_FILE, model_file
+
+        model_file(RECOGNITION_FILE)
+
+
+def frozen_features(images, stem: str = "facemesh", n_jobs: int = 1, weights_path=None,
+                    progress: bool = False, batch_size: int = 32, scheduler=None) -> np.ndarray:
+    """Features of a frozen stem, (n, F) float32, without caching.
+
+    Parameters
+    ----------
+    images : (n, H, W, 3) uint8 array or sequence of such images or of PNG paths
+    stem : "facemesh", "dlib" or "wide_resnet50_2"
+    n_jobs : joblib worker processes for the per-image stems (facemesh, dlib; -1: all cores)
+    scheduler : Dask scheduler address or ``distributed.Client``: run the per-image stems
+        on that cluster instead (its workers must see the PNG paths)
+    """
+    from tqdm.auto import tqdm
+
+    if stem not in FEATURE_DIMS:
+        raise ValueError(f"stem {stem!r} is not a frozen stem (frozen: {', '.join(FEATURE_DIMS)})")
+    items = list(images)
+    if not items:
+        return np.zeros((0, FEATURE_DIMS[stem]), np.float32)
+    if stem in _PER_IMAGE:
+        from joblib import effective_n_jobs
+
+        k = 1 if scheduler is None and n_jobs == 1 else max(2, effective_n_jobs(n_jobs))
+        chunk = max(1, min(32, -(-len(items) // k)))
+        parts = [items[i:i + chunk] for i in range(0, len(items), chunk)]
+        with tqdm(total=len(items), disable=not progress, unit="img", desc=f"{stem} features") as bar:
+            return np.concatenate(_run_chunks(stem, parts, n_jobs, scheduler, bar)).astype(np.float32)
+    if stem == "wide_resnet50_2":
+        net = _wrn_model(weights_path)
+        mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+        std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+        out = []
+        with torch.no_grad():
+            for i in range(0, len(items), batch_size):
+                b = np.stack([_read_png(x) if isinstance(x, (str, Path)) else np.asarray(x, np.uint8)
+                              for x in items[i:i + batch_size]])
+                t = torch.from_numpy(b).permute(0, 3, 1, 2).float() / 255.0
+                t = nn.functional.interpolate(t, size=(224, 224), mode="bilinear", align_corners=False)
+                out.append(net((t - mean) / std).numpy())
+        return np.concatenate(out).astype(np.float32)
+
+
+# ----------------------------------------------------------------- feature cache
+@dataclass(frozen=True, eq=False)
+class Features:
+    """Cached frozen-stem features of a dataset.
+
+    Attributes
+    ----------
+    ids : list of image ids (dataset order)
+    X : (n, F) float32
+    n_computed : int, images computed in this call (0 = everything came from the cache)
+    path : Path of the cache file (``<dataset>/features/<stem>.npz``)
+    """
+
+    ids: list
+    X: np.ndarray
+    n_computed: int
+    path: Path
+
+
+def feature_cache_path(dataset_path, stem: str) -> Path:
+    return Path(dataset_path) / "features" / f"{stem}.npz"
+
+
+def _cache_key(card: dict, stem: str, weights_path=None) -> str:
+    """What cached features depend on: the dataset's settings and creation time, the stem
+    and (wide_resnet50_2) the weights file's size and modification time."""
+    import hashlib
+
+    parts = {"settings": card.get("settings"), "created": card.get("created"), "stem": stem}
+    if stem == "wide_resnet50_2" and weights_path is not None and Path(weights_path).is_file():
+        st = Path(weights_path).stat()
+        parts["weights"] = [str(Path(weights_path).resolve()), st.st_size, st.st_mtime_ns]
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def _load_cache(path: Path, key: str) -> dict:
+    """id -> feature row; empty when the file is missing or was made for another dataset/stem."""
+    if not path.is_file():
+        return {}
+    with np.load(path, allow_pickle=False) as z:
+        if "key" not in z.files or str(z["key"]) != key:
+            return {}
+        return dict(zip(z["ids"].tolist(), z["X"]))
+
+
+def dataset_features(dataset, stem: str = "facemesh", n_jobs: int = 1, weights_path=None,
+                     progress: bool = False, cache_path=None, scheduler=None) -> Features:
+    """Frozen-stem features of every image of a dataset, computed once and cached.
+
+    The cache is an ``.npz`` (``ids`` (n,) unicode, ``X`` (n, F) float32, ``key``; no
+    pickle) keyed by image id and stem, written atomically. ``key`` hashes the dataset
+    card (settings, creation time), the stem and its weights file, so a regenerated
+    dataset or other weights invalidate it. Missing ids are computed (in ``n_jobs``
+    processes) and the file is rewritten; cached ids cost nothing.
+
+    Parameters
+    ----------
+    dataset : dataset folder or :class:`thesislib.datasets.generation.Dataset`
+    stem : "facemesh", "dlib" or "wide_resnet50_2"
+    scheduler : Dask scheduler for the extraction (see :func:`frozen_features`)
+    cache_path : file to use instead of ``<dataset>/features/<stem>.npz``
+    """
+    from thesislib.datasets import Dataset, load_dataset
+
+    ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
+    path = Path(cache_path) if cache_path is not None else feature_cache_path(ds.path, stem)
+    key = _cache_key(ds.card, stem, weights_path)
+    cache = _load_cache(path, key)
+    ids = [str(i) for i in ds.ids]
+    missing = [i for i in ids if i not in cache]
+    if missing:
+        X = frozen_features([str(ds.image_path(i)) for i in missing], stem, n_jobs, weights_path, progress,
+                            scheduler=scheduler)
+        cache.update(zip(missing, X))
+        keys = sorted(cache)
+
+        def write(fh):
+            np.savez(fh, ids=np.array(keys, dtype=str), X=np.stack([cache[k] for k in keys]).astype(np.float32),
+                     key=np.array(key))
+
+        atomic_write(path, write)
+    return Features(ids, np.stack([cache[i] for i in ids]).astype(np.float32), len(missing), path)
+
+

@@ -1,0 +1,271 @@
+"""Synthetic face datasets: :func:`generate` turns a sampler into a dataset on disk.
+
+Generation (thesis 5.3-5.4): ``n_faces`` parameter vectors are drawn up front from the
+dataset seed, each face is rendered ``images_per_face`` times under random scenes, each
+render (227 x 227) is cropped to the 224 x 224 face crop (by default from its projected
+landmarks, :mod:`thesislib.imaging.crops`) and written as a PNG. This module resolves the
+arguments (sampler, crop, expression), draws the faces, cuts the work into chunks and
+writes the merged labels and the card; the rest lives in one module per concept:
+
+* :mod:`thesislib.datasets.card` -- :class:`DatasetCard` and the settings it records;
+* :mod:`thesislib.datasets.store` -- the folder layout, crash-safe writing, completeness
+  and resume checks, :func:`load_dataset`, :func:`load_card`, :func:`dataset_gallery`;
+* :mod:`thesislib.datasets.chunks` -- what a worker does with a chunk, and where chunks run
+  (in this process, local processes, a Dask cluster).
+
+Their public names import from here too, as does :func:`load_wiki` (from
+:mod:`thesislib.datasets.wiki`: the IMDB-WIKI ``wiki.mat``, the thesis' real photos with age and sex).
+
+Determinism: face ``i`` gets row ``i`` of ``sampler.sample(n_faces, default_rng([seed,
+0]))``; image ``k`` draws its scene from ``default_rng([seed, 1, k])`` (and its expression,
+when enabled, from ``default_rng([seed, 2, k])``, or ``[seed, 2, face]`` per face). No image
+depends on which worker made it or when, so local processes, a Dask cluster and a resumed
+run all give the same bytes.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import inspect
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from thesislib.imaging import center_crop, landmark_crop
+from thesislib.faces import detector_crop
+from .card import DatasetCard, fit_fingerprint, jsonable, normalised_settings, package_versions
+from .chunks import Chunk, compact_model, ChunkContext, default_truncated, run_chunks
+from .store import (
+    CARD_FILE, IMAGES_DIR, LABELS_FILE, PARTS_DIR, REQUEST_FILE, CROP_SIZE, PNG_FILTER, write_file,
+    check_request, chunk_done, parquet_bytes, remove_stale_tmp, load_card)
+
+__all__ = [
+    "generate", "ExpressionSettings", "CROPS",
+]
+
+
+# ----------------------------------------------------------------- arguments
+@dataclass(frozen=True)
+class ExpressionSettings:
+    """How expression coefficients are drawn.
+
+    Attributes
+    ----------
+    n_expression : int or None, number of expression components (None: all of the model's)
+    sampler : str, a :data:`thesislib.samplers.registry.SAMPLERS` name (drawn with ``n_params=n_expression``)
+    settings : dict, extra sampler settings
+    per : "image" (a new expression per image) or "face" (one per face)
+    """
+
+    n_expression: int | None = None
+    sampler: str = "naive_normal_1"
+    settings: dict = field(default_factory=dict)
+    per: str = "image"
+
+    def __post_init__(self):
+        if self.per not in ("image", "face"):
+            raise ValueError(f"expression per must be 'image' or 'face', got {self.per!r}")
+
+#: Crop names accepted by :func:`thesislib.datasets.generation.generate`.
+CROPS = {"detect": detector_crop, "landmarks": landmark_crop, "center": center_crop}
+
+
+def _crop_spec(crop) -> tuple[str, Callable]:
+    """``crop`` argument -> (name recorded in the card, function)."""
+    if crop is True:
+        crop = "detect"
+    elif crop is False or crop is None:
+        crop = "center"
+    if isinstance(crop, str):
+        if crop not in CROPS:
+            raise ValueError(f"crop must be True, False, a callable or one of {sorted(CROPS)}, got {crop!r}")
+        return crop, CROPS[crop]
+    if callable(crop):
+        return jsonable(crop), crop
+    raise TypeError(f"crop must be True, False, a name or a callable, got {type(crop).__name__}")
+
+def _resolve_sampler(sampler, d: int):
+    """``sampler`` (name or object) -> (object, card entry)."""
+    from thesislib.samplers import SAMPLERS, make_sampler, resolve_class
+
+    if isinstance(sampler, str):
+        name = sampler
+        if name not in SAMPLERS:
+            make_sampler(name)  # raises the registry's KeyError
+        if SAMPLERS[name].needs_fit:
+            raise ValueError(f"sampler {name!r} needs fit(); pass a fitted sampler object instead "
+                             "of its name")
+        cls = resolve_class(name)
+        extra = {"n_params": d} if "n_params" in inspect.signature(cls.__init__).parameters else {}
+        sampler = make_sampler(name, **extra)
+    else:
+        name = None
+        for key, spec in SAMPLERS.items():
+            if isinstance(spec.target, type) and type(sampler) is spec.target and all(
+                    sampler.get_params().get(k) == v for k, v in spec.settings.items()):
+                name = key
+                break
+        name = name or type(sampler).__name__
+    params = sampler.get_params() if hasattr(sampler, "get_params") else {}
+    entry = {"name": name, "class": f"{type(sampler).__module__}.{type(sampler).__qualname__}",
+             "settings": params, "fit_fingerprint": fit_fingerprint(sampler)}
+    return sampler, entry
+
+
+def _draw_faces(sampler, n: int, rng) -> tuple[np.ndarray, dict]:
+    """Parameters (n, d) and per-face labels (age, sex) where the sampler reports them."""
+    if hasattr(sampler, "sample_with_labels"):
+        X, age, sex = sampler.sample_with_labels(n, rng)
+        return np.asarray(X, np.float64), {"age": np.asarray(age, float), "sex": np.asarray(sex, float)}
+    if hasattr(sampler, "sample_labels") and getattr(sampler, "labels_", ()):
+        X, labels = sampler.sample_labels(n, rng)
+        return np.asarray(X, np.float64), {k: np.asarray(v, float) for k, v in labels.items()}
+    return np.asarray(sampler.sample(n, rng), np.float64), {}
+
+
+def _expression_arg(expression, model) -> ExpressionSettings | None:
+    if expression is False or expression is None:
+        return None
+    if expression is True:
+        expression = ExpressionSettings()
+    elif isinstance(expression, dict):
+        expression = ExpressionSettings(**expression)
+    if not isinstance(expression, ExpressionSettings):
+        raise TypeError("expression must be False, True, a dict or ExpressionSettings")
+    n = model.expression.n_components if expression.n_expression is None else expression.n_expression
+    if n < 1 or n > model.expression.n_components:
+        raise ValueError(f"n_expression={n} but the model has {model.expression.n_components} "
+                         "expression components")
+    return ExpressionSettings(n, expression.sampler, dict(expression.settings), expression.per)
+
+# ----------------------------------------------------------------- generation
+def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, model=None,
+             scene_sampler=None, n_shape: int = 50, n_color: int = 50, expression=False,
+             workers: int = 1, scheduler=None, chunk_size: int = 64, progress: bool = True,
+             crop="landmarks", overwrite: bool = False) -> DatasetCard:
+    """Render a dataset of face crops with labels (resumable, deterministic).
+
+    Parameters
+    ----------
+    out_dir : path of the dataset folder (created)
+    sampler : a :data:`thesislib.samplers.registry.SAMPLERS` name (built with ``n_params =
+        n_shape + n_color``) or a sampler object with ``sample(n, rng) -> (n, n_shape +
+        n_color)``. Samplers with ``sample_with_labels`` (GAN) or fitted ``sample_labels``
+        (GMM) also give age and sex columns.
+    n_faces : int, number of face instances
+    images_per_face : int, renders per face (different scenes)
+    seed : int >= 0, the only source of randomness
+    model : :class:`thesislib.facemodel.model.MorphableModel` or None for the default model
+        (workers then load it from the on-disk cache instead of receiving it)
+    scene_sampler : :class:`thesislib.imaging.scene.SceneSampler` or None for the default one
+        (backgrounds from the cached bank; ``background="procedural"`` for fresh ones)
+    n_shape, n_color : int, coefficients per part (the model is truncated to these)
+    expression : False, True (all expression components ~ N(0, 1) per image), a dict
+        of :class:`ExpressionSettings` fields or an ExpressionSettings
+    workers : int, local processes (1: in this process)
+    scheduler : Dask scheduler address (str) or ``distributed.Client``; runs the chunks
+        on that cluster instead of local processes (workers must see ``out_dir``)
+    chunk_size : int, images per work unit and per label part
+    progress : bool, show a tqdm bar
+    crop : "landmarks" (default: framed by the projected landmarks, no detector, see
+        :func:`thesislib.imaging.crops.landmark_crop`), "detect" or True (dlib detector, else
+        landmarks, see :func:`thesislib.faces.recognition.crop`; ~20x slower), "center" or False
+        (central 224 px), or a picklable callable ``f(image (227, 227, 3),
+        landmarks (L, 2), landmark_visible (L,), size=224)`` returning an object with
+        ``image`` (224, 224, 3) uint8, ``box`` (x0, y0, x1, y1) and ``method`` str
+    overwrite : bool, replace a dataset in ``out_dir`` made with other settings
+
+    Returns
+    -------
+    DatasetCard (also written to ``out_dir/card.json``)
+
+    Raises
+    ------
+    ValueError
+        ``out_dir`` holds a (finished or partial) dataset with other settings, or the
+        sampler's dimension does not match ``n_shape + n_color``.
+    """
+    from thesislib.facemodel import default_model
+    from thesislib.imaging import SceneSampler
+
+    t0 = time.perf_counter()
+    seed, n_faces, images_per_face = int(seed), int(n_faces), int(images_per_face)
+    chunk_size = int(chunk_size)
+    if seed < 0 or n_faces < 1 or images_per_face < 1 or chunk_size < 1:
+        raise ValueError("seed must be >= 0 and n_faces, images_per_face, chunk_size >= 1")
+    out = Path(out_dir)
+    base = default_model() if model is None else model
+    expr = _expression_arg(expression, base)
+    n_expression = expr.n_expression if expr else 0
+    if n_shape > base.shape.n_components or n_color > base.color.n_components:
+        raise ValueError(f"model has {base.shape.n_components} shape and {base.color.n_components} color "
+                         f"components; asked for {n_shape} and {n_color}")
+    if model is None:  # hashes every array (~60 ms): once per process and truncation
+        truncated, fingerprint = default_truncated((n_shape, n_color, n_expression))
+    else:
+        truncated = compact_model(base.truncated(n_shape, n_color, n_expression))
+        fingerprint = truncated.fingerprint
+    scene_sampler = SceneSampler() if scene_sampler is None else scene_sampler
+    crop_name, crop_fn = _crop_spec(crop)
+    sampler, sampler_entry = _resolve_sampler(sampler, n_shape + n_color)
+    settings = normalised_settings({
+        "sampler": sampler_entry, "seed": seed, "n_faces": n_faces, "images_per_face": images_per_face,
+        "model": {"name": base.name, "fingerprint": fingerprint, "n_shape": n_shape,
+                  "n_color": n_color, "n_expression": n_expression},
+        "expression": expr, "scene": scene_sampler, "crop": crop_name, "image_size": CROP_SIZE,
+        "png_filter": PNG_FILTER, "chunk_size": chunk_size})
+
+    out.mkdir(parents=True, exist_ok=True)
+    if check_request(out, settings, overwrite):
+        return load_card(out)
+    (out / IMAGES_DIR).mkdir(exist_ok=True)
+    (out / PARTS_DIR).mkdir(exist_ok=True)
+    remove_stale_tmp(out)
+    write_file(out / REQUEST_FILE, json.dumps({"settings": settings}, indent=1).encode())
+
+    X, face_labels = _draw_faces(sampler, n_faces, np.random.default_rng([seed, 0]))
+    if X.shape != (n_faces, n_shape + n_color) or not np.all(np.isfinite(X)):
+        raise ValueError(f"sampler gave {X.shape} parameters (finite: {np.all(np.isfinite(X))}); "
+                         f"need ({n_faces}, n_shape + n_color = {n_shape + n_color}) finite values")
+
+    n_images = n_faces * images_per_face
+    chunks, done = [], 0
+    for number, start in enumerate(range(0, n_images, chunk_size)):
+        stop = min(start + chunk_size, n_images)
+        if chunk_done(out, number, start, stop):
+            done += stop - start
+            continue
+        f0, f1 = start // images_per_face, (stop - 1) // images_per_face + 1
+        chunks.append(Chunk(number, start, stop, f0, X[f0:f1],
+                             {k: v[f0:f1] for k, v in face_labels.items()}))
+    ctx = ChunkContext(str(out), seed, images_per_face, n_shape, n_color, n_expression,
+                   None if model is None else truncated, fingerprint,
+                   scene_sampler, crop_fn, expr)
+    cpu_s = run_chunks(chunks, ctx, workers, scheduler, progress, n_images, done)
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parts = [pq.read_table(p) for p in sorted((out / PARTS_DIR).glob("part-*.parquet"))]
+    labels = pa.concat_tables(parts, promote_options="default").sort_by("index")
+    if len(labels) != n_images or not np.array_equal(labels["index"].to_numpy(), np.arange(n_images)):
+        raise RuntimeError(f"label parts in {out / PARTS_DIR} do not cover images 0..{n_images - 1}")
+    write_file(out / LABELS_FILE, parquet_bytes(labels))
+    counts = {"n_faces": n_faces, "images_per_face": images_per_face, "n_images": n_images,
+              "crop_methods": dict(sorted(Counter(labels["crop_method"].to_pylist()).items())),
+              "backgrounds": dict(sorted(Counter(
+                  b.split(":")[0] for b in labels["background_id"].to_pylist()).items()))}
+    card = DatasetCard(str(out), settings, counts, dict(package_versions(crop_name)),
+                       _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                       round(time.perf_counter() - t0, 3),
+                       {"images_rendered": n_images - done, "render_cpu_s": round(cpu_s, 3),
+                        "workers": int(workers) if scheduler is None else None,
+                        "scheduler": None if scheduler is None else
+                        scheduler if isinstance(scheduler, str) else type(scheduler).__name__})
+    write_file(out / CARD_FILE, json.dumps(card.to_dict(), indent=1).encode())
+    (out / REQUEST_FILE).unlink(missing_ok=True)
+    return card

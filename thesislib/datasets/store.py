@@ -1,0 +1,235 @@
+"""A dataset folder on disk: its layout, crash-safe writing, completeness checks, reading.
+
+Layout::
+
+    images/<id>.png            224 x 224 uint8 RGB crops, id = 7-digit image index
+    labels/part-<chunk>.parquet  labels per chunk (kept after the merge)
+    labels.parquet             every image: id, index, instance_id, [age, sex],
+                               shape_000.., color_000.., [expression_000..], pose
+                               (yaw, pitch, roll in degrees), camera, 27 SH numbers
+                               sh<i>_<r|g|b>, background_id, crop method and box
+    request.json               the settings of a generation under way (removed at the end)
+    card.json                  settings, counts, versions, times
+                               (:class:`thesislib.datasets.card.DatasetCard`); written last,
+                               so its presence means the dataset is complete
+
+Crash safety: every file is written to ``<name>.<random>.tmp`` (:mod:`thesislib.common.atomic`) and
+moved into place with :func:`os.replace`. Images are written before the label part of their
+chunk; a chunk counts as done when its part exists and all its PNGs exist and end with the
+IEND chunk (:func:`chunk_done`). A rerun after a kill removes stale temporary files and
+redoes only unfinished chunks; a rerun of a finished dataset checks the same
+(:func:`check_request`) and repairs missing or truncated images. ``card.json`` holds times,
+so it is the one file that differs between a resumed and an uninterrupted run.
+
+PNGs are encoded by :mod:`thesislib.imaging.png` (Paeth filter, Huffman coding in numba), ~8x faster
+than PIL.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from thesislib import imaging as _png
+from thesislib.common import atomic_write_bytes
+from .card import DatasetCard
+
+CROP_SIZE = 224
+ID_DIGITS = 7
+#: PNGs: :func:`thesislib.imaging.png.png_bytes`, ~0.4 ms / 44 kB per 224 px crop (Up + zlib 1 RLE before:
+#: 1.4 ms / 51 kB; PIL at compress_level 1: 3.3 ms / 50 kB; measurements in thesislib.imaging.png).
+PNG_FILTER = _png.PNG_FILTER
+CARD_FILE, LABELS_FILE, PARTS_DIR, IMAGES_DIR, REQUEST_FILE = "card.json", "labels.parquet", "labels", "images", "request.json"
+
+
+# ----------------------------------------------------------------- atomic files
+def write_file(path: Path, data: bytes) -> None:
+    # no fsync per image: the rename alone makes a kill leave whole files only
+    atomic_write_bytes(path, data, fsync=False)
+
+
+_png_bytes = _png.png_bytes  # 8-bit RGB PNG of an (H, W, 3) uint8 image
+
+
+def save_png(path: Path, image: np.ndarray) -> None:
+    write_file(path, _png_bytes(image))
+
+
+def parquet_bytes(data) -> bytes:
+    """Parquet file of a pyarrow Table or a list of row dicts (no pandas in between: ~3x faster)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buf = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pylist(data) if isinstance(data, list) else data, buf)
+    return buf.getvalue().to_pybytes()
+
+
+def remove_stale_tmp(out: Path) -> int:
+    n = 0
+    for folder in (out, out / IMAGES_DIR, out / PARTS_DIR):
+        if folder.is_dir():
+            for p in folder.glob("*.tmp"):
+                p.unlink(missing_ok=True)
+                n += 1
+    return n
+
+
+def image_id(index: int) -> str:
+    """File stem of image ``index``: zero-padded to 7 digits."""
+    return f"{int(index):0{ID_DIGITS}d}"
+
+# ----------------------------------------------------------------- completeness and resume
+_PNG_END = b"IEND\xaeB`\x82"
+
+
+def _png_ok(path: Path) -> bool:
+    """The file exists and ends with PNG's IEND chunk (not truncated)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(-len(_PNG_END), os.SEEK_END)
+            return f.read() == _PNG_END
+    except OSError:
+        return False
+
+
+def chunk_done(out: Path, number: int, start: int, stop: int) -> bool:
+    if not (out / PARTS_DIR / f"part-{number:05d}.parquet").is_file():
+        return False
+    return all(_png_ok(out / IMAGES_DIR / f"{image_id(i)}.png") for i in range(start, stop))
+
+
+def _complete(out: Path, settings: dict) -> bool:
+    n = settings["n_faces"] * settings["images_per_face"]
+    return (out / LABELS_FILE).is_file() and all(_png_ok(out / IMAGES_DIR / f"{image_id(i)}.png") for i in range(n))
+
+
+def check_request(out: Path, settings: dict, overwrite: bool) -> bool:
+    """True when ``out`` already holds the finished dataset; clears it when ``overwrite``."""
+    for name in (CARD_FILE, REQUEST_FILE):
+        f = out / name
+        if f.is_file():
+            held = json.loads(f.read_text())
+            held = held.get("settings", held)
+            if held == settings:
+                if name == CARD_FILE and not _complete(out, settings):
+                    (out / CARD_FILE).unlink()  # files were removed: finish it again
+                    return False
+                return name == CARD_FILE
+            if not overwrite:
+                diff = sorted(k for k in set(held) | set(settings) if held.get(k) != settings.get(k))
+                raise ValueError(f"{out} holds a {'finished' if name == CARD_FILE else 'partial'} dataset with "
+                                 f"other settings (differ in: {', '.join(diff)}); use another folder or "
+                                 "overwrite=True")
+            for sub in (IMAGES_DIR, PARTS_DIR):
+                shutil.rmtree(out / sub, ignore_errors=True)
+            for n in (CARD_FILE, REQUEST_FILE, LABELS_FILE):
+                (out / n).unlink(missing_ok=True)
+            return False
+    if (out / IMAGES_DIR).is_dir() and any((out / IMAGES_DIR).glob("*.png")):
+        if not overwrite:
+            raise ValueError(f"{out}/images holds files but no card.json or request.json; use another "
+                             "folder or overwrite=True")
+        for sub in (IMAGES_DIR, PARTS_DIR):
+            shutil.rmtree(out / sub, ignore_errors=True)
+        (out / LABELS_FILE).unlink(missing_ok=True)
+    return False
+
+# ----------------------------------------------------------------- reading datasets
+def load_card(path) -> DatasetCard:
+    """The :class:`DatasetCard` of a finished dataset folder."""
+    f = Path(path) / CARD_FILE
+    if not f.is_file():
+        hint = " (generation was interrupted: rerun generate with the same settings to finish it)" \
+            if (Path(path) / REQUEST_FILE).is_file() else ""
+        raise FileNotFoundError(f"{f} does not exist: {path} is not a finished dataset{hint}")
+    return DatasetCard.from_dict(json.loads(f.read_text()), path)
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A finished dataset on disk.
+
+    Attributes
+    ----------
+    path : Path, the folder
+    card : dict, the content of ``card.json``
+    labels : DataFrame, one row per image (see the module docstring)
+    """
+
+    path: Path
+    card: dict
+    labels: pd.DataFrame
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def ids(self) -> list:
+        return self.labels["id"].tolist()
+
+    def image_path(self, image: str | int) -> Path:
+        """Path of an image given its id (str) or index (int)."""
+        return self.path / IMAGES_DIR / f"{image if isinstance(image, str) else image_id(image)}.png"
+
+    def images(self, ids=None) -> np.ndarray:
+        """Images as (n, 224, 224, 3) uint8; ``ids`` (ids or indices) or None for all."""
+        from PIL import Image
+
+        ids = self.ids if ids is None else list(ids)
+        out = np.empty((len(ids), CROP_SIZE, CROP_SIZE, 3), np.uint8)
+        for k, i in enumerate(ids):
+            with Image.open(self.image_path(i)) as im:
+                out[k] = np.asarray(im.convert("RGB"))
+        return out
+
+    def parameters(self) -> np.ndarray:
+        """Shape and color coefficients per image, (n, n_shape + n_color) float64."""
+        cols = [c for c in self.labels.columns if c.startswith(("shape_", "color_"))]
+        return self.labels[cols].to_numpy(np.float64)
+
+
+def load_dataset(path) -> Dataset:
+    """Open a finished dataset folder (raises FileNotFoundError when card.json is missing)."""
+    path = Path(path)
+    card = load_card(path)
+    return Dataset(path, card.to_dict(), pd.read_parquet(path / LABELS_FILE))
+
+
+def dataset_gallery(dataset, k: int = 16, cols: int | None = None, pad: int = 2,
+                    scale: float = 1.0) -> np.ndarray:
+    """A grid of the first ``k`` images for notebooks.
+
+    Parameters
+    ----------
+    dataset : :class:`Dataset` or path
+    k : int, number of images (at most the dataset size)
+    cols : int or None, images per row (default ~sqrt(k))
+    pad : int, white pixels between images
+    scale : float, resize factor per image
+
+    Returns
+    -------
+    (H, W, 3) uint8 RGB
+    """
+    from PIL import Image
+
+    ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
+    k = max(1, min(int(k), len(ds)))
+    imgs = ds.images(ds.ids[:k])
+    side = max(1, int(round(CROP_SIZE * scale)))
+    if side != CROP_SIZE:
+        imgs = np.stack([np.asarray(Image.fromarray(im).resize((side, side), Image.BILINEAR)) for im in imgs])
+    cols = int(cols) if cols else int(np.ceil(np.sqrt(k)))
+    rows = int(np.ceil(k / cols))
+    grid = np.full((rows * side + (rows + 1) * pad, cols * side + (cols + 1) * pad, 3), 255, np.uint8)
+    for i, im in enumerate(imgs):
+        r, c = divmod(i, cols)
+        y, x = pad + r * (side + pad), pad + c * (side + pad)
+        grid[y:y + side, x:x + side] = im
+    return grid

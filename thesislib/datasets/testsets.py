@@ -1,0 +1,174 @@
+"""Test sets for BPRNs: the :class:`TestSet` value, real-like renders with known truth,
+IMDB-WIKI photos, the user's photo folder and the photos installed packages ship.
+
+Photos are read and their faces found by :mod:`thesislib.faces` (:func:`photo_test_set`,
+params ``data.photos``; :func:`package_photos`); this module wraps them as :class:`TestSet`.
+"""
+from __future__ import annotations
+
+import importlib.util
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from thesislib.faces import METHODS, from_images, load_photos, read_photo
+
+# ----------------------------------------------------------------- test sets
+@dataclass(frozen=True, eq=False)
+class TestSet:
+    """Face crops to evaluate on.
+
+    Attributes
+    ----------
+    name : str
+    images : (n, 224, 224, 3) uint8 RGB crops
+    ids : list of n str
+    params : (n, n_shape + n_color) float64 true parameters in sd, or None (photos)
+    age, sex : (n,) float64 or None (sex 1 male, 0 female, NaN unknown)
+    n_shape, n_color : int
+    source : str, where the images come from
+    """
+
+    __test__ = False  # not a pytest class
+    name: str
+    images: np.ndarray
+    ids: list
+    params: np.ndarray | None = None
+    age: np.ndarray | None = None
+    sex: np.ndarray | None = None
+    n_shape: int = 50
+    n_color: int = 50
+    source: str = ""
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+def realistic_scenes():
+    """Scene distribution of the real-like test set: near-frontal poses (|yaw| <= 20°,
+    pitch sd 8°, like curated photo sets), built-in light prior, procedural backgrounds."""
+    from thesislib.imaging import SceneSampler
+
+    return SceneSampler(max_yaw=20.0, yaw_weights=(0.5, 0.3, 0.2), pitch_std=8.0, max_pitch=15.0,
+                        roll_std=4.0, max_roll=10.0)
+
+
+def realistic_test_set(n: int, seed: int, model=None, n_shape: int = 50, n_color: int = 50,
+                       scene_sampler=None, name: str = "real-like", progress: bool = False) -> TestSet:
+    """Held-out real-like faces with known truth.
+
+    Faces come from :func:`thesislib.facemodel.population.reference_population` (``rng =
+    default_rng([seed, 0])``), scenes from ``scene_sampler`` (default
+    :func:`realistic_scenes`) with ``default_rng([seed, 1])`` -- use a seed no training
+    dataset uses, so backgrounds and light differ from training. Each render is cropped
+    from its projected landmarks (:func:`thesislib.imaging.crops.landmark_crop`, framed like a
+    detector crop on average), as the training datasets are.
+
+    Returns
+    -------
+    TestSet with params, age and sex
+    """
+    from tqdm.auto import tqdm
+
+    from thesislib.imaging import landmark_crop
+    from thesislib.facemodel import default_model
+    from thesislib.facemodel import reference_population
+    from thesislib.imaging import Workspace, render
+
+    base = (default_model() if model is None else model).truncated(n_shape, n_color, 0)
+    pop = reference_population(base, int(n), np.random.default_rng([int(seed), 0]), n_shape, n_color)
+    scenes = (scene_sampler or realistic_scenes()).sample_many(int(n), np.random.default_rng([int(seed), 1]))
+    images, ws = np.empty((int(n), 224, 224, 3), np.uint8), Workspace()
+    for i in tqdm(range(int(n)), disable=not progress, desc="real-like test set"):
+        p = pop.params[i]
+        r = render(base.instance(p[:n_shape], p[n_shape:]), scenes[i], workspace=ws)
+        images[i] = landmark_crop(r.image, r.landmarks, r.landmark_visible).image
+    return TestSet(name, images, [f"{name}-{i:05d}" for i in range(int(n))], pop.params.copy(),
+                   pop.age.copy(), pop.sex.copy(), n_shape, n_color, pop.source + f", seed {seed}")
+
+
+def wiki_test_set(mat_path, root, n: int | None = None, seed: int = 0, min_face_score: float = 1.0,
+                  n_shape: int = 50, n_color: int = 50, progress: bool = False) -> TestSet:
+    """IMDB-WIKI photos (``wiki.mat`` + image folder ``root``) cropped at their face boxes.
+
+    Rows come from :func:`thesislib.datasets.generation.load_wiki` (its filters); ``n`` of them are
+    drawn with ``default_rng(seed)`` (None: all). Age and sex are kept.
+    """
+    from PIL import Image
+    from tqdm.auto import tqdm
+
+    from thesislib import faces
+    from .generation import load_wiki
+
+    df = load_wiki(mat_path, min_face_score=min_face_score, root=root)
+    df = df[[Path(p).is_file() for p in df["path"]]].reset_index(drop=True)
+    if len(df) == 0:
+        raise FileNotFoundError(f"no usable IMDB-WIKI images under {root} for {mat_path}")
+    if n is not None and n < len(df):
+        df = df.iloc[np.sort(np.random.default_rng(seed).choice(len(df), int(n), replace=False))]
+    images = []
+    for row in tqdm(df.itertuples(), total=len(df), disable=not progress, desc="wiki photos"):
+        with Image.open(row.path) as im:
+            img = np.asarray(im.convert("RGB"), np.uint8)
+        box = (row.face_x0, row.face_y0, row.face_x1, row.face_y1)
+        images.append(faces.crop(img, box=box).image)
+    return TestSet("wiki", np.stack(images), [Path(p).stem for p in df["path"]], None,
+                   df["age"].to_numpy(np.float64), df["sex"].to_numpy(np.float64), n_shape, n_color,
+                   f"IMDB-WIKI {mat_path}")
+
+
+def photo_test_set(folder, n_shape: int = 50, n_color: int = 50, methods=METHODS):
+    """A :class:`thesislib.datasets.testsets.TestSet` of the photos in ``folder`` (see :func:`load_photos`).
+
+    Returns
+    -------
+    TestSet named "photos": the crops, ids = file names, params None, age and sex NaN
+    (unknown), source naming the folder and the counts skipped
+    """
+    ps = load_photos(folder, methods)
+    nan = np.full(len(ps), np.nan)
+    skipped = ", ".join(f"{len(v)} {k}" for k, v in ps.skipped.items() if v)
+    return TestSet("photos", ps.images, list(ps.names), None, nan, nan.copy(), n_shape, n_color,
+                   f"photos in {ps.folder}" + (f" (skipped: {skipped})" if skipped else ""))
+
+
+def package_photos(n_shape: int = 50, n_color: int = 50) -> TestSet | None:
+    """Real face photos shipped by installed packages, or None when there are none.
+
+    scikit-image's ``skimage.data.astronaut`` (when scikit-image is installed) and
+    matplotlib's ``sample_data/grace_hopper.jpg`` (when present); dlib-bin and
+    face-recognition-models ship model files only. Faces are found as in the user's own
+    photos (:func:`thesislib.faces.photos.detect_face`: dlib, then MediaPipe); photos where
+    no face is found are left out.
+    """
+    found, sources = {}, []
+    if importlib.util.find_spec("skimage") is not None:
+        try:
+            from skimage import data
+            found["astronaut"] = data.astronaut()
+            sources.append("scikit-image data")
+        except Exception as exc:  # noqa: BLE001 - a broken optional package must not break a run
+            warnings.warn(f"scikit-image photos unavailable: {exc}")
+    if importlib.util.find_spec("matplotlib") is not None:
+        try:
+            import matplotlib
+            path = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+            if path.is_file():
+                found["grace_hopper"] = read_photo(path)
+                sources.append("matplotlib sample data")
+        except Exception as exc:  # noqa: BLE001
+            warnings.warn(f"matplotlib's sample photo unavailable: {exc}")
+    if not found:
+        return None
+    try:
+        ps = from_images(found)
+    except ImportError as exc:  # MediaPipe missing: dlib alone
+        warnings.warn(f"{exc}; using dlib's detector only")
+        ps = from_images(found, methods=("hog",))
+    if not len(ps):
+        return None
+    nan = np.full(len(ps), np.nan)
+    return TestSet("package photos", ps.images, list(ps.names), None, nan, nan.copy(), n_shape, n_color,
+                   ", ".join(sources))

@@ -1,0 +1,23 @@
+"""Judging predictions and data: vertex and albedo errors, the face-recognition score and its
+correction (thesis eq. 6.2), distribution metrics (KS, k-means distortion, distances),
+intervals and ranks, the ensemble fit, age/sex effects and the realism of renders.
+"""
+from .effects import conditional_effects, effects_frame, population_effects
+from .ensemble import ensemble_fit
+from .geometry import rigid_align, vertex_error
+from .metrics import (
+    distance_quartiles, draw_summary, kmeans_distortion, ks_quality_table, ks_summary, ks_table,
+    nearest_centroid_accuracy, transfer_centroid_accuracy, variety_table)
+from .predictions import (
+    albedo_errors, evaluate, evaluate_sweep, geometry_table, input_embeddings, long_scores,
+    render_predictions, score_table, test_features, vertex_errors)
+from .scores import corrected_score, metric_correlations, score_by_sampler
+
+__all__ = [
+    "albedo_errors", "conditional_effects", "corrected_score", "distance_quartiles", "draw_summary",
+    "effects_frame", "ensemble_fit", "evaluate", "evaluate_sweep", "geometry_table",
+    "input_embeddings", "kmeans_distortion", "ks_quality_table", "ks_summary", "ks_table",
+    "long_scores", "metric_correlations", "nearest_centroid_accuracy", "population_effects",
+    "render_predictions", "rigid_align", "score_by_sampler", "score_table", "test_features",
+    "transfer_centroid_accuracy", "variety_table", "vertex_error", "vertex_errors",
+]

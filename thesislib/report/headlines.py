@@ -1,0 +1,378 @@
+"""Chapter headlines from a run's numbers, and metrics as formatted tables with units.
+
+Each chapter of the suite writes its results under ``<out>/data/`` (CSV tables, JSON
+summaries). :func:`chapter_headline` reads the files of one chapter and states what it
+found: one headline number with a label, a sentence, a few supporting rows and the
+files it came from. Nothing is typed in by hand: a rerun with other parameters gives
+other numbers. Files older than the chapter's start (``since``) are not used, so a
+failed run never shows the numbers of an earlier one.
+
+The suite puts the headline at the top of the chapter's report and on the index page,
+and saves it as ``data/NN_headline.json`` (:func:`write_headline`).
+
+:func:`metrics_table` turns a (nested) metrics mapping, e.g. chapter 04's
+``data/04_gan_metrics.json``, into a table of formatted values with units.
+"""
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["Headline", "chapter_headline", "headline_html", "write_headline", "read_headline",
+           "metrics_table", "MAIN_FIGURES"]
+
+#: the title (a regular expression) of each chapter's main figure, for the index thumbnail
+MAIN_FIGURES = {
+    "01": r"one component at a time",
+    "02": r"^gallery per sampler",
+    "03": r"^BIC of each mixture|^AIC of each mixture",
+    "04": r"age \(across\) × sex",
+    "05": r"mean per-vertex error",
+    "06": r"k-means distortion",
+}
+
+
+@dataclass(frozen=True)
+class Headline:
+    """What one chapter found, from one run's numbers.
+
+    Attributes
+    ----------
+    chapter : "01".."06"
+    value : the headline number with its unit, e.g. ``"4.78 mm"``
+    label : what the number is
+    sentence : the finding around it, one or two sentences
+    rows : (label, value) pairs that support it
+    profile : the params profile of the run
+    sources : the ``data/`` files the numbers came from
+    """
+
+    chapter: str
+    value: str
+    label: str
+    sentence: str
+    rows: tuple[tuple[str, str], ...] = ()
+    profile: str = ""
+    sources: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "Headline":
+        return cls(d["chapter"], d["value"], d["label"], d["sentence"],
+                   tuple(tuple(r) for r in d.get("rows", ())), d.get("profile", ""), tuple(d.get("sources", ())))
+
+
+class MissingData(LookupError):
+    """A file a headline needs was not written by this run."""
+
+
+class _Reader:
+    """Reads ``<out>/data/`` files written at or after ``since`` (seconds since the epoch)."""
+
+    def __init__(self, out_dir, since=None):
+        self.data = Path(out_dir) / "data"
+        self.since = since
+        self.used: list[str] = []
+
+    def _path(self, name: str, fresh: bool = True) -> Path:
+        path = self.data / name
+        if not path.is_file():
+            raise MissingData(f"data/{name} was not written")
+        if fresh and self.since is not None and path.stat().st_mtime < self.since - 1.0:
+            raise MissingData(f"data/{name} is older than this run")
+        self.used.append(f"data/{name}")
+        return path
+
+    def csv(self, name: str, **kw) -> pd.DataFrame:
+        return pd.read_csv(self._path(name), **kw)
+
+    def json(self, name: str, fresh: bool = True) -> dict:
+        return json.loads(self._path(name, fresh).read_text())
+
+
+def _pct(x) -> str:
+    return f"{100 * float(x):.0f} %"
+
+
+def _label(name: str) -> str:
+    from thesislib.samplers import sampler_label
+
+    try:
+        return sampler_label(name)
+    except (KeyError, ValueError):
+        return str(name)
+
+
+def _h01(r: _Reader, params) -> tuple:
+    t = r.csv("01_validity.csv")
+    t = t.assign(normal=t.sampler.str.extract(r"^N\(0, ([\d.]+)\)$")[0].astype(float),
+                 uniform=t.sampler.str.extract(r"^U\(-([\d.]+), [\d.]+\)$")[0].astype(float))
+    one = t.loc[(t.normal - 1.0).abs().idxmin()]
+    below = t.sort_values("median_distance")
+    below = below[below.valid_fraction < 0.5]
+    rows = []
+    for kind, label in (("normal", "N(0, σ), σ ="), ("uniform", "U(-h, h), h =")):
+        part = t.dropna(subset=[kind]).sort_values(kind)
+        if len(part):
+            rows.append((f"valid faces of {label}", ", ".join(f"{s:g}: {_pct(v)}" for s, v in
+                                                              zip(part[kind], part.valid_fraction))))
+    reference = t[t.sampler == "reference population"]
+    if len(reference):
+        rows.append(("valid faces of the reference population", _pct(reference.valid_fraction.iloc[0])))
+    cut = (f"the nearest sampler with fewer than half valid is {below.sampler.iloc[0]}, at "
+           f"{below.median_distance.iloc[0]:.1f} σ" if len(below) else "every sampler stays above half valid")
+    if params is not None:
+        rows.append(("model", f"{params.model.n_shape} shape + {params.model.n_color} colour components"))
+    return (_pct(one.valid_fraction), f"of {one.sampler} faces are valid",
+            f"Validity falls with distance from the centre of face space: {one.sampler} faces lie a median "
+            f"{one.median_distance:.1f} σ out; {cut}.", rows)
+
+
+def _h02(r: _Reader, params) -> tuple:
+    t = r.csv("02_samplers.csv")
+    best, worst = t.loc[t.valid_fraction.idxmax()], t.loc[t.valid_fraction.idxmin()]
+    widest = t.loc[t.median_norm.idxmax()]
+    rows = [(s.label, f"{_pct(s.valid_fraction)} valid, median ‖p‖ {s.median_norm:.1f} σ")
+            for s in t.sort_values("valid_fraction", ascending=False).itertuples()][:4]
+    if params is not None:
+        name = params.samplers.dataset_sampler
+        try:
+            card = r.json(f"datasets/{name}/card.json", fresh=False)
+            rows.append(("training dataset", f"{card['counts']['n_images']} images of {_label(name)}"
+                                             f" in {card['elapsed_s']:.0f} s"))
+        except (MissingData, KeyError, ValueError):
+            pass
+    spread = (f"its median face lies {widest.median_norm:.1f} σ from the mean" if widest.sampler == worst.sampler
+              else f"the widest sampler, {widest.label}, puts its median face {widest.median_norm:.1f} σ from the mean")
+    return (_pct(best.valid_fraction), f"valid faces from {best.label}, the best of {len(t)} samplers",
+            f"{worst.label} gives {_pct(worst.valid_fraction)} valid faces; {spread}.", rows)
+
+
+def _h03(r: _Reader, params) -> tuple:
+    summary = r.json("03_gmm_summary.json")
+    ks = r.csv("03_ks.csv")
+    chosen = ks[ks.chosen.astype(str) == "True"].iloc[0]
+    best = ks.loc[ks.ks_sum.idxmin()]
+    crit = summary["best"]["criterion"].upper()
+    baseline = ks[ks.kind == "baseline"].sort_values("ks_sum")
+    rows = [(s.sampler, f"{s.ks_sum:.2f}") for s in ks.sort_values("ks_sum").itertuples()][:5]
+    rows.append(("faces fitted / held out", f"{summary['n_fit']} / {summary['n_held_out']}"))
+    naive = baseline[baseline.sampler.str.startswith("naive normal")]
+    ref = naive.iloc[0] if len(naive) else baseline.iloc[0]
+    return (f"{chosen.ks_sum:.2f}", f"KS sum of the chosen mixture, {chosen.sampler} (lowest {crit})",
+            f"Lower is closer to the held-out faces: {ref.sampler} scores {ref.ks_sum:.2f}; the closest of "
+            f"all is {best.sampler} ({best.ks_sum:.2f}).", rows)
+
+
+def _h04(r: _Reader, params) -> tuple:
+    m = r.json("04_gan_metrics.json")
+    variants = m["variants"]
+    name, v = min(variants.items(), key=lambda kv: kv[1].get("ks_sum", math.inf))
+    rows = []
+    for n, w in variants.items():
+        rows.append((f"{n.upper()} sex / age", f"{_pct(w['gan_sex_accuracy'])}, {w['gan_age_mae']:.1f} years"))
+        rows.append((f"{n.upper()} KS sum, training", f"{w['ks_sum']:.2f}, {w['seconds']:.0f} s "
+                                                      f"({w['epochs']} epochs)"))
+    try:
+        ks = r.csv("04_ks.csv")
+        gmm = ks[ks.chosen.astype(str) == "True"]
+        if len(gmm):
+            rows.append((f"chapter 03's {gmm.sampler.iloc[0]}", f"KS sum {gmm.ks_sum.iloc[0]:.2f}"))
+    except MissingData:
+        pass
+    return (_pct(v["gan_sex_accuracy"]),
+            f"of {name.upper()} faces show the sex they were asked for (real faces: {_pct(v['real_sex_accuracy'])})",
+            f"Age comes through with a mean error of {v['gan_age_mae']:.1f} years (real faces: "
+            f"{v['real_age_mae']:.1f}); KS sum against held-out faces {v['ks_sum']:.2f}.", rows)
+
+
+def _h05(r: _Reader, params) -> tuple:
+    g = r.csv("05_geometry.csv")
+    nets = g[g["head"] == "bprn"].sort_values("vertex_mean_mm")
+    best = nets.iloc[0]
+    mean = g[g["head"] == "baseline"].iloc[0]
+    if best.gain_low > 0:
+        verdict = "better than the mean face"
+    elif best.gain_high < 0:
+        verdict = "worse than the mean face"
+    else:
+        verdict = "not distinguishable from the mean face"
+    ridge = g[(g["head"] == "ridge") & (g.sampler == best.sampler)]
+    sentence = (f"The mean face scores {mean.vertex_mean_mm:.2f} mm; the best network is {best.vs_mean_face:.2f} × "
+                f"that, {verdict} (95 % CI of the paired gain {best.gain_low:+.2f} to {best.gain_high:+.2f} mm).")
+    if len(ridge):
+        sentence += f" A ridge head on the same features: {ridge.vertex_mean_mm.iloc[0]:.2f} mm."
+    rows = [(f"BPRN on {_label(s.sampler)}", f"{s.vertex_mean_mm:.2f} mm ({s.vertex_low:.2f}–{s.vertex_high:.2f})")
+            for s in nets.itertuples()][:6]
+    rows.append(("mean face", f"{mean.vertex_mean_mm:.2f} mm ({mean.vertex_low:.2f}–{mean.vertex_high:.2f})"))
+    if params is not None:
+        b = params.bprn
+        rows.append(("profile", f"{params.profile}: {b.faces * b.images_per_face} renders per sampler, "
+                                f"{b.seeds} seed(s), {b.test_faces} test faces, stem {b.stem}"))
+    return (f"{best.vertex_mean_mm:.2f} mm",
+            f"vertex error of the best BPRN, trained on {_label(best.sampler)} "
+            f"(95 % CI {best.vertex_low:.2f}–{best.vertex_high:.2f} mm)", sentence, rows)
+
+
+def _h06(r: _Reader, params) -> tuple:
+    t = r.csv("06_variety.csv")
+    t = t[t.sampler != "fitted_set"]
+    near, far = t.loc[t.ks_sum.idxmin()], t.loc[t.ks_sum.idxmax()]
+    clustered = t.loc[t.distortion_drop.idxmax()]
+    rows = [(s.dataset, f"KS {s.ks_sum:.2f}, {_pct(s.valid_fraction)} valid")
+            for s in t.sort_values("ks_sum").itertuples()][:5]
+    rows.append(("most clustered (k-means distortion drop)", f"{clustered.dataset}, {clustered.distortion_drop:.2f}"))
+    return (f"{near.ks_sum:.2f}", f"KS sum of {near.dataset}, the closest of {len(t)} datasets to held-out faces",
+            f"The furthest is {far.dataset} ({far.ks_sum:.2f}); valid fractions run from "
+            f"{_pct(t.valid_fraction.min())} to {_pct(t.valid_fraction.max())}.", rows)
+
+
+_CHAPTERS = {"01": _h01, "02": _h02, "03": _h03, "04": _h04, "05": _h05, "06": _h06}
+
+
+def chapter_headline(chapter: str, out_dir, params=None, since: float | None = None) -> Headline | None:
+    """The headline of one chapter from the files it wrote under ``<out_dir>/data/``.
+
+    Parameters
+    ----------
+    chapter : "01".."06"
+    out_dir : the suite's output folder
+    params : the run's validated :class:`~thesislib.suite.params.SuiteParams` (profile and sizes), optional
+    since : ignore files last written before this time (``time.time()`` at the chapter's start)
+
+    Returns
+    -------
+    :class:`Headline`, or None when the chapter is unknown or did not write what its headline needs
+    """
+    make = _CHAPTERS.get(str(chapter).zfill(2))
+    if make is None:
+        return None
+    reader = _Reader(out_dir, since)
+    try:
+        value, label, sentence, rows = make(reader, params)
+    except Exception:  # missing, stale or unexpected data: no headline rather than a failed chapter
+        return None
+    return Headline(str(chapter).zfill(2), value, label, sentence, tuple((str(a), str(b)) for a, b in rows),
+                    params.profile if params is not None else "", tuple(dict.fromkeys(reader.used)))
+
+
+def headline_html(h: Headline) -> str:
+    """The headline box (HTML without blank lines, so it stays one block in a markdown cell)."""
+    e = html.escape
+    rows = "".join(f"<tr><th>{e(a)}</th><td>{e(b)}</td></tr>" for a, b in h.rows)
+    where = ", ".join(e(s) for s in h.sources)
+    return ('<div class="thesislib-headline">\n'
+            f'<p class="thesislib-headline-lead"><span class="thesislib-headline-value">{e(h.value)}</span> '
+            f'<span class="thesislib-headline-label">{e(h.label)}</span></p>\n'
+            f'<p class="thesislib-headline-sentence">{e(h.sentence)}</p>\n'
+            + (f'<table class="thesislib-headline-rows">{rows}</table>\n' if rows else "")
+            + f'<p class="thesislib-headline-source">This run (profile {e(h.profile or "?")}), from {where}.</p>\n'
+            "</div>")
+
+
+def write_headline(h: Headline, out_dir) -> Path:
+    """Save the headline as ``<out_dir>/data/NN_headline.json``."""
+    from thesislib.common import atomic_write_text
+
+    path = Path(out_dir) / "data" / f"{h.chapter}_headline.json"
+    atomic_write_text(path, json.dumps(h.to_dict(), indent=1, ensure_ascii=False))
+    return path
+
+
+def read_headline(out_dir, chapter: str) -> Headline | None:
+    """The headline saved by :func:`write_headline`, or None."""
+    path = Path(out_dir) / "data" / f"{str(chapter).zfill(2)}_headline.json"
+    try:
+        return Headline.from_dict(json.loads(path.read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+# ------------------------------------------------------------ metrics tables
+#: (pattern on the metric's dotted name, unit, scale, format); the first match wins
+_UNITS = (
+    (r"(^|\.)n(_[a-z_]+)?$", "count", 1.0, "{:,.0f}"),
+    (r"(accuracy|fraction)$", "%", 100.0, "{:.1f}"),
+    (r"_mm$|^mm$", "mm", 1.0, "{:.2f}"),
+    (r"_ms(\.|$)|^ms$", "ms", 1.0, "{:.0f}"),
+    (r"seconds$|_s$", "s", 1.0, "{:.1f}"),
+    (r"age_mae$", "years", 1.0, "{:.1f}"),
+    (r"(^|_)r$", "Pearson r", 1.0, "{:.2f}"),
+    (r"(^|_)p$", "p-value", 1.0, "{:.3g}"),
+    (r"ks_sum$", "sum of KS statistics", 1.0, "{:.2f}"),
+    (r"ks_[a-z_]+$", "KS statistic", 1.0, "{:.3f}"),
+    (r"(^|\.)(generator|discriminator)$", "weights", 1.0, "{:,.0f}"),
+    (r"(^|\.)epochs$", "epochs", 1.0, "{:,.0f}"),
+    (r"(^|\.)threads$", "threads", 1.0, "{:,.0f}"),
+)
+
+
+def _flatten(d: Mapping, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping):
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def _unit(key: str) -> tuple[str, float, str]:
+    for pattern, unit, scale, fmt in _UNITS:
+        if re.search(pattern, key):
+            return unit, scale, fmt
+    return "", 1.0, "{:.4g}"
+
+
+def _format(value, scale: float, fmt: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int, float)):
+        if isinstance(value, int) and fmt == "{:.4g}":
+            return f"{value:,}"
+        return fmt.format(value * scale)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_format(v, scale, fmt) for v in value)
+    return str(value)
+
+
+def metrics_table(metrics: Mapping) -> pd.DataFrame:
+    """A metrics mapping as a table of formatted values with units.
+
+    Parameters
+    ----------
+    metrics : a mapping of metric names to numbers, strings or nested mappings (names are
+        joined with "."). When every value is a mapping (e.g. one per GAN variant), each
+        becomes a column; otherwise there is one column ``value``.
+
+    Returns
+    -------
+    DataFrame of strings indexed by the readable metric name, with a ``unit`` column first
+    (units come from the name: ``*_mm`` mm, ``*seconds`` s, ``*_ms`` ms, ``*accuracy`` and
+    ``*fraction`` %, ``*age_mae`` years, ...), ready for ``display``.
+    """
+    if metrics and all(isinstance(v, Mapping) for v in metrics.values()):
+        columns = {str(k): _flatten(v) for k, v in metrics.items()}
+    else:
+        columns = {"value": _flatten(metrics)}
+    keys = list(dict.fromkeys(k for col in columns.values() for k in col))
+    rows = {}
+    for key in keys:
+        unit, scale, fmt = _unit(key)
+        rows[key.replace("_", " ")] = {"unit": unit, **{c: _format(col.get(key), scale, fmt)
+                                                        for c, col in columns.items()}}
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=["unit", *columns])
+    table.index.name = "metric"
+    return table

@@ -1,0 +1,371 @@
+"""Params files: schema, validation and the chapters they drive.
+
+A params file is YAML with shared settings (``profile``, ``seed``, ``model``,
+``data``, ``population``) and one section per notebook chapter. Everything is
+validated before anything runs: an unknown key, a wrong type or an
+out-of-range value raises :class:`ParamsError` naming the file, the key and
+what is allowed.
+
+Each chapter's notebook declares the same names in its cell tagged
+``parameters``; :func:`notebook_parameters` flattens a validated file into the
+values papermill injects, and :func:`check_notebook_values` re-validates them
+inside the notebook, so a hand-made papermill call is checked too.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal, Optional
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .paths import path_problems
+from thesislib.samplers import SAMPLERS
+
+
+class ParamsError(ValueError):
+    """A params file (or notebook parameter) is invalid; the message says where and why."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelSpec(_Section):
+    kind: Literal["default", "bfm2017"] = "default"
+    path: Optional[str] = Field(None, description="BFM 2017 .h5 file (kind: bfm2017)")
+    n_shape: int = Field(50, ge=1, le=199)
+    n_color: int = Field(50, ge=1, le=199)
+    n_expression: int = Field(0, ge=0, le=100)
+
+
+class DataPaths(_Section):
+    backgrounds: Optional[str] = Field(None, description="folder of background images (e.g. Places205)")
+    illumination: Optional[str] = Field(None, description="folder of Basel illumination prior .rps files")
+    wiki: Optional[str] = Field(None, description="IMDB-WIKI wiki.mat")
+    wiki_images: Optional[str] = Field(None, description="folder the wiki.mat paths are relative to")
+    stem_weights: Optional[str] = Field(None, description="torchvision wide_resnet50_2 state_dict")
+    fitted_set: Optional[str] = Field(None, description="parquet of fitted parameters (+ age, sex)")
+    photos: Optional[str] = Field(None, description="folder of your own face photos to reconstruct (chapter 05)")
+
+
+class PopulationSection(_Section):
+    n: int = Field(2000, ge=50, le=1_000_000)
+    holdout: float = Field(0.25, gt=0, lt=1)
+
+
+class EventSpaceSection(_Section):
+    n_random: int = Field(2000, ge=10, le=1_000_000)
+    slider_components: int = Field(8, ge=1, le=50)
+    slider_steps: int = Field(7, ge=3, le=41)
+    slider_range: float = Field(3.0, gt=0, le=10)
+
+
+_GENERATIVE = ("gmm", "copula", "cvgan1", "cvgan2")
+
+
+def _check_sampler(name: str) -> str:
+    if name not in SAMPLERS:
+        raise ValueError(f"unknown sampler {name!r}; known: {', '.join(sorted(SAMPLERS))}")
+    return name
+
+
+def _check_random_sampler(name: str) -> str:
+    if _check_sampler(name) in _GENERATIVE:
+        raise ValueError(f"{name!r} is a generative model that its own chapter fits; list only random samplers here")
+    return name
+
+
+SamplerName = Annotated[str, AfterValidator(_check_sampler)]
+"""A name of :data:`thesislib.samplers.registry.SAMPLERS`."""
+RandomSamplerName = Annotated[str, AfterValidator(_check_random_sampler)]
+"""A sampler name that is not one of the generative models (GMM, copula, GANs)."""
+
+
+class SamplersSection(_Section):
+    names: list[SamplerName] = Field(default_factory=lambda: ["naive_normal_1", "naive_uniform_4"])
+    n_samples: int = Field(2000, ge=10, le=10_000_000)
+    gallery: int = Field(6, ge=1, le=64)
+    dataset_sampler: SamplerName = "naive_normal_1"
+    dataset_faces: int = Field(20, ge=1, le=10_000_000)
+    images_per_face: int = Field(2, ge=1, le=100)
+    max_yaw: float = Field(30.0, ge=0, le=90)
+    workers: int = Field(2, ge=1, le=1024)
+    scheduler: Optional[str] = Field(None, description="Dask scheduler address, e.g. tcp://host:8786")
+
+
+class GmmSection(_Section):
+    components: list[int] = Field(default_factory=lambda: [1, 5, 25])
+    covariance_types: list[Literal["spherical", "diag", "tied", "full"]] = Field(
+        default_factory=lambda: ["spherical", "diag", "tied", "full"])
+    criterion: Literal["bic", "aic"] = "bic"
+    max_params_ratio: Optional[float] = Field(1.0, gt=0)
+    max_iter: int = Field(100, ge=1, le=100_000)
+    n_jobs: int = Field(2, ge=1, le=1024)
+    n_samples: int = Field(2000, ge=10, le=10_000_000)
+    gallery: int = Field(6, ge=1, le=64)
+    baselines: list[RandomSamplerName] = Field(
+        default_factory=lambda: ["naive_normal_1", "naive_normal_2", "naive_uniform_4", "fitted_normal", "fitted_data"],
+        description="samplers compared with the GMMs and the copula by KS (no GANs; fitted ones are fitted here)")
+
+    @field_validator("components")
+    @classmethod
+    def _positive(cls, v):
+        if not v or min(v) < 1:
+            raise ValueError("components must be a non-empty list of integers >= 1")
+        return v
+
+
+class GanSection(_Section):
+    variants: list[Literal["cvgan1", "cvgan2"]] = Field(default_factory=lambda: ["cvgan1", "cvgan2"])
+    epochs: int = Field(200, ge=1, le=1_000_000)
+    batch_size: int = Field(200, ge=2, le=100_000)
+    lr: float = Field(2e-4, gt=0, le=1)
+    n_samples: int = Field(2000, ge=10, le=10_000_000)
+    device: str = "auto"
+    epochs_cvgan1: Optional[int] = Field(None, ge=1, le=1_000_000, description="CVGAN1 epochs (default: epochs)")
+    epochs_cvgan2: Optional[int] = Field(None, ge=1, le=1_000_000, description="CVGAN2 epochs (default: epochs)")
+    grid_ages: int = Field(7, ge=2, le=63, description="ages 18..80 in the age x sex grid and the static slider")
+    grid_sexes: int = Field(5, ge=2, le=11, description="sex values 0..1 (female..male) in the grid")
+    torch_threads: int = Field(1, ge=0, le=1024, description="torch CPU threads (0: torch's default); for these "
+                               "small MLPs 2 OpenMP threads on 2 shared cores ran 7x slower than 1")
+    # training tricks (thesislib.samplers.gan.training); each default is the thesis' plain training
+    lr_d: Optional[float] = Field(None, gt=0, le=1, description="discriminator learning rate (null: lr)")
+    lr_schedule: Literal["constant", "linear", "cosine"] = Field("constant", description="factor on both rates per epoch")
+    label_smoothing: float = Field(0.0, ge=0, lt=0.5, description="one-sided: D's target for real faces is 1 - this")
+    instance_noise: float = Field(0.0, ge=0, le=10, description="std of noise on D's inputs, annealed to 0")
+    ema: Optional[float] = Field(None, gt=0, lt=1, description="decay of G's weight average that samples (null: none)")
+    sample_dropout: bool = Field(False, description="sample with G's dropout on, as trained (CVGAN1)")
+
+
+class BprnSection(_Section):
+    samplers: list[SamplerName] = Field(default_factory=lambda: ["naive_normal_1", "naive_uniform_4"])
+    max_yaw: float = Field(30.0, ge=0, le=90, description="yaw range of the training datasets' scenes")
+    gmm_criterion: Literal["bic", "aic"] = Field("bic", description="which of chapter 03's models the gmm sampler uses")
+    faces: int = Field(100, ge=2, le=10_000_000)
+    images_per_face: int = Field(2, ge=1, le=100)
+    seeds: int = Field(2, ge=1, le=100)
+    stem: Literal["facemesh", "dlib", "cnn", "wide_resnet50_2"] = Field(
+        "facemesh", description="facemesh: MediaPipe's 478 3D landmarks + colours (frozen, the default)")
+    epochs: int = Field(60, ge=1, le=1_000_000)
+    early_stopping: Optional[int] = Field(15, ge=1, le=1_000_000,
+                                          description="patience in epochs; the best validation epoch is kept")
+    linear_skip: bool = Field(True, description="frozen ridge path beside the 3x200 head (false: the thesis head)")
+    batch_size: int = Field(64, ge=1, le=100_000)
+    lr: float = Field(1e-3, gt=0, le=1)
+    test_faces: int = Field(40, ge=2, le=1_000_000)
+    learning_curve: list[int] = Field(default_factory=lambda: [250, 500, 1000, 2000],
+                                      description="training-set sizes (images) of the learning curves")
+    stem_images: int = Field(400, ge=4, le=1_000_000, description="images of the stem experiment's dataset")
+    stem_epochs: int = Field(20, ge=1, le=1_000_000, description="epochs per stem in the stem experiment")
+
+    @field_validator("learning_curve")
+    @classmethod
+    def _sizes(cls, v):
+        if not v or min(v) < 2:
+            raise ValueError("learning_curve must be a non-empty list of training-set sizes >= 2 images")
+        return sorted(set(v))
+    workers: int = Field(2, ge=1, le=1024)
+    scheduler: Optional[str] = None
+    device: str = "auto"
+
+
+TABLE_5_1 = ("naive_uniform_3.5", "naive_uniform_4", "naive_uniform_5", "naive_normal_1", "naive_normal_1.5",
+             "naive_normal_1.8", "naive_normal_2", "composite_normal_1_uniform_6",
+             "composite_normal_2_uniform_6", "normal_07_beta_3_15_uniform_6", "meta_normal",
+             "meta_normal_07_0_25_uniform_6", "meta_uniform_std", "fitted_uniform", "fitted_uniform_x2",
+             "fitted_normal")
+"""The random samplers of thesis Table 5.1 (registry names), in the thesis' order."""
+class VarietySection(_Section):
+    clusters: list[int] = Field(default_factory=lambda: [2, 10, 25, 100, 200])
+    n_samples: int = Field(2000, ge=10, le=10_000_000)
+    n_pairs: int = Field(20000, ge=10, le=10_000_000)
+    samplers: list[RandomSamplerName] = Field(default_factory=lambda: list(TABLE_5_1),
+                                description="random samplers compared; GMM, copula, GANs are added")
+    gmm_components: int = Field(5, ge=1, le=10_000)
+    kmeans_n_init: int = Field(1, ge=1, le=100)
+    scatter_points: int = Field(1000, ge=10, le=100_000)
+
+    @field_validator("clusters")
+    @classmethod
+    def _cluster_counts(cls, v):
+        if not v or min(v) < 1:
+            raise ValueError("clusters must be a non-empty list of integers >= 1")
+        return v
+
+
+class ReportSection(_Section):
+    code: Literal["shown", "folded", "hidden"] = Field(
+        "folded", description="code cells in the HTML reports: shown, folded behind a 'show code' toggle, or hidden "
+                              "(the .ipynb keeps them); `thesislib run --report-code` overrides it")
+
+
+@dataclass(frozen=True)
+class Chapter:
+    number: str
+    name: str
+    section: str
+    depends_on: tuple[str, ...] = ()
+
+    @property
+    def stem(self) -> str:
+        return f"{self.number}_{self.name}"
+
+
+CHAPTERS = (
+    Chapter("01", "event_space", "event_space"),
+    Chapter("02", "samplers", "samplers"),
+    Chapter("03", "gmm", "gmm"),
+    Chapter("04", "gan", "gan"),
+    Chapter("05", "bprn", "bprn", depends_on=("02",)),
+    Chapter("06", "data_variety", "variety", depends_on=("02",)),
+)
+SHARED = ("profile", "seed", "model", "data", "population")
+
+
+class SuiteParams(_Section):
+    profile: str = Field("default", pattern=r"^[A-Za-z0-9_.-]+$")
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+    output_dir: Optional[str] = Field(None, description="default: outputs/<profile>")
+    model: ModelSpec = ModelSpec()
+    data: DataPaths = DataPaths()
+    population: PopulationSection = PopulationSection()
+    event_space: EventSpaceSection = EventSpaceSection()
+    samplers: SamplersSection = SamplersSection()
+    gmm: GmmSection = GmmSection()
+    gan: GanSection = GanSection()
+    bprn: BprnSection = BprnSection()
+    variety: VarietySection = VarietySection()
+    report: ReportSection = ReportSection()
+
+
+SECTIONS = {name: f.annotation for name, f in SuiteParams.model_fields.items()
+            if isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel)}
+
+
+def _describe(err: dict) -> str:
+    loc = ".".join(str(p) for p in err["loc"])
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return f"{loc}: unknown key"
+    msg = err["msg"]
+    if kind == "literal_error":
+        msg = msg.replace("Input should be", "allowed:")
+    return f"{loc}: {msg} (got {err.get('input')!r})"
+
+
+def _allowed_keys(err: dict) -> str:
+    """For an unknown key, the keys its section allows."""
+    model = SuiteParams
+    for part in err["loc"][:-1]:
+        field = model.model_fields.get(str(part)) if isinstance(part, str) else None
+        if field is None or not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
+            return ""
+        model = field.annotation
+    return f"; allowed keys: {', '.join(model.model_fields)}"
+
+
+def parse_params(raw: dict, source: str = "<params>") -> SuiteParams:
+    """Validate a params mapping; raise :class:`ParamsError` listing every problem."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{source}: expected a mapping of keys to values at the top level")
+    try:
+        return SuiteParams.model_validate(raw)
+    except ValidationError as e:
+        lines = [_describe(err) + (_allowed_keys(err) if err["type"] == "extra_forbidden" else "")
+                 for err in e.errors()]
+        raise ParamsError(f"{source}: invalid params:\n  " + "\n  ".join(lines)) from None
+
+
+def load_params(path) -> SuiteParams:
+    """Read and validate a params YAML file."""
+    path = Path(path)
+    if not path.exists():
+        raise ParamsError(f"{path}: params file not found (see params/*.yaml for examples)")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise ParamsError(f"{path}: not valid YAML: {e}") from None
+    params = parse_params(raw, str(path))
+    if params.model.kind == "bfm2017" and not params.model.path:
+        raise ParamsError(f"{path}: model.path: required when model.kind is bfm2017 "
+                          "(the .h5 file of the Basel Face Model 2017)")
+    return check_paths(params, str(path))
+
+
+def check_paths(params: SuiteParams, source: str = "<params>") -> SuiteParams:
+    """Check every path of ``model`` and ``data`` (:func:`thesislib.suite.paths.path_problems`):
+    it exists, is a file or a folder as its key needs, is readable, and the BFM file is HDF5.
+
+    Relative paths are taken from the current folder and come back absolute, so the
+    notebooks (which run in ``notebooks/``) open what was checked.
+
+    Raises
+    ------
+    ParamsError
+        One message naming each bad key, its path and the fix.
+    """
+    problems, model, data = path_problems(params)
+    if problems:
+        raise ParamsError(f"{source}: " + ("\n  ".join(problems) if len(problems) == 1
+                                          else "bad paths:\n  " + "\n  ".join(problems)))
+    return params.model_copy(update={"model": params.model.model_copy(update=model),
+                                     "data": params.data.model_copy(update=data)})
+
+
+def output_dir(params: SuiteParams, override=None) -> Path:
+    return Path(override or params.output_dir or Path("outputs") / params.profile)
+
+
+def notebook_parameters(params: SuiteParams, chapter: Chapter, out_dir) -> dict:
+    """The papermill parameters of one chapter: shared settings plus its section's fields."""
+    values = {"profile": params.profile, "seed": params.seed, "out_dir": str(Path(out_dir).resolve()),
+              "model": params.model.model_dump(), "data": params.data.model_dump(),
+              "population": params.population.model_dump()}
+    values.update(getattr(params, chapter.section).model_dump())
+    return values
+
+
+def check_notebook_values(section: str, values: dict) -> tuple[SuiteParams, BaseModel]:
+    """Validate the parameter values a notebook ended up with (inside the notebook).
+
+    Parameters
+    ----------
+    section : the chapter's section name, e.g. ``"event_space"``
+    values : the notebook's globals (only known names are read)
+
+    Returns
+    -------
+    (the full validated params, the validated section)
+    """
+    fields = SECTIONS[section].model_fields
+    raw = {k: values[k] for k in ("profile", "seed", "model", "data", "population") if k in values}
+    raw[section] = {k: values[k] for k in fields if k in values}
+    params = parse_params(raw, f"notebook parameters ({section})")
+    return params, getattr(params, section)
+
+
+# ------------------------------------------------------- params -> objects
+def scene_sampler(params: SuiteParams, max_yaw: float = 90.0):
+    """The environment distribution of a run: the user's backgrounds and light when given."""
+    from thesislib.imaging import SceneSampler, load_backgrounds, load_illumination_prior
+
+    kwargs = {"max_yaw": max_yaw}
+    if params.data.backgrounds:
+        kwargs.update(background="images", background_images=load_backgrounds(params.data.backgrounds))
+    if params.data.illumination:
+        kwargs.update(illumination="empirical",
+                      illumination_prior=load_illumination_prior(params.data.illumination))
+    return SceneSampler(**kwargs)
+
+
+def fitted_set(params: SuiteParams, model, rng):
+    """The fitted set of a run: ``data.fitted_set`` when given, else the reference population."""
+    from thesislib.facemodel import load_fitted_set, reference_population
+
+    if params.data.fitted_set:
+        return load_fitted_set(params.data.fitted_set, params.model.n_shape, params.model.n_color)
+    return reference_population(model, params.population.n, rng, params.model.n_shape, params.model.n_color)
