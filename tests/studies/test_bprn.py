@@ -96,9 +96,9 @@ def test_facemesh_bprn_beats_the_mean_face(tmp_path):
     test = datasets.realistic_test_set(100, seed=7919)
     T = EV.test_features(test, "facemesh", n_jobs=2)
     m = B.BPRN(epochs=40, early_stopping=10, seed=0, progress=False).fit(f.X, Y)
-    err = EV.vertex_errors(m.predict(T), test.params).mean()
-    ridge = EV.vertex_errors(B.RidgeHead().fit(f.X, Y).predict(T), test.params).mean()
-    mean = EV.vertex_errors(np.zeros_like(test.params), test.params).mean()
+    err = EV.shape_errors(m.predict(T), test.params).mean()
+    ridge = EV.shape_errors(B.RidgeHead().fit(f.X, Y).predict(T), test.params).mean()
+    mean = EV.shape_errors(np.zeros_like(test.params), test.params).mean()
     assert err <= 0.90 * mean, (err, ridge, mean)
     assert ridge <= 0.90 * mean, (err, ridge, mean)
 

@@ -10,7 +10,7 @@ from .metrics import (
     nearest_centroid_accuracy, transfer_centroid_accuracy, variety_table)
 from .predictions import (
     albedo_errors, evaluate, evaluate_sweep, geometry_table, input_embeddings, long_scores,
-    render_predictions, score_table, test_features, vertex_errors)
+    render_predictions, score_table, test_features, shape_errors)
 from .scores import corrected_score, metric_correlations, score_by_sampler
 
 __all__ = [
@@ -19,5 +19,5 @@ __all__ = [
     "input_embeddings", "kmeans_distortion", "ks_quality_table", "ks_summary", "ks_table",
     "long_scores", "metric_correlations", "nearest_centroid_accuracy", "population_effects",
     "render_predictions", "rigid_align", "score_by_sampler", "score_table", "test_features",
-    "transfer_centroid_accuracy", "variety_table", "vertex_error", "vertex_errors",
+    "transfer_centroid_accuracy", "variety_table", "vertex_error", "shape_errors",
 ]

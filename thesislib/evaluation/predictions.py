@@ -111,8 +111,8 @@ def render_predictions(P, model=None, n_shape: int = 50, n_color: int = 50) -> n
     return out
 
 
-def vertex_errors(P, T, model=None, n_shape: int = 50, batch: int = 32) -> np.ndarray:
-    """Per-vertex error (n, N) in mm between shapes of predicted and true parameters after
+def shape_errors(P, T, model=None, n_shape: int = 50, batch: int = 32) -> np.ndarray:
+    """Per-vertex shape error (n, N) in mm between predicted and true parameter vectors after
     rigid alignment (:func:`thesislib.evaluation.geometry.vertex_error`); only shape coefficients matter."""
     from thesislib.facemodel import default_model
 
@@ -208,7 +208,7 @@ def evaluate(bprn, test: TestSet, model=None, n: float = 30, embeddings=None, n_
     if test.params is not None:
         T = np.asarray(test.params, np.float64)
         df["param_rmse"] = np.sqrt(((P - T) ** 2).mean(axis=1))
-        err = vertex_errors(P, T, model, test.n_shape)
+        err = shape_errors(P, T, model, test.n_shape)
         df["vertex_mean_mm"], df["vertex_median_mm"] = err.mean(1), np.median(err, 1)
         vertex = geometry.vertex_error_summary(err)
         df["albedo_mean"] = albedo_errors(P, T, model, test.n_shape, test.n_color).mean(1)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from thesislib import bprn as B
-from thesislib.evaluation import albedo_errors, evaluate, input_embeddings, test_features, vertex_errors
+from thesislib.evaluation import albedo_errors, evaluate, input_embeddings, test_features, shape_errors
 
 
 # ----------------------------------------------------------------- samplers of the study
@@ -169,7 +169,7 @@ def ridge_reference(dataset, stem: str = "facemesh", n_jobs: int = 1, weights_pa
 
 
 def _truth_errors(P, test, model) -> dict:
-    v = vertex_errors(P, test.params, model, test.n_shape).mean(1)
+    v = shape_errors(P, test.params, model, test.n_shape).mean(1)
     a = albedo_errors(P, test.params, model, test.n_shape, test.n_color).mean(1)
     return {"vertex_mean_mm": float(v.mean()), "vertex_sem_mm": float(v.std(ddof=1) / np.sqrt(len(v))),
             "albedo_mean": float(a.mean()), "albedo_sem": float(a.std(ddof=1) / np.sqrt(len(a)))}
