@@ -277,3 +277,23 @@ def test_draw_samplers_in_order_from_one_generator():
         expected = (S.make_sampler(name).fit(X) if S.SAMPLERS[name].needs_fit
                     else S.make_sampler(name, n_params=10)).sample(50, rng)
         np.testing.assert_array_equal(draws[name], expected)
+
+
+def test_every_sampler_class_is_public_under_its_identity():
+    import thesislib.samplers as pkg
+
+    classes = {S.resolve_class(name) for name in S.SAMPLERS} | {pkg.ConditionalGAN}
+    for cls in classes:
+        identity = S.sampler_identity(cls)
+        assert identity == f"thesislib.samplers.{cls.__name__}" and getattr(pkg, cls.__name__) is cls
+
+
+def test_identity_of_a_user_class_is_its_path_and_legacy_paths_translate():
+    class Mine:
+        pass
+
+    assert S.sampler_identity(Mine()) == f"{__name__}.{Mine.__qualname__}"
+    assert S.canonical_class_path("thesislib.gmm.GMMSampler") == "thesislib.samplers.GMMSampler"
+    assert S.canonical_class_path("thesislib.samplers.NaiveNormal") == "thesislib.samplers.NaiveNormal"
+    for old, new in S.LEGACY_CLASS_PATHS.items():
+        assert S.canonical_class_path(old) == new and new.rpartition(".")[2] == old.rpartition(".")[2]

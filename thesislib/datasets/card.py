@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from thesislib.samplers import canonical_class_path
+
 FORMAT = "thesislib.dataset/1"
 
 
@@ -109,6 +111,20 @@ def jsonable(v):
 def normalised_settings(d: dict) -> dict:
     """JSON round trip, so settings compare equal to what a card file holds."""
     return json.loads(json.dumps(jsonable(d)))
+
+
+def current_settings(held: dict) -> dict:
+    """Settings read from a card or request file, as this version writes them.
+
+    Cards of thesislib 0.1 recorded a sampler's class by the module that defined it
+    (``thesislib.gmm.GMMSampler``); today a card records its stable identity
+    (:func:`thesislib.samplers.sampler_identity`), so the old path is translated and a dataset
+    folder written before the move still compares equal and resumes.
+    """
+    sampler = held.get("sampler")
+    if not isinstance(sampler, dict) or "class" not in sampler:
+        return held
+    return {**held, "sampler": {**sampler, "class": canonical_class_path(sampler["class"])}}
 
 
 def fit_fingerprint(sampler) -> str | None:

@@ -25,7 +25,6 @@ run all give the same bytes.
 from __future__ import annotations
 
 import datetime as _dt
-import inspect
 import json
 import time
 from collections import Counter
@@ -35,8 +34,9 @@ from typing import Callable
 
 import numpy as np
 
-from thesislib.imaging import center_crop, landmark_crop
 from thesislib.faces import detector_crop
+from thesislib.imaging import center_crop, landmark_crop
+from thesislib.samplers import ready_sampler, registered_name, sampler_identity, samplers_needing_fit
 from .card import DatasetCard, fit_fingerprint, jsonable, normalised_settings, package_versions
 from .chunks import Chunk, compact_model, ChunkContext, default_truncated, run_chunks
 from .store import (
@@ -90,29 +90,17 @@ def _crop_spec(crop) -> tuple[str, Callable]:
 
 def _resolve_sampler(sampler, d: int):
     """``sampler`` (name or object) -> (object, card entry)."""
-    from thesislib.samplers import SAMPLERS, make_sampler, resolve_class
-
     if isinstance(sampler, str):
         name = sampler
-        if name not in SAMPLERS:
-            make_sampler(name)  # raises the registry's KeyError
-        if SAMPLERS[name].needs_fit:
+        if name in samplers_needing_fit():
             raise ValueError(f"sampler {name!r} needs fit(); pass a fitted sampler object instead "
                              "of its name")
-        cls = resolve_class(name)
-        extra = {"n_params": d} if "n_params" in inspect.signature(cls.__init__).parameters else {}
-        sampler = make_sampler(name, **extra)
+        sampler = ready_sampler(name, d)  # raises the registry's KeyError for unknown names
     else:
-        name = None
-        for key, spec in SAMPLERS.items():
-            if isinstance(spec.target, type) and type(sampler) is spec.target and all(
-                    sampler.get_params().get(k) == v for k, v in spec.settings.items()):
-                name = key
-                break
-        name = name or type(sampler).__name__
+        name = registered_name(sampler) or type(sampler).__name__
     params = sampler.get_params() if hasattr(sampler, "get_params") else {}
-    entry = {"name": name, "class": f"{type(sampler).__module__}.{type(sampler).__qualname__}",
-             "settings": params, "fit_fingerprint": fit_fingerprint(sampler)}
+    entry = {"name": name, "class": sampler_identity(sampler), "settings": params,
+             "fit_fingerprint": fit_fingerprint(sampler)}
     return sampler, entry
 
 

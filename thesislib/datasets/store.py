@@ -35,15 +35,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from thesislib import imaging as _png
+from thesislib import imaging
 from thesislib.common import atomic_write_bytes
-from .card import DatasetCard
+from .card import DatasetCard, current_settings
 
 CROP_SIZE = 224
 ID_DIGITS = 7
 #: PNGs: :func:`thesislib.imaging.png.png_bytes`, ~0.4 ms / 44 kB per 224 px crop (Up + zlib 1 RLE before:
 #: 1.4 ms / 51 kB; PIL at compress_level 1: 3.3 ms / 50 kB; measurements in thesislib.imaging.png).
-PNG_FILTER = _png.PNG_FILTER
+PNG_FILTER = imaging.PNG_FILTER
 CARD_FILE, LABELS_FILE, PARTS_DIR, IMAGES_DIR, REQUEST_FILE = "card.json", "labels.parquet", "labels", "images", "request.json"
 
 
@@ -53,7 +53,7 @@ def write_file(path: Path, data: bytes) -> None:
     atomic_write_bytes(path, data, fsync=False)
 
 
-_png_bytes = _png.png_bytes  # 8-bit RGB PNG of an (H, W, 3) uint8 image
+_png_bytes = imaging.png_bytes  # 8-bit RGB PNG of an (H, W, 3) uint8 image
 
 
 def save_png(path: Path, image: np.ndarray) -> None:
@@ -115,7 +115,7 @@ def check_request(out: Path, settings: dict, overwrite: bool) -> bool:
         f = out / name
         if f.is_file():
             held = json.loads(f.read_text())
-            held = held.get("settings", held)
+            held = current_settings(held.get("settings", held))
             if held == settings:
                 if name == CARD_FILE and not _complete(out, settings):
                     (out / CARD_FILE).unlink()  # files were removed: finish it again

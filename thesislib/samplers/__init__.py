@@ -6,21 +6,22 @@ conditional GAN steered by age and sex. Every sampler draws with ``.sample(n, rn
 from .copula import GaussianCopulaSampler
 from .gan.checkpoint import latest_checkpoint
 from .gan.conditioning import conditioning_report
-from .gan.estimator import ConditionalGAN
+from .gan.estimator import ConditionalGAN, CVGAN1, CVGAN2
 from .gan.networks import AGE_MAX, AGE_MIN
 from .gmm import GMMSampler
 from .naive import (
-    CompositeNormalUniform, FittedNormal, FittedRows, FittedUniform, MetaNormal, MetaUniformStd, NaiveNormal,
-    NaiveUniform, ReplacementComposite, Sampler)
+    CompositeNormalUniform, FittedNormal, FittedRows, FittedUniform, MetaNormal, MetaUniformStd,
+    NaiveNormal, NaiveUniform, ReplacementComposite, Sampler)
 from .registry import (
-    SAMPLERS, draw_samplers, make_sampler, ready_sampler, resolve_class, sampler_label,
-    samplers_needing_fit)
+    canonical_class_path, draw_samplers, LEGACY_CLASS_PATHS, make_sampler, ready_sampler,
+    registered_name, resolve_class, sampler_identity, sampler_label, SAMPLERS, samplers_needing_fit)
 from .selection import fit_grid
 
 __all__ = [
-    "CompositeNormalUniform", "FittedNormal", "FittedRows", "FittedUniform", "MetaNormal", "MetaUniformStd",
-    "NaiveNormal", "NaiveUniform", "ReplacementComposite", "Sampler",
-    "AGE_MAX", "AGE_MIN", "ConditionalGAN", "GMMSampler", "GaussianCopulaSampler", "SAMPLERS",
-    "conditioning_report", "draw_samplers", "fit_grid", "latest_checkpoint", "make_sampler",
-    "ready_sampler", "resolve_class", "sampler_label", "samplers_needing_fit",
+    "AGE_MAX", "AGE_MIN", "canonical_class_path", "CompositeNormalUniform", "ConditionalGAN",
+    "conditioning_report", "CVGAN1", "CVGAN2", "draw_samplers", "fit_grid", "FittedNormal",
+    "FittedRows", "FittedUniform", "GaussianCopulaSampler", "GMMSampler", "latest_checkpoint",
+    "LEGACY_CLASS_PATHS", "make_sampler", "MetaNormal", "MetaUniformStd", "NaiveNormal", "NaiveUniform",
+    "ready_sampler", "registered_name", "ReplacementComposite", "resolve_class", "Sampler",
+    "sampler_identity", "sampler_label", "SAMPLERS", "samplers_needing_fit",
 ]

@@ -272,11 +272,3 @@ class FittedRows(Sampler):
         if not hasattr(self, "data_"):
             raise RuntimeError("FittedRows is not fitted: call fit(X) first")
         return self.data_[rng.integers(0, self.data_.shape[0], size=n)]
-
-
-# The public home of these classes is thesislib.samplers: dataset cards record a sampler's
-# class path (and pickles look it up), so it stays what it was before the classes moved here.
-for _cls in (Sampler, NaiveUniform, NaiveNormal, CompositeNormalUniform, MetaNormal, MetaUniformStd,
-             ReplacementComposite, _FittedMoments, FittedUniform, FittedNormal, FittedRows):
-    _cls.__module__ = "thesislib.samplers"
-del _cls

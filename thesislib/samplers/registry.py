@@ -92,7 +92,8 @@ from .naive import (
 
 __all__ = [
     "SamplerSpec", "SAMPLERS", "make_sampler", "samplers_needing_fit", "resolve_class",
-    "sampler_label", "ready_sampler", "draw_samplers",
+    "sampler_label", "ready_sampler", "draw_samplers", "registered_name", "sampler_identity",
+    "canonical_class_path", "LEGACY_CLASS_PATHS",
 ]
 
 
@@ -252,3 +253,49 @@ def draw_samplers(names, n: int, rng: np.random.Generator, n_params: int, fitted
     """
     return {name: np.asarray(ready_sampler(name, n_params, fitted_params).sample(int(n), rng), np.float64)
             for name in names}
+
+
+# --------------------------------------------------------------------------- identity
+
+#: Class paths that dataset cards of thesislib 0.1 (the flat package) recorded for samplers
+#: that lived outside ``thesislib.samplers``, by the identity cards record now. The naive
+#: samplers were recorded as ``thesislib.samplers.<Class>`` already.
+LEGACY_CLASS_PATHS = {
+    "thesislib.gmm.GMMSampler": "thesislib.samplers.GMMSampler",
+    "thesislib.copula.GaussianCopulaSampler": "thesislib.samplers.GaussianCopulaSampler",
+    "thesislib.gan.ConditionalGAN": "thesislib.samplers.ConditionalGAN",
+    "thesislib.gan.CVGAN1": "thesislib.samplers.CVGAN1",
+    "thesislib.gan.CVGAN2": "thesislib.samplers.CVGAN2",
+}
+
+
+def sampler_identity(sampler) -> str:
+    """Stable name of a sampler's class, as dataset cards record it.
+
+    The package's samplers are named where they are public, ``thesislib.samplers.<Class>``,
+    whichever module defines them, so moving a class between modules never changes a card;
+    any other class is named by its module and qualified name.
+
+    Parameters
+    ----------
+    sampler : a sampler object or class
+    """
+    cls = sampler if isinstance(sampler, type) else type(sampler)
+    if cls.__module__.split(".")[:2] == ["thesislib", "samplers"]:
+        return f"thesislib.samplers.{cls.__name__}"
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def canonical_class_path(path: str) -> str:
+    """A card's recorded sampler class as :func:`sampler_identity` names it today."""
+    return LEGACY_CLASS_PATHS.get(path, path)
+
+
+def registered_name(sampler) -> str | None:
+    """The :data:`SAMPLERS` name a sampler object was built as (its class and the entry's
+    settings match), or None."""
+    for key, spec in SAMPLERS.items():
+        if isinstance(spec.target, type) and type(sampler) is spec.target and all(
+                sampler.get_params().get(k) == v for k, v in spec.settings.items()):
+            return key
+    return None
