@@ -33,9 +33,11 @@ $(CHROMIUM):
 	  echo "WARNING: installing chromium failed (package registry unreachable?): tests/browser will be SKIPPED"; \
 	else echo "note: $(CHROMIUM) missing and not root with apt-get: tests/browser will be skipped"; fi
 
-# pytest exits 5 when nothing was collected; that is not a failure of the project
+# pytest exits 5 when nothing was collected; that is not a failure of the project.
+# Tests run on TEST_WORKERS processes (pytest-xdist); the smoke-suite readers share one of them.
+TEST_WORKERS ?= 2
 test: $(STAMP) $(CHROMIUM)
-	@$(BIN)/python -m pytest tests; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
+	@$(BIN)/python -m pytest tests -n $(TEST_WORKERS) --dist loadgroup; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/

@@ -34,3 +34,16 @@ def smoke_suite(tmp_path_factory):
     out = tmp_path_factory.mktemp("suite") / "smoke"
     code = cli.main(["run", "--params", str(root / "params" / "smoke.yaml"), "--out", str(out), "--quiet"])
     return out, code
+
+
+#: fixtures that read the session's one smoke run: their tests share one xdist worker
+SMOKE_FIXTURES = {"smoke_suite", "reports"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (``make test`` runs ``-n``), tests that read the smoke run go to one
+    worker (``--dist loadgroup``), so the suite still runs once per test session."""
+    for item in items:
+        if SMOKE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("smoke_suite"))
