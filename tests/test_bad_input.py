@@ -45,11 +45,17 @@ def _wait_for(predicate, proc, what: str, timeout: float = 120.0) -> None:
         time.sleep(0.05)
 
 
+def _default_sigint():
+    # pytest-xdist workers ignore SIGINT, and an ignored signal stays ignored across exec:
+    # the child must get Python's Ctrl-C handling back, as from a terminal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _spawn(args, **kw) -> subprocess.Popen:
     """A subprocess in its own process group, so the test can clean up what it started."""
     env = dict(os.environ, NUMBA_THREADING_LAYER="workqueue", PYTHONUNBUFFERED="1")
     return subprocess.Popen(args, env=env, start_new_session=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, **kw)
+                            stderr=subprocess.STDOUT, text=True, preexec_fn=_default_sigint, **kw)
 
 
 def _reap(proc: subprocess.Popen) -> None:
