@@ -105,106 +105,17 @@ def build() -> dict:
 
 
 def _build() -> dict:
+    """The model's arrays (see :func:`build_cached`). One generator draws, in this order, the
+    shape fillers and mixing, the colour spots, the expression fields."""
     rng = np.random.default_rng(SEED)
     x, y, tris = face_grid()
     z = mean_relief(x, y)
-    n = x.size
     verts = np.stack([x, y, z], 1)
     mean_color = mean_paint(x, y)
-
-    # ---- shape
-    # Named deformations are written in millimetres at one standard deviation; each
-    # leading component is such a field plus a global smooth random "filler" that
-    # brings its norm to the component's standard deviation. So a local proportion
-    # (nose width, eye spacing) never gets the whole component's variance: a
-    # localised field of unit norm scaled to sqrt(variance) would move a few hundred
-    # vertices by 10-15 mm and the face would stop looking like one.
-    shape_var = geometric_variances(N_SHAPE, SHAPE_95, total=3 * n * SHAPE_RMS ** 2, head=SHAPE_HEAD)
-    zero = 0 * x
-    eyes = bump_pair(x, y, 33, 22, 14, 10)
-    # the semantic fields carry most of their components' variance (little filler), so a
-    # step along the sex or age direction moves the face by these cues, not by noise
-    sex = _scaled(semantics.sex_shape(x, y), SEMANTIC_SHARE * np.sqrt(shape_var[0]))
-    age = _scaled(semantics.age_shape(x, y), SEMANTIC_SHARE * np.sqrt(shape_var[1]))
-    named = [  # (field in mm at 1 sd)
-        stack_xyz(zero, 0.035 * (y + 5), zero),                                   # face length
-        stack_xyz(0.045 * x * np.clip(-y / 60, 0, 1), zero, zero),                # jaw width
-        stack_xyz(zero, zero, 2.5 * bump(x, y, 0, -10, 9, 20)),                     # nose height
-        stack_xyz(1.6 * np.tanh(x / 6) * eyes, zero, zero),                       # eye spacing
-        stack_xyz(zero, zero, 2.0 * bump_pair(x, y, 46, 0, 16, 14)),                  # cheekbones
-        stack_xyz(0.12 * x * bump(x, y, 0, -22, 14, 6), zero, zero),                # nose width
-        stack_xyz(zero, zero, 1.5 * (bump(x, y, 0, -44, 17, 4) + bump(x, y, 0, -56, 15, 5))),  # lip fullness
-        stack_xyz(zero, -1.5 * bump(x, y, 0, -84, 20, 12), 2.0 * bump(x, y, 0, -84, 18, 10)),  # chin
-        stack_xyz(zero, zero, 2.5 * bump(x, y, 0, 60, 60, 25)),                     # forehead slope
-        stack_xyz(0.035 * x, zero, zero),                                         # face width
-        stack_xyz(0.08 * x * bump(x, y, 0, -50, 28, 9), zero, zero),                # mouth width
-        stack_xyz(zero, 1.5 * bump_pair(x, y, 33, 38, 18, 8), zero),                  # brow height
-    ]
     expr = expression_fields(x, y, z)
-    fillers = smooth_fields(x, y, rng, N_SHAPE, start_level=SHAPE_LEVEL, symmetric=SHAPE_SYMMETRY,
-                             inplane=SHAPE_INPLANE, growth=SHAPE_GROWTH)
-    lead = np.array([sex, age] + named[:4])
-    mix = np.linalg.qr(rng.normal(size=(6, 6)) + 2.0 * np.eye(6))[0]  # spread sex/age over 6 comps
-    meaning = list(mix @ lead) + named[4:]
-    meaning.insert(9, 2.0 * unit_norm(expr[0]) / np.abs(unit_norm(expr[0])).max())   # smile leak
-    meaning.insert(14, 2.0 * unit_norm(expr[1]) / np.abs(unit_norm(expr[1])).max())  # mouth leak
-    shape_fields = [with_filler(f, fillers[j], np.sqrt(shape_var[j])) for j, f in enumerate(meaning)]
-    shape_fields += list(fillers[len(meaning):])
-    shape_basis = orthonormal(shape_fields, N_SHAPE)
-
-    # ---- color (per-vertex RGB fields)
-    def rgb(f, c):
-        return (f[:, None] * np.asarray(c)[None, :]).reshape(-1)
-
-    ones = np.ones(n)
-    masks = semantics.feature_masks(x, y)
-    lipmask, browm, hair, skin = masks["lips"], masks["brows"], masks["hair"], masks["skin"]
-    eye = bump_pair(x, y, 33, 22, 4.5, 4.5)
-    shading = np.clip(1.0 - np.sqrt(x ** 2 + y ** 2) / 140, 0, 1)
-    sex_color = semantics.sex_color(x, y, mean_color)
-    age_color = semantics.age_color(x, y, mean_color)
-    color_fields = [
-        sex_color,                                                                   # sex
-        age_color,                                                                   # age
-        rgb((x + y) / 120 * shading, [1, 1, 1]),                                    # light from top left
-        rgb((y - x) / 120 * shading, [1, 1, 1]),                                    # light from top right
-        rgb(ones, [1.0, 0.85, 0.75]),                                               # skin brightness
-        rgb(skin, [0.25, -0.05, -0.1]),                                             # skin redness
-        (skin[:, None] * (mean_color - [0.25, 0.12, 0.0])).reshape(-1),              # skin tone (melanin)
-        rgb(eye, [0.2, 0.6, 1.0]),                                                   # eye colour
-        rgb(browm + hair, [1.0, 0.7, 0.4]),                                          # hair colour
-        rgb(lipmask, [1.0, 0.2, 0.3]),                                               # lip colour
-    ]
-    # random skin fields leave brows, eyes, lips and hair alone (their colour has named
-    # fields): blotches over the features washed them out and cost detections, and skin
-    # tints on dark hair turned it green or pink. They share one skin tint: with a random
-    # tint per field, orthonormalising two nearly flat fields left the difference of their
-    # tints, a pure chroma component with a full component's variance (green and pink faces)
-    tint = np.array([1.0, 0.8, 0.7])
-    spots = smooth_fields(x, y, rng, 4 * N_COLOR, start_level=1.0, symmetric=0.8, channels=1,
-                           growth=COLOR_GROWTH) * skin
-    for f in independent_fields(spots, N_COLOR - len(color_fields)):
-        color_fields.append(rgb(f, tint))
-    color_basis = orthonormal(color_fields, N_COLOR)
-    color_var = geometric_variances(N_COLOR, COLOR_95, total=3 * n * COLOR_RMS ** 2, head=COLOR_HEAD)
-
-    # ---- expression (local to mouth and eyes)
-    local = np.repeat(np.maximum(bump(x, y, 0, -50, 30, 20), bump_pair(x, y, 33, 30, 18, 14)), 3)
-    expr_fields = expr + [f * local for f in smooth_fields(x, y, rng, N_EXPRESSION, start_level=2.0)]
-    expr_basis = orthonormal(expr_fields, N_EXPRESSION)
-    expr_var = geometric_variances(N_EXPRESSION, EXPRESSION_95, total=3 * n * 2.0 ** 2)
-
-    # ---- landmarks: jaw contour on the outline, the rest nearest in (x, y)
-    xy = IBUG68_XY.copy()
-    for i in range(17):
-        ang = np.pi * (1.0 + i / 16.0)  # from the viewer's left around the chin
-        yy = np.clip(20 + 118 * np.sin(ang) * (1 if np.sin(ang) < 0 else 0), -101, 25)
-        yy = 22 - 123 * np.sin(np.pi * i / 16)
-        xx = np.cos(np.pi * (1 - i / 16)) * half_width(max(yy, -40)) * 0.94
-        xy[i] = (xx, max(yy, -101.0))
-    d = ((verts[None, :, :2] - xy[:, None, :]) ** 2).sum(-1)
-    ids = d.argmin(1)
-    landmarks = {f"ibug{i:02d}": int(v) for i, v in enumerate(ids)}
+    shape_basis, shape_var, sex, age = _shape_part(x, y, expr, rng)
+    color_basis, color_var, sex_color, age_color = _color_part(x, y, mean_color, rng)
+    expr_basis, expr_var = _expression_part(x, y, expr, rng)
 
     def coeff_dir(field, basis, var):
         # the unit step in coefficient space that moves the face furthest along ``field``:
@@ -217,12 +128,115 @@ def _build() -> dict:
         "sex": {"shape": coeff_dir(sex, shape_basis, shape_var), "color": coeff_dir(sex_color, color_basis, color_var)},
         "age": {"shape": coeff_dir(age, shape_basis, shape_var), "color": coeff_dir(age_color, color_basis, color_var)},
     }
-    f32 = np.float32
+    f32, n = np.float32, x.size
     return {
         "shape": (verts.reshape(-1).astype(f32), shape_basis, shape_var.astype(f32)),
         "color": (mean_color.reshape(-1).astype(f32), color_basis, color_var.astype(f32)),
         "expression": (np.zeros(3 * n, f32), expr_basis, expr_var.astype(f32)),
-        "triangles": tris, "landmarks": landmarks, "name": NAME, "directions": directions}
+        "triangles": tris, "landmarks": _landmarks(verts), "name": NAME, "directions": directions}
+
+
+def _shape_part(x, y, expr, rng):
+    """(basis (3N, K), variances (K,), sex field, age field) of the shape model.
+
+    Named deformations are written in millimetres at one standard deviation; each leading
+    component is such a field plus a global smooth random "filler" that brings its norm to the
+    component's standard deviation. So a local proportion (nose width, eye spacing) never gets
+    the whole component's variance: a localised field of unit norm scaled to sqrt(variance)
+    would move a few hundred vertices by 10-15 mm and the face would stop looking like one.
+    """
+    shape_var = geometric_variances(N_SHAPE, SHAPE_95, total=3 * x.size * SHAPE_RMS ** 2, head=SHAPE_HEAD)
+    zero = 0 * x
+    eyes = bump_pair(x, y, 33, 22, 14, 10)
+    # the semantic fields carry most of their components' variance (little filler), so a
+    # step along the sex or age direction moves the face by these cues, not by noise
+    sex = _scaled(semantics.sex_shape(x, y), SEMANTIC_SHARE * np.sqrt(shape_var[0]))
+    age = _scaled(semantics.age_shape(x, y), SEMANTIC_SHARE * np.sqrt(shape_var[1]))
+    named = [  # (field in mm at 1 sd)
+        stack_xyz(zero, 0.035 * (y + 5), zero),                                   # face length
+        stack_xyz(0.045 * x * np.clip(-y / 60, 0, 1), zero, zero),                # jaw width
+        stack_xyz(zero, zero, 2.5 * bump(x, y, 0, -10, 9, 20)),                   # nose height
+        stack_xyz(1.6 * np.tanh(x / 6) * eyes, zero, zero),                       # eye spacing
+        stack_xyz(zero, zero, 2.0 * bump_pair(x, y, 46, 0, 16, 14)),              # cheekbones
+        stack_xyz(0.12 * x * bump(x, y, 0, -22, 14, 6), zero, zero),              # nose width
+        stack_xyz(zero, zero, 1.5 * (bump(x, y, 0, -44, 17, 4) + bump(x, y, 0, -56, 15, 5))),  # lip fullness
+        stack_xyz(zero, -1.5 * bump(x, y, 0, -84, 20, 12), 2.0 * bump(x, y, 0, -84, 18, 10)),  # chin
+        stack_xyz(zero, zero, 2.5 * bump(x, y, 0, 60, 60, 25)),                   # forehead slope
+        stack_xyz(0.035 * x, zero, zero),                                         # face width
+        stack_xyz(0.08 * x * bump(x, y, 0, -50, 28, 9), zero, zero),              # mouth width
+        stack_xyz(zero, 1.5 * bump_pair(x, y, 33, 38, 18, 8), zero),              # brow height
+    ]
+    fillers = smooth_fields(x, y, rng, N_SHAPE, start_level=SHAPE_LEVEL, symmetric=SHAPE_SYMMETRY,
+                            inplane=SHAPE_INPLANE, growth=SHAPE_GROWTH)
+    lead = np.array([sex, age] + named[:4])
+    mix = np.linalg.qr(rng.normal(size=(6, 6)) + 2.0 * np.eye(6))[0]  # spread sex/age over 6 comps
+    meaning = list(mix @ lead) + named[4:]
+    meaning.insert(9, 2.0 * unit_norm(expr[0]) / np.abs(unit_norm(expr[0])).max())   # smile leak
+    meaning.insert(14, 2.0 * unit_norm(expr[1]) / np.abs(unit_norm(expr[1])).max())  # mouth leak
+    shape_fields = [with_filler(f, fillers[j], np.sqrt(shape_var[j])) for j, f in enumerate(meaning)]
+    shape_fields += list(fillers[len(meaning):])
+    return orthonormal(shape_fields, N_SHAPE), shape_var, sex, age
+
+
+def _rgb(f, c):
+    """A per-vertex scalar field times a colour, as a (3N,) RGB field."""
+    return (f[:, None] * np.asarray(c)[None, :]).reshape(-1)
+
+
+def _color_part(x, y, mean_color, rng):
+    """(basis (3N, K), variances (K,), sex colouring, age colouring) of the colour model.
+
+    Random skin fields leave brows, eyes, lips and hair alone (their colour has named fields):
+    blotches over the features washed them out and cost detections, and skin tints on dark hair
+    turned it green or pink. They share one skin tint: with a random tint per field,
+    orthonormalising two nearly flat fields left the difference of their tints, a pure chroma
+    component with a full component's variance (green and pink faces).
+    """
+    masks = semantics.feature_masks(x, y)
+    lipmask, browm, hair, skin = masks["lips"], masks["brows"], masks["hair"], masks["skin"]
+    eye = bump_pair(x, y, 33, 22, 4.5, 4.5)
+    shading = np.clip(1.0 - np.sqrt(x ** 2 + y ** 2) / 140, 0, 1)
+    sex_color = semantics.sex_color(x, y, mean_color)
+    age_color = semantics.age_color(x, y, mean_color)
+    color_fields = [
+        sex_color,                                                                   # sex
+        age_color,                                                                   # age
+        _rgb((x + y) / 120 * shading, [1, 1, 1]),                                   # light from top left
+        _rgb((y - x) / 120 * shading, [1, 1, 1]),                                   # light from top right
+        _rgb(np.ones(x.size), [1.0, 0.85, 0.75]),                                   # skin brightness
+        _rgb(skin, [0.25, -0.05, -0.1]),                                            # skin redness
+        (skin[:, None] * (mean_color - [0.25, 0.12, 0.0])).reshape(-1),              # skin tone (melanin)
+        _rgb(eye, [0.2, 0.6, 1.0]),                                                  # eye colour
+        _rgb(browm + hair, [1.0, 0.7, 0.4]),                                         # hair colour
+        _rgb(lipmask, [1.0, 0.2, 0.3]),                                              # lip colour
+    ]
+    tint = np.array([1.0, 0.8, 0.7])
+    spots = smooth_fields(x, y, rng, 4 * N_COLOR, start_level=1.0, symmetric=0.8, channels=1,
+                          growth=COLOR_GROWTH) * skin
+    for f in independent_fields(spots, N_COLOR - len(color_fields)):
+        color_fields.append(_rgb(f, tint))
+    color_var = geometric_variances(N_COLOR, COLOR_95, total=3 * x.size * COLOR_RMS ** 2, head=COLOR_HEAD)
+    return orthonormal(color_fields, N_COLOR), color_var, sex_color, age_color
+
+
+def _expression_part(x, y, expr, rng):
+    """(basis, variances) of the expression model: the named expressions, then random fields
+    local to the mouth and the eyes."""
+    local = np.repeat(np.maximum(bump(x, y, 0, -50, 30, 20), bump_pair(x, y, 33, 30, 18, 14)), 3)
+    expr_fields = expr + [f * local for f in smooth_fields(x, y, rng, N_EXPRESSION, start_level=2.0)]
+    expr_var = geometric_variances(N_EXPRESSION, EXPRESSION_95, total=3 * x.size * 2.0 ** 2)
+    return orthonormal(expr_fields, N_EXPRESSION), expr_var
+
+
+def _landmarks(verts) -> dict:
+    """iBUG-68 landmark vertices: the jaw contour on the outline, the rest nearest in (x, y)."""
+    xy = IBUG68_XY.copy()
+    for i in range(17):
+        yy = 22 - 123 * np.sin(np.pi * i / 16)  # from the viewer's left around the chin
+        xx = np.cos(np.pi * (1 - i / 16)) * half_width(max(yy, -40)) * 0.94
+        xy[i] = (xx, max(yy, -101.0))
+    d = ((verts[None, :, :2] - xy[:, None, :]) ** 2).sum(-1)
+    return {f"ibug{i:02d}": int(v) for i, v in enumerate(d.argmin(1))}
 
 
 # ---------------------------------------------------------------- caching
