@@ -261,65 +261,74 @@ def load_bfm2017(path, n_shape=None, n_color=None, n_expression=None) -> Morphab
         except Exception as e:  # truncated data blocks surface here
             raise _bad(path, "/" + key, f"unreadable ({e})") from None
 
+    wanted = {"shape": n_shape, "color": n_color, "expression": n_expression}
     with f:
-        points = read("shape/representer/points").astype(np.float64)
-        if points.ndim != 2 or points.shape[0] != 3:
-            raise _bad(path, "/shape/representer/points", f"expected shape (3, N), got {points.shape}")
-        n = points.shape[1]
-        cells = read("shape/representer/cells")
-        if cells.ndim != 2 or cells.shape[0] != 3:
-            raise _bad(path, "/shape/representer/cells", f"expected shape (3, T), got {cells.shape}")
-        if not np.issubdtype(cells.dtype, np.integer):
-            raise _bad(path, "/shape/representer/cells", f"expected integers, got {cells.dtype}")
-        if cells.min() < 0 or cells.max() >= n:
-            raise _bad(path, "/shape/representer/cells",
-                       f"vertex index out of range 0..{n - 1} (found {cells.min()}..{cells.max()})")
-        parts = {}
-        for part in PARTS:
-            mean = read(f"{part}/model/mean").astype(np.float64)
-            basis = read(f"{part}/model/pcaBasis").astype(np.float64)
-            var = read(f"{part}/model/pcaVariance").astype(np.float64)
-            noise = read(f"{part}/model/noiseVariance")
-            if mean.shape != (3 * n,):
-                raise _bad(path, f"/{part}/model/mean", f"expected shape ({3 * n},), got {mean.shape}")
-            if basis.ndim != 2 or basis.shape[0] != 3 * n:
-                raise _bad(path, f"/{part}/model/pcaBasis", f"expected shape ({3 * n}, K), got {basis.shape}")
-            if var.shape != (basis.shape[1],):
-                raise _bad(path, f"/{part}/model/pcaVariance",
-                           f"expected shape ({basis.shape[1]},) to match pcaBasis, got {var.shape}")
-            for key, arr in (("mean", mean), ("pcaBasis", basis), ("pcaVariance", var)):
-                if not np.all(np.isfinite(arr)):
-                    raise _bad(path, f"/{part}/model/{key}", "contains NaN or infinite values")
-            if np.any(var < 0):
-                raise _bad(path, f"/{part}/model/pcaVariance", "negative variance")
-            k = {"shape": n_shape, "color": n_color, "expression": n_expression}[part]
-            if k is not None and k > basis.shape[1]:
-                raise _bad(path, f"/{part}/model/pcaBasis",
-                           f"asked for {k} components but the file has {basis.shape[1]}")
-            # Statismo stores U (orthonormal); some exports store U*sqrt(var): normalise defensively
-            norms = np.linalg.norm(basis, axis=0)
-            norms[norms == 0] = 1.0
-            parts[part] = PcaPart(mean.astype(np.float32), (basis / norms).astype(np.float32),
-                                  var.astype(np.float32), float(np.asarray(noise).reshape(-1)[0])
-                                  ).truncated(k)
-        landmarks = {}
-        if "metadata/landmarks/json" in f:
-            raw = read("metadata/landmarks/json")
-            raw = raw.tobytes().decode() if isinstance(raw, np.ndarray) else raw
-            raw = raw.decode() if isinstance(raw, bytes) else str(raw)
-            try:
-                items = json.loads(raw)
-                pts = np.array([it["coordinates"] for it in items], dtype=np.float64)
-                names = [str(it["id"]) for it in items]
-            except (ValueError, KeyError, TypeError) as e:
-                raise _bad(path, "/metadata/landmarks/json",
-                           f"expected a JSON list of {{id, coordinates}}: {e}") from None
-            verts = parts["shape"].mean.reshape(-1, 3).astype(np.float64)
-            for name, p in zip(names, pts):
-                landmarks[name] = int(np.argmin(((verts - p) ** 2).sum(1)))
+        cells, n = _read_cells(read, path)
+        parts = {part: _read_part(read, path, part, n, wanted[part]) for part in PARTS}
+        landmarks = (_read_landmarks(read, path, parts["shape"].mean)
+                     if "metadata/landmarks/json" in f else {})
     return MorphableModel(parts["shape"], parts["color"], parts["expression"],
                           np.ascontiguousarray(cells.T.astype(np.int32)), landmarks,
                           name=f"BFM 2017 ({path.name})")
+
+
+def _read_cells(read, path) -> tuple[np.ndarray, int]:
+    """The (3, T) triangles of a BFM file, checked against its (3, N) points, and N."""
+    points = read("shape/representer/points")
+    if points.ndim != 2 or points.shape[0] != 3:
+        raise _bad(path, "/shape/representer/points", f"expected shape (3, N), got {points.shape}")
+    n = points.shape[1]
+    cells = read("shape/representer/cells")
+    if cells.ndim != 2 or cells.shape[0] != 3:
+        raise _bad(path, "/shape/representer/cells", f"expected shape (3, T), got {cells.shape}")
+    if not np.issubdtype(cells.dtype, np.integer):
+        raise _bad(path, "/shape/representer/cells", f"expected integers, got {cells.dtype}")
+    if cells.min() < 0 or cells.max() >= n:
+        raise _bad(path, "/shape/representer/cells",
+                   f"vertex index out of range 0..{n - 1} (found {cells.min()}..{cells.max()})")
+    return cells, n
+
+
+def _read_part(read, path, part: str, n: int, k) -> "PcaPart":
+    """One PCA part (shape, color or expression) of a BFM file, checked and cut to ``k``."""
+    mean = read(f"{part}/model/mean").astype(np.float64)
+    basis = read(f"{part}/model/pcaBasis").astype(np.float64)
+    var = read(f"{part}/model/pcaVariance").astype(np.float64)
+    noise = read(f"{part}/model/noiseVariance")
+    if mean.shape != (3 * n,):
+        raise _bad(path, f"/{part}/model/mean", f"expected shape ({3 * n},), got {mean.shape}")
+    if basis.ndim != 2 or basis.shape[0] != 3 * n:
+        raise _bad(path, f"/{part}/model/pcaBasis", f"expected shape ({3 * n}, K), got {basis.shape}")
+    if var.shape != (basis.shape[1],):
+        raise _bad(path, f"/{part}/model/pcaVariance",
+                   f"expected shape ({basis.shape[1]},) to match pcaBasis, got {var.shape}")
+    for key, arr in (("mean", mean), ("pcaBasis", basis), ("pcaVariance", var)):
+        if not np.all(np.isfinite(arr)):
+            raise _bad(path, f"/{part}/model/{key}", "contains NaN or infinite values")
+    if np.any(var < 0):
+        raise _bad(path, f"/{part}/model/pcaVariance", "negative variance")
+    if k is not None and k > basis.shape[1]:
+        raise _bad(path, f"/{part}/model/pcaBasis", f"asked for {k} components but the file has {basis.shape[1]}")
+    # Statismo stores U (orthonormal); some exports store U*sqrt(var): normalise defensively
+    norms = np.linalg.norm(basis, axis=0)
+    norms[norms == 0] = 1.0
+    return PcaPart(mean.astype(np.float32), (basis / norms).astype(np.float32), var.astype(np.float32),
+                   float(np.asarray(noise).reshape(-1)[0])).truncated(k)
+
+
+def _read_landmarks(read, path, shape_mean) -> dict:
+    """Landmark name -> nearest vertex of the mean shape, from ``/metadata/landmarks/json``."""
+    raw = read("metadata/landmarks/json")
+    raw = raw.tobytes().decode() if isinstance(raw, np.ndarray) else raw
+    raw = raw.decode() if isinstance(raw, bytes) else str(raw)
+    try:
+        items = json.loads(raw)
+        pts = np.array([it["coordinates"] for it in items], dtype=np.float64)
+        names = [str(it["id"]) for it in items]
+    except (ValueError, KeyError, TypeError) as e:
+        raise _bad(path, "/metadata/landmarks/json", f"expected a JSON list of {{id, coordinates}}: {e}") from None
+    verts = shape_mean.reshape(-1, 3).astype(np.float64)
+    return {name: int(np.argmin(((verts - p) ** 2).sum(1))) for name, p in zip(names, pts)}
 
 
 def save_bfm2017(model: MorphableModel, path) -> Path:
