@@ -66,10 +66,30 @@ def load_wiki(mat_path, min_face_score: float = 1.0, root=None, age_range: tuple
     FileNotFoundError, ValueError (unreadable file, missing struct or field; the
     message names the field and the file)
     """
-    from scipy.io import loadmat
-
     mat_path = Path(mat_path)
     root = mat_path.resolve().parent if root is None else Path(root)
+    fields = _read_struct(mat_path)
+    n = len(fields["full_path"])
+    skipped = dict.fromkeys(SKIP_REASONS, 0)
+    rows = []
+    for i in range(n):
+        reason, row = _row(fields, i, min_face_score, age_range, root if check_files else None)
+        if reason is not None:
+            skipped[reason] += 1
+            continue
+        rows.append(row)
+    df = pd.DataFrame(rows, columns=["path", "name", "age", "sex", "face_x0", "face_y0", "face_x1", "face_y1",
+                                     "face_score", "second_face_score"])
+    df = df.astype({"age": np.int64, "sex": np.int64})
+    df.attrs["skipped"] = skipped
+    df.attrs["n_total"] = n
+    return df
+
+
+def _read_struct(mat_path: Path) -> dict:
+    """The fields of a ``wiki.mat`` as arrays and lists of equal length (checked)."""
+    from scipy.io import loadmat
+
     if not mat_path.is_file():
         raise FileNotFoundError(f"{mat_path} does not exist; download wiki_crop.tar from IMDB-WIKI "
                                 "and point the params entry at its wiki.mat")
@@ -94,52 +114,43 @@ def load_wiki(mat_path, min_face_score: float = 1.0, root=None, age_range: tuple
         except (TypeError, ValueError) as e:
             raise ValueError(f"{mat_path}: field '{name}' is not numeric") from e
 
-    dob, taken, gender = num("dob"), num("photo_taken"), num("gender")
-    score, second = num("face_score"), num("second_face_score")
-    paths = _cell_strings(s["full_path"])
-    names = _cell_strings(s["name"]) if "name" in s.dtype.names else [""] * len(paths)
+    fields = {name: num(name) for name in ("dob", "photo_taken", "gender", "face_score", "second_face_score")}
+    fields["full_path"] = _cell_strings(s["full_path"])
+    n = len(fields["full_path"])
+    fields["name"] = _cell_strings(s["name"]) if "name" in s.dtype.names else [""] * n
     boxes = []
     for b in np.asarray(s["face_location"], dtype=object).ravel():
         b = np.asarray(b, np.float64).ravel()
         boxes.append(b if b.size == 4 else np.full(4, np.nan))
-    n = len(paths)
-    lengths = {"dob": dob.size, "photo_taken": taken.size, "gender": gender.size, "face_score": score.size,
-               "second_face_score": second.size, "face_location": len(boxes), "name": len(names)}
-    for name, m in lengths.items():
-        if m != n:
-            raise ValueError(f"{mat_path}: field '{name}' has {m} entries but full_path has {n}")
-    boxes = np.array(boxes).reshape(n, 4)
+    fields["face_location"] = boxes
+    for name in ("dob", "photo_taken", "gender", "face_score", "second_face_score", "face_location", "name"):
+        if len(fields[name]) != n:
+            raise ValueError(f"{mat_path}: field '{name}' has {len(fields[name])} entries but full_path has {n}")
+    fields["face_location"] = np.array(boxes).reshape(n, 4)
+    return fields
 
-    skipped = dict.fromkeys(SKIP_REASONS, 0)
-    rows = []
-    for i in range(n):
-        if not np.isfinite(score[i]):
-            reason = "no_face"
-        elif score[i] < min_face_score:
-            reason = "low_face_score"
-        elif np.isfinite(second[i]):
-            reason = "second_face"
-        elif gender[i] not in (0.0, 1.0):
-            reason = "unknown_gender"
-        else:
-            born = _birth_date(dob[i])
-            if born is None or not np.isfinite(taken[i]):
-                reason = "invalid_dob"
-            else:
-                age = int(taken[i]) - born.year - (1 if (born.month, born.day) > (7, 1) else 0)
-                reason = None if age_range[0] <= age <= age_range[1] else "implausible_age"
-                path = paths[i]
-                if reason is None and check_files:
-                    path = str(root / paths[i])
-                    if not Path(path).is_file():
-                        reason = "missing_file"
-        if reason is not None:
-            skipped[reason] += 1
-            continue
-        rows.append((path, names[i], age, int(gender[i]), *boxes[i], float(score[i]), float(second[i])))
-    df = pd.DataFrame(rows, columns=["path", "name", "age", "sex", "face_x0", "face_y0", "face_x1", "face_y1",
-                                     "face_score", "second_face_score"])
-    df = df.astype({"age": np.int64, "sex": np.int64})
-    df.attrs["skipped"] = skipped
-    df.attrs["n_total"] = n
-    return df
+
+def _row(fields: dict, i: int, min_face_score: float, age_range: tuple, root) -> tuple:
+    """(reason the row is dropped or None, the row's values); ``root`` None: no file check."""
+    score, second, gender = fields["face_score"][i], fields["second_face_score"][i], fields["gender"][i]
+    if not np.isfinite(score):
+        return "no_face", None
+    if score < min_face_score:
+        return "low_face_score", None
+    if np.isfinite(second):
+        return "second_face", None
+    if gender not in (0.0, 1.0):
+        return "unknown_gender", None
+    born, taken = _birth_date(fields["dob"][i]), fields["photo_taken"][i]
+    if born is None or not np.isfinite(taken):
+        return "invalid_dob", None
+    age = int(taken) - born.year - (1 if (born.month, born.day) > (7, 1) else 0)
+    if not age_range[0] <= age <= age_range[1]:
+        return "implausible_age", None
+    path = fields["full_path"][i]
+    if root is not None:
+        path = str(root / path)
+        if not Path(path).is_file():
+            return "missing_file", None
+    return None, (path, fields["name"][i], age, int(gender), *fields["face_location"][i], float(score),
+                  float(second))
