@@ -42,7 +42,7 @@ from torch import nn
 
 from thesislib.common import atomic_write
 from .heads import (
-    PARAM_BOUND, Network, RidgeHead, feature_stats, ridge_solution, scale_params, unscale_params)
+    PARAM_BOUND, Network, RidgeHead, feature_stats, scale_params, set_ridge_path, unscale_params)
 from .stems import STEMS, dataset_features, frozen_features
 
 CHECKPOINT = "checkpoint.pt"
@@ -251,47 +251,18 @@ class BPRN:
             raise ValueError(f"Y must be ({len(inputs)}, n_params={s.n_params}), got {Y.shape}")
         device = _resolve_device(s.device)
         targets = torch.from_numpy(scale_params(Y, s.param_bound))
-        n = len(inputs)
-        perm = np.random.default_rng([self.seed, 1]).permutation(n)
-        n_val = min(n - 1, max(1, int(round(s.val_fraction * n)))) if n > 1 and s.val_fraction > 0 else 0
-        val_idx, tr_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
-            net = Network(inputs.shape[1] if inputs.ndim == 2 else 0, s.n_params, s.hidden,
-                          s.negative_slope, s.stem == "cnn", self._skip)
-        if inputs.ndim == 2:  # standardise frozen features (statistics of every input row, no labels)
-            mu, sd = feature_stats(inputs.numpy())
-            net.mu.copy_(torch.from_numpy(mu))
-            net.sd.copy_(torch.from_numpy(sd))
-            if net.skip is not None:  # the linear path: ridge on the training split
-                with torch.no_grad():
-                    z = net.standardise(inputs[tr_idx]).numpy()
-                coef, icpt, _ = ridge_solution(z, targets[tr_idx].numpy(), RidgeHead().alphas)
-                net.skip.weight.copy_(torch.from_numpy(coef))
-                net.skip.bias.copy_(torch.from_numpy(icpt))
-        net.to(device)
+        val_idx, tr_idx = self._split(len(inputs))
+        n_val = len(val_idx)
+        net = self._new_network(inputs, targets, tr_idx).to(device)
         opt = torch.optim.Adam(net.parameters(), lr=s.lr, weight_decay=s.weight_decay)
         gen = torch.Generator().manual_seed(self.seed)
         hist, start, best = [], 0, (0, float("inf"), None)
         if net.skip is not None and n_val and s.early_stopping is not None:  # epoch 0: the ridge solution
             best = (0, self._loss(net, inputs[val_idx].to(device), targets[val_idx].to(device)),
-                    {k: v.detach().cpu().clone() for k, v in net.state_dict().items()})
+                    _weights(net))
         ckpt = self.checkpoint_dir / CHECKPOINT if self.checkpoint_dir is not None else None
         if ckpt is not None and ckpt.is_file():
-            st = torch.load(ckpt, map_location="cpu", weights_only=True)
-            same = (st.get("settings") == json.dumps(s.identity()) and st.get("seed") == self.seed
-                    and st.get("n_features") == int(net.mu.numel()))
-            if not same:
-                import warnings
-
-                warnings.warn(f"{ckpt} was written with other settings, seed or inputs; training from scratch "
-                              "(it will be overwritten)")
-            else:
-                net.load_state_dict(st["network"])
-                opt.load_state_dict(st["optimizer"])
-                gen.set_state(st["generator"])
-                start, hist = int(st["epoch"]), [tuple(r) for r in st["history"]]
-                best = (int(st["best_epoch"]), float(st["best_loss"]), st["best_network"] or None)
+            start, hist, best = self._resume(ckpt, net, opt, gen, (start, hist, best))
         x_tr, y_tr = inputs[tr_idx].to(device), targets[tr_idx].to(device)
         x_va, y_va = inputs[val_idx].to(device), targets[val_idx].to(device)
         bar = tqdm(total=s.epochs, initial=start, disable=not self.progress, unit="epoch", desc=f"bprn[{s.stem}]")
@@ -299,26 +270,15 @@ class BPRN:
                                          start - best[0] >= s.early_stopping)
         epoch = start
         while not stop and epoch < s.epochs:
-            net.train()
-            order = torch.randperm(len(tr_idx), generator=gen).to(device)
-            total = 0.0
-            for i in range(0, len(order), s.batch_size):
-                b = order[i:i + s.batch_size]
-                loss = nn.functional.mse_loss(net(self._prep(x_tr[b]), s.input_noise, gen), y_tr[b])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += float(loss.detach()) * len(b)
+            train_loss = self._train_epoch(net, opt, gen, x_tr, y_tr)
             epoch += 1
             val = self._loss(net, x_va, y_va)
-            hist.append((epoch, total / max(len(tr_idx), 1), val))
-            watch = val if n_val else hist[-1][1]
+            hist.append((epoch, train_loss, val))
+            watch = val if n_val else train_loss
             if watch < best[1]:
-                keep = s.early_stopping is not None
-                best = (epoch, watch, {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
-                        if keep else None)
+                best = (epoch, watch, _weights(net) if s.early_stopping is not None else None)
             bar.update(1)
-            bar.set_postfix(train=f"{hist[-1][1]:.4f}", val=f"{val:.4f}")
+            bar.set_postfix(train=f"{train_loss:.4f}", val=f"{val:.4f}")
             stop = s.early_stopping is not None and epoch - best[0] >= s.early_stopping
             if ckpt is not None and (stop or epoch == s.epochs or epoch % s.checkpoint_every == 0):
                 atomic_torch_save(self._state(net, opt, gen, epoch, hist, best), ckpt)
@@ -329,15 +289,69 @@ class BPRN:
             best = (epoch, best[1], None)
         if net.skip is not None and n_val:  # the epoch is chosen: the linear path now sees every image
             with torch.no_grad():
-                z = net.standardise(inputs.to(device)).cpu().numpy()
-            coef, icpt, _ = ridge_solution(z, targets.numpy(), RidgeHead().alphas)
-            net.skip.weight.data.copy_(torch.from_numpy(coef))
-            net.skip.bias.data.copy_(torch.from_numpy(icpt))
+                set_ridge_path(net, net.standardise(inputs.to(device)).cpu().numpy(), targets.numpy())
         self.network_ = net.eval()
         self.history_ = pd.DataFrame(hist, columns=["epoch", "train_loss", "val_loss"])
         self.best_epoch_ = int(best[0])
         self.n_features_in_ = int(net.mu.numel())
         return self
+
+    def _split(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(validation rows, training rows), sorted; drawn from the seed."""
+        perm = np.random.default_rng([self.seed, 1]).permutation(n)
+        frac = self.settings.val_fraction
+        n_val = min(n - 1, max(1, int(round(frac * n)))) if n > 1 and frac > 0 else 0
+        return np.sort(perm[:n_val]), np.sort(perm[n_val:])
+
+    def _new_network(self, inputs, targets, tr_idx) -> Network:
+        """The untrained network (weights from the seed); for frozen features with their
+        standardisation and, on the linear path, the ridge solution of the training rows."""
+        s = self.settings
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            net = Network(inputs.shape[1] if inputs.ndim == 2 else 0, s.n_params, s.hidden,
+                          s.negative_slope, s.stem == "cnn", self._skip)
+        if inputs.ndim == 2:  # standardise frozen features (statistics of every input row, no labels)
+            mu, sd = feature_stats(inputs.numpy())
+            net.mu.copy_(torch.from_numpy(mu))
+            net.sd.copy_(torch.from_numpy(sd))
+            if net.skip is not None:
+                with torch.no_grad():
+                    set_ridge_path(net, net.standardise(inputs[tr_idx]).numpy(), targets[tr_idx].numpy())
+        return net
+
+    def _resume(self, ckpt, net, opt, gen, fresh: tuple) -> tuple:
+        """(start epoch, history, best) from the checkpoint, loading the network, optimiser and
+        generator; ``fresh`` (with a warning) when it was written for other settings or inputs."""
+        st = torch.load(ckpt, map_location="cpu", weights_only=True)
+        same = (st.get("settings") == json.dumps(self.settings.identity()) and st.get("seed") == self.seed
+                and st.get("n_features") == int(net.mu.numel()))
+        if not same:
+            import warnings
+
+            warnings.warn(f"{ckpt} was written with other settings, seed or inputs; training from scratch "
+                          "(it will be overwritten)")
+            return fresh
+        net.load_state_dict(st["network"])
+        opt.load_state_dict(st["optimizer"])
+        gen.set_state(st["generator"])
+        best = (int(st["best_epoch"]), float(st["best_loss"]), st["best_network"] or None)
+        return int(st["epoch"]), [tuple(r) for r in st["history"]], best
+
+    def _train_epoch(self, net, opt, gen, x_tr, y_tr) -> float:
+        """One pass over the training rows in an order drawn from ``gen``; the mean loss."""
+        s = self.settings
+        net.train()
+        order = torch.randperm(len(x_tr), generator=gen).to(x_tr.device)
+        total = 0.0
+        for i in range(0, len(order), s.batch_size):
+            b = order[i:i + s.batch_size]
+            loss = nn.functional.mse_loss(net(self._prep(x_tr[b]), s.input_noise, gen), y_tr[b])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(b)
+        return total / max(len(x_tr), 1)
 
     def _loss(self, net, x, y) -> float:
         if len(x) == 0:
@@ -389,3 +403,8 @@ class BPRN:
         self.best_epoch_ = int(st["best_epoch"])
         self.history_ = pd.DataFrame(st["history"], columns=["epoch", "train_loss", "val_loss"])
         return self
+
+
+def _weights(net) -> dict:
+    """A detached CPU copy of the network's weights."""
+    return {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}

@@ -144,3 +144,11 @@ class RidgeHead:
     def predict(self, X) -> np.ndarray:
         """(n, n_params) float64."""
         return self._z(X) @ self.coef_.T + self.intercept_
+
+
+def set_ridge_path(net, z: np.ndarray, targets: np.ndarray) -> None:
+    """Set a network's linear path (``net.skip``) to the ridge solution of standardised
+    features ``z`` (n, F) for scaled targets (n, n_params)."""
+    coef, icpt, _ = ridge_solution(z, targets, RidgeHead().alphas)
+    net.skip.weight.data.copy_(torch.from_numpy(coef))
+    net.skip.bias.data.copy_(torch.from_numpy(icpt))
