@@ -15,10 +15,11 @@ from thesislib.report import pages as P
 from thesislib.suite.params import parse_params
 from thesislib.report.thumbnail import decode_array, figure_thumbnail
 from thesislib.report import notebook_thumbnail
+from thesislib.suite import output_names, output_path
 
 
-def _write(out, name, frame_or_dict):
-    path = out / "data" / name
+def _write(out, chapter, key, frame_or_dict, **fields):
+    path = output_path(out, chapter, key, **fields)
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(frame_or_dict, pd.DataFrame):
         frame_or_dict.to_csv(path, index=False)
@@ -31,34 +32,35 @@ def _write(out, name, frame_or_dict):
 def run(tmp_path):
     """An output folder with the data files each chapter writes (columns as the notebooks write them)."""
     out = tmp_path / "out"
-    _write(out, "01_validity.csv", pd.DataFrame({
+    _write(out, "01", "validity", pd.DataFrame({
         "sampler": ["N(0, 0.5)", "N(0, 1.0)", "N(0, 2.0)", "U(-2.0, 2.0)", "U(-4.0, 4.0)", "reference population"],
         "median_distance": [3.1, 6.3, 12.4, 7.3, 14.0, 6.0], "valid_fraction": [1.0, 0.953, 0.0, 0.74, 0.0, 1.0]}))
-    _write(out, "02_samplers.csv", pd.DataFrame({
+    _write(out, "02", "samplers", pd.DataFrame({
         "sampler": ["naive_normal_1", "naive_uniform_4", "fitted_normal"],
         "label": ["naive normal σ 1", "naive uniform 4", "normal μ, σ fitted"], "median_norm": [6.25, 14.7, 7.08],
         "mean_abs": [0.8, 2.0, 0.9], "std": [1.0, 2.3, 1.1], "per_face_std": [1, 2, 1], "max_abs": [4.5, 4.0, 4.4],
         "valid_fraction": [0.97, 0.0, 0.99]}))
-    _write(out, "datasets/naive_normal_1/card.json", {"counts": {"n_images": 100}, "elapsed_s": 12.3})
+    _write(out, "02", "dataset_card", {"counts": {"n_images": 100}, "elapsed_s": 12.3},
+           sampler="naive_normal_1")
     ks = pd.DataFrame({"sampler": ["GMM 1 (diag)", "GMM 3 (diag)", "Gaussian copula", "naive normal σ 1"],
                        "kind": ["GMM", "GMM", "copula", "baseline"], "chosen": [False, True, False, False],
                        "ks_sum": [4.72, 4.91, 4.65, 8.40], "mean_p": [0.47, 0.41, 0.51, 0.19],
                        "ks_sex_axis": [0.25, 0.17, 0.17, 0.4], "valid_fraction": [0.99, 1.0, 1.0, 0.97]})
-    _write(out, "03_ks.csv", ks)
-    _write(out, "03_gmm_summary.json", {"best": {"n_components": 3, "covariance_type": "diag", "criterion": "bic"},
+    _write(out, "03", "ks", ks)
+    _write(out, "03", "summary", {"best": {"n_components": 3, "covariance_type": "diag", "criterion": "bic"},
                                         "n_fit": 225, "n_held_out": 75})
-    _write(out, "04_ks.csv", ks)
+    _write(out, "04", "ks", ks)
     variant = dict(epochs=2, seconds=2.3, gan_sex_accuracy=0.625, gan_age_mae=17.74, real_sex_accuracy=0.982,
                    real_age_mae=7.0, ks_sum=17.03)
-    _write(out, "04_gan_metrics.json", {"variants": {"cvgan2": variant, "cvgan1": {**variant, "ks_sum": 20.0}}})
-    _write(out, "05_geometry.csv", pd.DataFrame({
+    _write(out, "04", "metrics", {"variants": {"cvgan2": variant, "cvgan1": {**variant, "ks_sum": 20.0}}})
+    _write(out, "05", "geometry", pd.DataFrame({
         "sampler": ["naive_normal_1", "naive_normal_1", "mean face", "naive_uniform_4"],
         "head": ["ridge", "bprn", "baseline", "bprn"], "models": [1, 2, 1, 2],
         "vertex_mean_mm": [4.60, 4.2345, 4.89, 5.76], "vertex_low": [3.6, 3.70, 3.8, 5.2],
         "vertex_high": [5.8, 4.86, 5.98, 6.3], "vs_mean_face": [0.94, 0.866, 1.0, 1.18],
         "gain_low": [-0.1, 0.31, 0, -1.8], "gain_high": [0.5, 0.99, 0, 0.1], "albedo_mean": [16, 16, 15, 17],
         "albedo_vs_mean_face": [1.09, 1.09, 1.0, 1.18]}).sort_values("vertex_mean_mm"))
-    _write(out, "06_variety.csv", pd.DataFrame({
+    _write(out, "06", "variety", pd.DataFrame({
         "sampler": ["fitted_set", "naive_normal_1", "gmm"], "dataset": ["fitted set", "naive normal σ 1", "GMM 2 (full)"],
         "ks_sum": [4.6, 8.5, 4.59], "distortion_drop": [0.24, 0.18, 0.25], "valid_fraction": [1.0, 0.96, 1.0]}))
     return out
@@ -66,7 +68,7 @@ def run(tmp_path):
 
 def test_each_chapter_headline_comes_from_its_files(run):
     params = parse_params({"profile": "unit", "bprn": {"faces": 50, "images_per_face": 2, "seeds": 2}})
-    heads = {c: R.chapter_headline(c, run, params) for c in ("01", "02", "03", "04", "05", "06")}
+    heads = {c: R.chapter_headline(c, run, params, files=output_names(c)) for c in ("01", "02", "03", "04", "05", "06")}
     assert all(h is not None and h.profile == "unit" for h in heads.values()), heads
     assert heads["01"].value == "95 %" and "N(0, 1.0)" in heads["01"].label
     assert heads["02"].value == "99 %" and "normal μ, σ fitted" in heads["02"].label
@@ -83,16 +85,17 @@ def test_each_chapter_headline_comes_from_its_files(run):
 
 def test_headline_ignores_stale_or_missing_files(run):
     old = time.time() - 3600
-    os.utime(run / "data" / "05_geometry.csv", (old, old))
-    assert R.chapter_headline("05", run, since=time.time()) is None  # an earlier run's numbers
-    assert R.chapter_headline("05", run, since=old - 10) is not None
-    (run / "data" / "01_validity.csv").unlink()
-    assert R.chapter_headline("01", run) is None
-    assert R.chapter_headline("99", run) is None
+    os.utime(output_path(run, "05", "geometry"), (old, old))
+    assert R.chapter_headline("05", run, since=time.time(), files=output_names("05")) is None  # an earlier run's numbers
+    assert R.chapter_headline("05", run, since=old - 10, files=output_names("05")) is not None
+    output_path(run, "01", "validity").unlink()
+    assert R.chapter_headline("01", run, files=output_names("01")) is None
+    assert R.chapter_headline("99", run, files={}) is None
+    assert R.chapter_headline("05", run) is None  # no file names given: no headline
 
 
 def test_headline_round_trip_and_html(run, tmp_path):
-    h = R.chapter_headline("05", run)
+    h = R.chapter_headline("05", run, files=output_names("05"))
     R.write_headline(h, run)
     assert R.read_headline(run, "05") == h
     assert R.read_headline(tmp_path, "05") is None

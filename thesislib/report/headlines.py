@@ -76,27 +76,32 @@ class MissingData(LookupError):
 
 
 class _Reader:
-    """Reads ``<out>/data/`` files written at or after ``since`` (seconds since the epoch)."""
+    """Reads a chapter's files written at or after ``since`` (seconds since the epoch), by key:
+    ``files`` maps each key to a path relative to the output folder (the suite's table)."""
 
-    def __init__(self, out_dir, since=None):
-        self.data = Path(out_dir) / "data"
+    def __init__(self, out_dir, since=None, files=None):
+        self.out = Path(out_dir)
         self.since = since
+        self.files = dict(files or {})
         self.used: list[str] = []
 
-    def _path(self, name: str, fresh: bool = True) -> Path:
-        path = self.data / name
+    def _path(self, key: str, fresh: bool = True, **fields) -> Path:
+        if key not in self.files:
+            raise MissingData(f"no file name given for {key!r}")
+        name = self.files[key].format(**fields)
+        path = self.out / name
         if not path.is_file():
-            raise MissingData(f"data/{name} was not written")
+            raise MissingData(f"{name} was not written")
         if fresh and self.since is not None and path.stat().st_mtime < self.since - 1.0:
-            raise MissingData(f"data/{name} is older than this run")
-        self.used.append(f"data/{name}")
+            raise MissingData(f"{name} is older than this run")
+        self.used.append(name)
         return path
 
-    def csv(self, name: str, **kw) -> pd.DataFrame:
-        return pd.read_csv(self._path(name), **kw)
+    def csv(self, key: str, **kw) -> pd.DataFrame:
+        return pd.read_csv(self._path(key), **kw)
 
-    def json(self, name: str, fresh: bool = True) -> dict:
-        return json.loads(self._path(name, fresh).read_text())
+    def json(self, key: str, fresh: bool = True, **fields) -> dict:
+        return json.loads(self._path(key, fresh, **fields).read_text())
 
 
 def _pct(x) -> str:
@@ -113,7 +118,7 @@ def _label(name: str) -> str:
 
 
 def _h01(r: _Reader, params) -> tuple:
-    t = r.csv("01_validity.csv")
+    t = r.csv("validity")
     t = t.assign(normal=t.sampler.str.extract(r"^N\(0, ([\d.]+)\)$")[0].astype(float),
                  uniform=t.sampler.str.extract(r"^U\(-([\d.]+), [\d.]+\)$")[0].astype(float))
     one = t.loc[(t.normal - 1.0).abs().idxmin()]
@@ -138,7 +143,7 @@ def _h01(r: _Reader, params) -> tuple:
 
 
 def _h02(r: _Reader, params) -> tuple:
-    t = r.csv("02_samplers.csv")
+    t = r.csv("samplers")
     best, worst = t.loc[t.valid_fraction.idxmax()], t.loc[t.valid_fraction.idxmin()]
     widest = t.loc[t.median_norm.idxmax()]
     rows = [(s.label, f"{_pct(s.valid_fraction)} valid, median ‖p‖ {s.median_norm:.1f} σ")
@@ -146,7 +151,7 @@ def _h02(r: _Reader, params) -> tuple:
     if params is not None:
         name = params.samplers.dataset_sampler
         try:
-            card = r.json(f"datasets/{name}/card.json", fresh=False)
+            card = r.json("dataset_card", fresh=False, sampler=name)
             rows.append(("training dataset", f"{card['counts']['n_images']} images of {_label(name)}"
                                              f" in {card['elapsed_s']:.0f} s"))
         except (MissingData, KeyError, ValueError):
@@ -158,8 +163,8 @@ def _h02(r: _Reader, params) -> tuple:
 
 
 def _h03(r: _Reader, params) -> tuple:
-    summary = r.json("03_gmm_summary.json")
-    ks = r.csv("03_ks.csv")
+    summary = r.json("summary")
+    ks = r.csv("ks")
     chosen = ks[ks.chosen.astype(str) == "True"].iloc[0]
     best = ks.loc[ks.ks_sum.idxmin()]
     crit = summary["best"]["criterion"].upper()
@@ -174,7 +179,7 @@ def _h03(r: _Reader, params) -> tuple:
 
 
 def _h04(r: _Reader, params) -> tuple:
-    m = r.json("04_gan_metrics.json")
+    m = r.json("metrics")
     variants = m["variants"]
     name, v = min(variants.items(), key=lambda kv: kv[1].get("ks_sum", math.inf))
     rows = []
@@ -183,7 +188,7 @@ def _h04(r: _Reader, params) -> tuple:
         rows.append((f"{n.upper()} KS sum, training", f"{w['ks_sum']:.2f}, {w['seconds']:.0f} s "
                                                       f"({w['epochs']} epochs)"))
     try:
-        ks = r.csv("04_ks.csv")
+        ks = r.csv("ks")
         gmm = ks[ks.chosen.astype(str) == "True"]
         if len(gmm):
             rows.append((f"chapter 03's {gmm.sampler.iloc[0]}", f"KS sum {gmm.ks_sum.iloc[0]:.2f}"))
@@ -196,7 +201,7 @@ def _h04(r: _Reader, params) -> tuple:
 
 
 def _h05(r: _Reader, params) -> tuple:
-    g = r.csv("05_geometry.csv")
+    g = r.csv("geometry")
     nets = g[g["head"] == "bprn"].sort_values("vertex_mean_mm")
     best = nets.iloc[0]
     mean = g[g["head"] == "baseline"].iloc[0]
@@ -224,7 +229,7 @@ def _h05(r: _Reader, params) -> tuple:
 
 
 def _h06(r: _Reader, params) -> tuple:
-    t = r.csv("06_variety.csv")
+    t = r.csv("variety")
     t = t[t.sampler != "fitted_set"]
     near, far = t.loc[t.ks_sum.idxmin()], t.loc[t.ks_sum.idxmax()]
     clustered = t.loc[t.distortion_drop.idxmax()]
@@ -239,8 +244,9 @@ def _h06(r: _Reader, params) -> tuple:
 _CHAPTERS = {"01": _h01, "02": _h02, "03": _h03, "04": _h04, "05": _h05, "06": _h06}
 
 
-def chapter_headline(chapter: str, out_dir, params=None, since: float | None = None) -> Headline | None:
-    """The headline of one chapter from the files it wrote under ``<out_dir>/data/``.
+def chapter_headline(chapter: str, out_dir, params=None, since: float | None = None,
+                     files=None) -> Headline | None:
+    """The headline of one chapter from the files it wrote under ``out_dir``.
 
     Parameters
     ----------
@@ -248,6 +254,8 @@ def chapter_headline(chapter: str, out_dir, params=None, since: float | None = N
     out_dir : the suite's output folder
     params : the run's validated :class:`~thesislib.suite.params.SuiteParams` (profile and sizes), optional
     since : ignore files last written before this time (``time.time()`` at the chapter's start)
+    files : the chapter's output names, key -> path relative to ``out_dir``
+        (``thesislib.suite.output_names(chapter)``); without them there is no headline
 
     Returns
     -------
@@ -256,7 +264,7 @@ def chapter_headline(chapter: str, out_dir, params=None, since: float | None = N
     make = _CHAPTERS.get(str(chapter).zfill(2))
     if make is None:
         return None
-    reader = _Reader(out_dir, since)
+    reader = _Reader(out_dir, since, files)
     try:
         value, label, sentence, rows = make(reader, params)
     except Exception:  # missing, stale or unexpected data: no headline rather than a failed chapter

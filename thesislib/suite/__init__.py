@@ -2,8 +2,10 @@
 executes and exports the six chapters, and the ``thesislib`` command.
 """
 from .cli import main
+from .outputs import OUTPUTS, output_name, output_names, output_path
 from .params import check_notebook_values, fitted_set, scene_sampler
 
 __all__ = [
-    "check_notebook_values", "fitted_set", "main", "scene_sampler",
+    "OUTPUTS", "check_notebook_values", "fitted_set", "main", "output_name", "output_names",
+    "output_path", "scene_sampler",
 ]

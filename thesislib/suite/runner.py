@@ -33,6 +33,7 @@ from pathlib import Path
 from thesislib.common import atomic_write_text
 from thesislib.common import atomic_write_bytes
 from .params import CHAPTERS, Chapter, ParamsError, load_params, notebook_parameters, output_dir
+from .outputs import output_names
 from thesislib.report import MAIN_FIGURES, chapter_headline, headline_html, read_headline, write_headline
 from thesislib.report import finish_progress_bars
 from thesislib.report import CODE_MODES, add_contents, insert_headline, nav_html, static_outputs
@@ -191,7 +192,8 @@ def run_chapter(chapter: Chapter, params, out_dir: Path, notebooks_dir: Path,
             os.environ["TQDM_DISABLE"] = saved
     seconds = time.perf_counter() - start
     # the headline comes from files this run wrote (never an earlier run's numbers)
-    headline = chapter_headline(chapter.number, out_dir, params, since=started) if error is None else None
+    headline = (chapter_headline(chapter.number, out_dir, params, since=started,
+                                 files=output_names(chapter.number)) if error is None else None)
     saved_headline = out_dir / "data" / f"{chapter.number}_headline.json"
     if headline is not None:
         write_headline(headline, out_dir)
