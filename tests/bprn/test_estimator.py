@@ -64,15 +64,15 @@ def test_head_layer_sizes():
     assert [(l.in_features, l.out_features) for l in m.network_.head if isinstance(l, nn.Linear)] == \
         [(128, 200), (200, 200), (200, 200), (200, 100)]
     assert m.predict(X).shape == (40, 100)
-    assert np.all(np.abs(m.predict(X)) < B.PARAM_BOUND)
+    assert np.all(np.abs(m.predict(X)) < heads.PARAM_BOUND)
 
 
 def test_scaling_round_trip():
     Y = np.random.default_rng(0).uniform(-5.9, 5.9, size=(50, 10))
-    Z = B.scale_params(Y)
+    Z = heads.scale_params(Y)
     assert Z.dtype == np.float32 and np.all(np.abs(Z) <= 1)
-    np.testing.assert_allclose(B.unscale_params(Z), Y, atol=1e-5)
-    np.testing.assert_allclose(B.unscale_params(B.scale_params([[7.0, -9.0]], 6.0), 6.0), [[6.0, -6.0]])
+    np.testing.assert_allclose(heads.unscale_params(Z), Y, atol=1e-5)
+    np.testing.assert_allclose(heads.unscale_params(heads.scale_params([[7.0, -9.0]], 6.0), 6.0), [[6.0, -6.0]])
 
 
 def test_same_seed_same_weights():
@@ -134,8 +134,8 @@ def test_linear_skip_starts_at_the_ridge_solution():
     tr, te = slice(0, 320), slice(320, None)
     m = B.BPRN(n_params=20, epochs=1, lr=1e-12, batch_size=32, seed=0, progress=False, val_fraction=0.0)
     m.fit(X[tr], Y[tr])
-    ridge = B.RidgeHead().fit(X[tr], B.scale_params(Y[tr]))
-    expect = B.unscale_params(ridge.predict(X[te]))
+    ridge = heads.RidgeHead().fit(X[tr], heads.scale_params(Y[tr]))
+    expect = heads.unscale_params(ridge.predict(X[te]))
     np.testing.assert_allclose(m.predict(X[te]), expect, atol=1e-4)
     assert ridge.alpha_ in ridge.alphas
     # the head's MLP part starts at zero and the linear path is frozen
@@ -148,7 +148,7 @@ def test_linear_path_is_refitted_on_every_image():
     net = m.network_
     with torch.no_grad():
         z = net.standardise(torch.from_numpy(X)).numpy()
-    coef, icpt, _ = B.ridge_solution(z, B.scale_params(Y), B.RidgeHead().alphas)
+    coef, icpt, _ = heads.ridge_solution(z, heads.scale_params(Y), heads.RidgeHead().alphas)
     np.testing.assert_allclose(net.skip.weight.numpy(), coef, atol=1e-5)
     np.testing.assert_allclose(net.skip.bias.numpy(), icpt, atol=1e-6)
 
@@ -157,7 +157,7 @@ def test_ridge_head_imputes_missing_rows():
     X, Y = _linear_task(n=200, d=5, f=16, seed=1)
     X = X.copy()
     X[:10] = np.nan
-    r = B.RidgeHead().fit(X, Y)
+    r = heads.RidgeHead().fit(X, Y)
     P = r.predict(X)
     assert np.all(np.isfinite(P))
     np.testing.assert_allclose(P[:10], np.broadcast_to(r.intercept_, (10, 5)))
