@@ -25,6 +25,7 @@ def smoke_suite(tmp_path_factory):
     """The whole suite on params/smoke.yaml, run once per test session: (output dir, exit code).
 
     Shared by the notebook test and the browser tests, so CI runs the suite only once.
+    Runs under umask 022 (restored after), so a test can check the files are shared-readable.
     """
     from pathlib import Path
 
@@ -32,7 +33,11 @@ def smoke_suite(tmp_path_factory):
 
     root = Path(__file__).resolve().parents[1]
     out = tmp_path_factory.mktemp("suite") / "smoke"
-    code = cli.main(["run", "--params", str(root / "params" / "smoke.yaml"), "--out", str(out), "--quiet"])
+    saved = os.umask(0o022)
+    try:
+        code = cli.main(["run", "--params", str(root / "params" / "smoke.yaml"), "--out", str(out), "--quiet"])
+    finally:
+        os.umask(saved)
     return out, code
 
 

@@ -5,11 +5,15 @@ to a temporary file beside the target (``<name>.<random>.tmp``), which is then
 renamed onto the target with :func:`os.replace`. A run killed at any moment
 leaves either the previous file or the new one, never a half-written file;
 leftover ``*.tmp`` files are the only trace and are safe to delete.
+
+The temporary file is created with mode ``0o666`` and the process umask applies, as
+for ``open(path, "w")``: under umask 022 a report is ``-rw-r--r--`` (0644), under 027
+0640. (:func:`tempfile.mkstemp` would make every file 0600, unreadable to a colleague.)
 """
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Callable
 
@@ -30,7 +34,7 @@ def atomic_write(path, write: Callable, fsync: bool = True) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    fd, tmp = _create_temp(path)
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
@@ -43,6 +47,22 @@ def atomic_write(path, write: Callable, fsync: bool = True) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _create_temp(path: Path) -> tuple[int, str]:
+    """A new file ``<name>.<random>.tmp`` beside ``path``, open for writing: (fd, its path).
+
+    Mode 0o666 less the umask (the kernel applies it: no umask query, thread-safe)."""
+    for _ in range(100):
+        tmp = str(path.parent / f"{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, _FLAGS, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")
 
 
 def atomic_write_bytes(path, data: bytes, fsync: bool = True) -> Path:
