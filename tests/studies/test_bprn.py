@@ -103,24 +103,114 @@ def test_facemesh_bprn_beats_the_mean_face(tmp_path):
     assert ridge <= 0.90 * mean, (err, ridge, mean)
 
 
-def test_study_sampler_picks_what_the_chapters_saved(tmp_path):
+def test_study_samplers_come_from_the_registry_with_what_the_caller_passes(tmp_path):
     from types import SimpleNamespace
 
-    from thesislib.samplers import GMMSampler
+    from thesislib.samplers import CVGAN2, GMMSampler, NaiveNormal, make_sampler
+    from thesislib.studies import chosen_mixture
 
     r = np.random.default_rng(0)
     fitted = SimpleNamespace(params=r.normal(size=(120, 6)), age=r.uniform(18, 80, 120),
                              sex=r.integers(0, 2, 120).astype(float))
-    assert XP.study_sampler("naive_normal_1", fitted, tmp_path) == "naive_normal_1"
-    assert XP.study_sampler("cvgan2", fitted, tmp_path) is None  # chapter 04 saved nothing
-    g = XP.study_sampler("gmm", fitted, tmp_path)  # no grid: 5 full components
-    assert isinstance(g, GMMSampler) and (g.n_components, g.covariance_type) == (5, "full")
-    (tmp_path / "data").mkdir()
-    pd.DataFrame({"n_components": [1, 3, 2], "covariance_type": ["diag", "spherical", "full"],
-                  "bic": [10.0, 5.0, np.nan], "aic": [1.0, 9.0, 8.0]}).to_csv(tmp_path / "data" / "03_gmm_grid.csv")
-    g = XP.study_sampler("gmm", fitted, tmp_path, gmm_criterion="bic")
-    assert (g.n_components, g.covariance_type) == (3, "spherical")
-    g = XP.study_sampler("gmm", fitted, tmp_path, gmm_criterion="aic")
-    assert (g.n_components, g.covariance_type) == (1, "diag")
-    s = XP.study_sampler("fitted_normal", fitted, tmp_path)
-    assert s.sample(4, np.random.default_rng(1)).shape == (4, 6)
+    gan_file = tmp_path / "gan.pt"
+    saved = {"cvgan2": gan_file}
+    grid = pd.DataFrame({"n_components": [1, 3, 2], "covariance_type": ["diag", "spherical", "full"],
+                         "bic": [10.0, 5.0, np.nan], "aic": [1.0, 9.0, 8.0]})
+    ready, skipped = XP.study_samplers(["naive_normal_1", "cvgan2", "gmm", "fitted_normal"], fitted, saved,
+                                       {"gmm": dict(chosen_mixture(grid, "bic"), seed=0)})
+    assert skipped == ["cvgan2"]  # chapter 04 saved nothing
+    assert list(ready) == ["naive_normal_1", "gmm", "fitted_normal"]
+    assert isinstance(ready["naive_normal_1"], NaiveNormal) and ready["naive_normal_1"].n_params == 6
+    g = ready["gmm"]
+    assert isinstance(g, GMMSampler) and (g.n_components, g.covariance_type) == (3, "spherical")
+    assert g.labels_  # fitted with age and sex
+    assert ready["fitted_normal"].sample(4, np.random.default_rng(1)).shape == (4, 6)
+    make_sampler("cvgan2", epochs=1, batch_size=60, progress=False).fit(fitted.params, fitted.age, fitted.sex).save(gan_file)
+    ready, skipped = XP.study_samplers(["cvgan2"], fitted, saved)
+    assert skipped == [] and isinstance(ready["cvgan2"], CVGAN2)
+
+
+def test_generate_datasets_writes_one_folder_per_sampler(tmp_path):
+    from thesislib.samplers import make_sampler
+
+    folders = {"naive_normal_1": tmp_path / "a"}
+    dirs = XP.generate_datasets({"naive_normal_1": make_sampler("naive_normal_1", n_params=100)}, folders,
+                                n_faces=2, images_per_face=1, seed=1, progress=False)
+    assert dirs == {"naive_normal_1": str(tmp_path / "a")}
+    assert datasets.load_dataset(dirs["naive_normal_1"]).card["settings"]["sampler"]["name"] == "naive_normal_1"
+
+
+# ----------------------------------------------------------------- chapter 05's tables and selections
+def _fake_evaluations():
+    from types import SimpleNamespace
+
+    def ev(vertex, score, pred):
+        per_image = pd.DataFrame({"vertex_mean_mm": vertex, "albedo_mean": np.asarray(vertex) * 3, "score": score})
+        return SimpleNamespace(per_image=per_image, predictions=np.asarray(pred, float))
+
+    return {("a", 0): ev([1.0, 2.0, 3.0], [0.5, 0.6, 0.7], [[1, 0], [3, 0]]),
+            ("a", 1): ev([0.5, 1.5, 2.5], [0.1, 0.2, 0.3], [[0, 0], [0, 2]]),
+            ("b", 0): ev([4.0, 4.0, 4.0], [0.9, 0.9, 0.9], [[2, 2], [2, 2]])}, ev([5.0, 5.0, 5.0], [0, 0, 0], [[0, 0]])
+
+
+def test_geometry_and_best_models_are_picked_once():
+    from thesislib.evaluation import long_scores, score_table
+    from thesislib.studies import best_models, bprn_geometry
+
+    evaluations, baseline = _fake_evaluations()
+    for e in [*evaluations.values(), baseline]:
+        e.per_image.insert(0, "id", range(3))
+        for k in ("corrected_score", "sigma", "param_rmse"):
+            e.per_image[k] = e.per_image["score"]
+    ridge = {"b": evaluations[("b", 0)]}
+    geometry = bprn_geometry(evaluations, ridge, baseline)
+    assert list(geometry.index) == [("a", "bprn"), ("b", "bprn"), ("b", "ridge"), ("mean face", "baseline")]
+    assert geometry.loc[("a", "bprn"), "models"] == 2
+    table = score_table(long_scores({**evaluations, ("mean face (baseline)", 0): baseline}))
+    best = best_models(geometry, table, evaluations)
+    assert best.overall == ("a", "bprn")
+    assert best.bprn == ("a", 1)  # a's seed with the lower vertex error
+    assert best.by_score == ("b", 0) and best.worst_by_score == ("a", 0)  # a's seed with the higher score
+
+
+def test_per_model_scores_prediction_means_and_outputs():
+    from thesislib.evaluation import long_scores
+    from thesislib.studies import model_outputs, per_model_scores, prediction_means
+
+    evaluations, baseline = _fake_evaluations()
+    for e in [*evaluations.values(), baseline]:
+        e.per_image.insert(0, "id", range(3))
+        for k in ("corrected_score", "sigma", "param_rmse"):
+            e.per_image[k] = e.per_image["score"]
+    per_model = per_model_scores(long_scores({**evaluations, ("mean face (baseline)", 0): baseline}))
+    assert list(zip(per_model.sampler, per_model.seed)) == [("a", 0), ("a", 1), ("b", 0)]
+    assert per_model.loc[0, "mean_score"] == pytest.approx(0.6)
+    means = prediction_means(evaluations, truth=np.array([[1.0, 1.0], [3.0, 5.0]]))
+    assert list(means.index) == ["a s0", "a s1", "b s0", "truth"]
+    assert means.loc["a s0"].tolist() == [2.0, 0.0] and means.loc["truth"].tolist() == [2.0, 3.0]
+    assert prediction_means(evaluations).loc["truth"].isna().all()
+    predictions, scores = model_outputs(evaluations)
+    assert list(predictions) == list(scores) == ["a s0", "a s1", "b s0"]
+    assert scores["b s0"].tolist() == [0.9, 0.9, 0.9]
+
+
+def test_sample_efficiency_learning_curve_table_and_stem_summary():
+    from thesislib.studies import learning_curve_table, sample_efficiency, stem_summary
+
+    rows = []
+    for ds, errs in (("x", {4: 3.0, 8: 2.0}), ("y", {4: 2.5, 8: 2.2})):
+        for n, e in errs.items():
+            rows += [dict(dataset=ds, n_images=n, head="bprn", vertex_mean_mm=e),
+                     dict(dataset=ds, n_images=n, head="ridge", vertex_mean_mm=e + 0.5),
+                     dict(dataset=ds, n_images=n, head="mean face", vertex_mean_mm=4.0)]
+        rows.append(dict(dataset=ds, n_images=8, head="thesis", vertex_mean_mm=errs[8] + 1.0))
+    lc = pd.DataFrame(rows)
+    assert learning_curve_table(lc).loc[("bprn", "y"), 4] == 2.5
+    e = sample_efficiency(lc)
+    assert (e["first"], e["last"], e["best_first"], e["best_last"]) == (4, 8, "y", "x")
+    assert e["mean_face_mm"] == 4.0 and e["bprn_vs_ridge"] == -0.5 and e["thesis_vs_ridge"] == 0.5
+    curves = pd.DataFrame({"stem": ["s", "s", "t"], "epoch": [1, 2, 1], "val_loss": [2.0, 1.0, 3.0],
+                           "train_loss": [1, 1, 1], "vertex_mean_mm": [np.nan, 4.0, 5.0],
+                           "albedo_mean": [np.nan, 1.0, 2.0], "seconds": [3.0, 3.0, 1.0]})
+    s = stem_summary(curves)
+    assert s.loc["s"].tolist() == [1.0, 1.0, 4.0, 1.0, 3.0]

@@ -212,8 +212,12 @@ def samplers_needing_fit() -> list[str]:
     return [name for name, spec in SAMPLERS.items() if spec.needs_fit]
 
 
-def ready_sampler(name: str, n_params: int, fitted_params=None) -> Sampler:
-    """A registered sampler ready to draw: built by name and fitted when it needs a fit.
+def ready_sampler(name: str, n_params: int, fitted_params=None, *, age=None, sex=None, saved=None,
+                  **settings) -> Sampler:
+    """A registered sampler ready to draw: built by name and fitted (or loaded) when it needs it.
+
+    The one place where a sampler name becomes a sampler: callers pass what it learns from
+    (the fitted set, or the file of a saved model), never build one themselves.
 
     Parameters
     ----------
@@ -222,6 +226,12 @@ def ready_sampler(name: str, n_params: int, fitted_params=None) -> Sampler:
         need no fit; a fitted sampler takes it from ``fitted_params``)
     fitted_params : (m, n_params) array, the fitted set; needed by the samplers of
         :func:`samplers_needing_fit`, ignored by the others
+    age, sex : (m,) labels of the fitted set, passed to ``fit`` when given and the class
+        learns them (GMM, GANs)
+    saved : path of a model file the class's ``load`` reads (a GAN saved by chapter 04);
+        the sampler is loaded from it instead of fitted
+    settings : keyword settings that override the registry's defaults (e.g. a GMM's
+        ``n_components`` and ``covariance_type``)
 
     Returns
     -------
@@ -232,16 +242,28 @@ def ready_sampler(name: str, n_params: int, fitted_params=None) -> Sampler:
     ------
     ValueError
         The sampler needs a fit and ``fitted_params`` is None or not ``n_params`` wide.
+    FileNotFoundError
+        ``saved`` names no file.
     """
+    if saved is not None:
+        from pathlib import Path
+
+        if not Path(saved).is_file():
+            raise FileNotFoundError(f"sampler {name!r}: no saved model at {saved}")
+        return resolve_class(name).load(saved)
     if _lookup(name).needs_fit:  # the fitted set gives the dimension (settings as chapter 05 records them)
         if fitted_params is None:
             raise ValueError(f"sampler {name!r} learns from a fitted set: pass fitted_params")
         X = np.asarray(fitted_params, np.float64)
         if X.ndim != 2 or X.shape[1] != int(n_params):
             raise ValueError(f"fitted_params has shape {X.shape}; need (m, n_params = {int(n_params)}) columns")
-        return make_sampler(name).fit(X)
+        sampler = make_sampler(name, **settings)
+        labels = {k: v for k, v in (("age", age), ("sex", sex)) if v is not None}
+        if labels and not {"age", "sex"} <= set(inspect.signature(sampler.fit).parameters):
+            labels = {}
+        return sampler.fit(X, **labels)
     takes_n = "n_params" in inspect.signature(resolve_class(name).__init__).parameters
-    return make_sampler(name, **({"n_params": int(n_params)} if takes_n else {}))
+    return make_sampler(name, **({"n_params": int(n_params)} if takes_n else {}), **settings)
 
 
 def draw_samplers(names, n: int, rng: np.random.Generator, n_params: int, fitted_params=None) -> dict:

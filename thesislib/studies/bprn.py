@@ -22,41 +22,60 @@ from thesislib import bprn as B
 from thesislib.evaluation import albedo_errors, evaluate, input_embeddings, test_features, shape_errors
 
 
-# ----------------------------------------------------------------- samplers of the study
-def study_sampler(name: str, fitted, out_dir, seed: int = 0, gmm_criterion: str = "bic"):
-    """The sampler chapter 05 draws a dataset from, by registry name.
+# ----------------------------------------------------------------- samplers and datasets of the study
+def study_samplers(names, fitted, saved: dict | None = None, settings: dict | None = None):
+    """The samplers chapter 05 draws its datasets from, ready, by registry name.
 
-    * ``"cvgan1"``, ``"cvgan2"``: the GAN chapter 04 saved as ``out_dir/models/04_<name>.pt``,
-      or None when it is absent (the caller skips it);
-    * ``"gmm"``: a :class:`thesislib.samplers.gmm.GMMSampler` fitted on ``fitted`` (params, age,
-      sex) with the component count and covariance type of the row of chapter 03's grid
-      ``out_dir/data/03_gmm_grid.csv`` that minimises ``gmm_criterion``; 5 full
-      components when that grid is absent;
-    * samplers that need a fit (:func:`thesislib.samplers.registry.samplers_needing_fit`): fitted
-      on ``fitted.params``;
-    * every other name is returned as is (:func:`thesislib.datasets.generation.generate` builds it).
+    Every sampler comes from :func:`thesislib.samplers.ready_sampler`: fitted on ``fitted``
+    (params, and age and sex for the samplers that learn them) when it needs a fit, or
+    loaded from ``saved[name]`` when its class is one that is saved and loaded (the GANs of
+    chapter 04); such a sampler is skipped when its file is absent.
+
+    Parameters
+    ----------
+    names : registry names, in order
+    fitted : the run's fitted set (:class:`thesislib.facemodel.population.Population`)
+    saved : dict name -> model file (e.g. chapter 04's GAN files from the suite's table)
+    settings : dict name -> keyword settings for the registry (e.g. the GMM chapter 03 chose)
+
+    Returns
+    -------
+    ready : dict name -> sampler
+    skipped : names whose saved model is absent
     """
-    from thesislib import samplers as S
+    from thesislib.samplers import ready_sampler, resolve_class
 
-    out = Path(out_dir)
-    if name in ("cvgan1", "cvgan2"):
-        from thesislib.samplers import ConditionalGAN
+    saved, settings = dict(saved or {}), dict(settings or {})
+    X = np.asarray(fitted.params, np.float64)
+    ready, skipped = {}, []
+    for name in names:
+        path = saved.get(name) if hasattr(resolve_class(name), "load") else None
+        if path is not None and not Path(path).is_file():
+            skipped.append(name)
+            continue
+        ready[name] = ready_sampler(name, X.shape[1], X, age=fitted.age, sex=fitted.sex, saved=path,
+                                    **settings.get(name, {}))
+    return ready, skipped
 
-        path = out / "models" / f"04_{name}.pt"
-        return ConditionalGAN.load(path) if path.exists() else None
-    if name == "gmm":
-        from thesislib.samplers import GMMSampler
 
-        best = dict(n_components=5, covariance_type="full")
-        grid = out / "data" / "03_gmm_grid.csv"
-        if grid.exists():
-            table = pd.read_csv(grid).dropna(subset=[gmm_criterion])
-            row = table.loc[table[gmm_criterion].idxmin()]
-            best = dict(n_components=int(row.n_components), covariance_type=str(row.covariance_type))
-        return GMMSampler(**best, seed=seed).fit(fitted.params, age=fitted.age, sex=fitted.sex)
-    if name in S.samplers_needing_fit():
-        return S.make_sampler(name).fit(fitted.params)
-    return name
+def generate_datasets(samplers: dict, folders: dict, **settings) -> dict:
+    """One dataset per sampler (:func:`thesislib.datasets.generate`, resumable).
+
+    Parameters
+    ----------
+    samplers : dict name -> ready sampler (:func:`study_samplers`)
+    folders : dict name -> dataset folder
+    settings : keyword arguments of :func:`thesislib.datasets.generate` shared by all
+
+    Returns
+    -------
+    dict name -> dataset folder (str), in the order of ``samplers``
+    """
+    from thesislib.datasets import generate
+
+    for name, sampler in samplers.items():
+        generate(folders[name], sampler, **settings)
+    return {name: str(folders[name]) for name in samplers}
 
 
 # ----------------------------------------------------------------- sweep

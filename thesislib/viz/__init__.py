@@ -1,4 +1,5 @@
-"""Pictures: plotly figures, pyvista 3D views and the ipywidgets explorers of the notebooks.
+"""Pictures: plotly figures (chapter figures of the studies among them), pyvista 3D views and the
+ipywidgets explorers of the notebooks.
 A figure draws what a study or the evaluation computed; it never computes a result.
 """
 from .figures import (
@@ -6,6 +7,9 @@ from .figures import (
     loss_curves, mesh_figure, pca_scatter, score_ci_figure, setup_notebook, sigma_score_figure,
     slider_figure, spectrum_figure)
 from .samplers import gallery_rows, gallery_slider, moments_figure, parameter_histogram, sampler_galleries
+from .studies import (
+    age_sex_grid, geometry_bars, ks_coefficient_figure, learning_curve_figure, parameter_means_figure,
+    photo_gallery, prediction_gallery, stem_curves_figure, update_times, validation_curves)
 from .variety import concept_matrix, distortion_figure, metric_score_figure, pca_panels, quartile_figure
 from .views import (
     difference_view, face_view, label_extremes_view, pca_extremes_view, reconstruction_extremes,
@@ -13,12 +17,14 @@ from .views import (
 from .widgets import AgeSexExplorer, FaceExplorer, SamplerComparison, age_sex_frames, pca_slider_frames
 
 __all__ = [
-    "AgeSexExplorer", "FaceExplorer", "SamplerComparison", "age_sex_frames", "concept_matrix",
-    "criterion_heatmap", "difference_view", "distortion_figure", "effect_bars", "face_images",
-    "face_view", "gallery_rows", "gallery_slider", "histogram_overlay", "image_grid",
-    "label_extremes_view", "labelled_grid", "loss_curves", "mesh_figure", "metric_score_figure",
-    "moments_figure", "parameter_histogram", "pca_extremes_view", "pca_panels", "pca_scatter",
-    "pca_slider_frames", "quartile_figure", "reconstruction_extremes", "sampler_galleries",
-    "score_ci_figure", "setup_notebook", "show", "sigma_score_figure", "slider_figure",
-    "spectrum_figure",
+    "AgeSexExplorer", "FaceExplorer", "SamplerComparison", "age_sex_frames", "age_sex_grid",
+    "concept_matrix", "criterion_heatmap", "difference_view", "distortion_figure", "effect_bars",
+    "face_images", "face_view", "gallery_rows", "gallery_slider", "geometry_bars",
+    "histogram_overlay", "image_grid", "ks_coefficient_figure", "label_extremes_view",
+    "labelled_grid", "learning_curve_figure", "loss_curves", "mesh_figure", "metric_score_figure",
+    "moments_figure", "parameter_histogram", "parameter_means_figure", "pca_extremes_view",
+    "pca_panels", "pca_scatter", "pca_slider_frames", "photo_gallery", "prediction_gallery",
+    "quartile_figure", "reconstruction_extremes", "sampler_galleries", "score_ci_figure",
+    "setup_notebook", "show", "sigma_score_figure", "slider_figure", "spectrum_figure",
+    "stem_curves_figure", "update_times", "validation_curves",
 ]
