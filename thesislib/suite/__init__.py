@@ -3,9 +3,9 @@ executes and exports the six chapters, and the ``thesislib`` command.
 """
 from .cli import main
 from .outputs import OUTPUTS, output_name, output_names, output_path
-from .params import check_notebook_values, fitted_set, scene_sampler
+from .params import check_notebook_values, fitted_set, params_schema, scene_sampler
 
 __all__ = [
     "OUTPUTS", "check_notebook_values", "fitted_set", "main", "output_name", "output_names",
-    "output_path", "scene_sampler",
+    "output_path", "params_schema", "scene_sampler",
 ]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Literal, Optional
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator
 
 from .paths import path_problems
 from thesislib.samplers import SAMPLERS
@@ -77,9 +77,11 @@ def _check_random_sampler(name: str) -> str:
     return name
 
 
-SamplerName = Annotated[str, AfterValidator(_check_sampler)]
+SamplerName = Annotated[str, AfterValidator(_check_sampler),
+                        WithJsonSchema({"type": "string", "enum": sorted(SAMPLERS)})]
 """A name of :data:`thesislib.samplers.registry.SAMPLERS`."""
-RandomSamplerName = Annotated[str, AfterValidator(_check_random_sampler)]
+RandomSamplerName = Annotated[str, AfterValidator(_check_random_sampler),
+                              WithJsonSchema({"type": "string", "enum": sorted(set(SAMPLERS) - set(_GENERATIVE))})]
 """A sampler name that is not one of the generative models (GMM, copula, GANs)."""
 
 
@@ -242,6 +244,21 @@ class SuiteParams(_Section):
 
 SECTIONS = {name: f.annotation for name, f in SuiteParams.model_fields.items()
             if isinstance(f.annotation, type) and issubclass(f.annotation, BaseModel)}
+
+
+SCHEMA_URL = "http://json-schema.org/draft-07/schema#"  # what yaml-language-server reads
+
+
+def params_schema() -> dict:
+    """The JSON Schema of a params file (for editors: completion, hover text, checks as you type).
+
+    The same models validate a file when it is loaded; names of samplers are listed as enums.
+    ``thesislib schema --out FILE`` writes it; ``params/params.schema.json`` is the committed copy.
+    """
+    schema = SuiteParams.model_json_schema()
+    return {"$schema": SCHEMA_URL, "title": "thesislib params file",
+            "description": "Settings of one run of the thesislib notebook suite (thesislib run --params FILE).",
+            **{k: v for k, v in schema.items() if k not in ("title", "description")}}
 
 
 def _describe(err: dict) -> str:
