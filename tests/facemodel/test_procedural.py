@@ -1,3 +1,6 @@
+import sys
+from pathlib import Path
+
 import numpy as np
 
 from thesislib.facemodel import procedural
@@ -95,3 +98,15 @@ def test_sex_and_age_lead_the_colour_model(face_model):
     assert var[0] > 3 * var[2] and var[1] > 3 * var[2]
     for name, k in (("sex", 0), ("age", 1)):
         assert abs(face_model.directions[name]["color"][k]) > 0.9
+
+
+def test_cache_dir_is_the_platform_user_cache_unless_thesislib_cache_is_set(tmp_path, monkeypatch):
+    import platformdirs
+
+    monkeypatch.delenv("THESISLIB_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))  # platformdirs follows it on Linux
+    assert procedural.cache_dir() == Path(platformdirs.user_cache_dir("thesislib", appauthor=False))
+    if sys.platform.startswith("linux"):
+        assert procedural.cache_dir() == tmp_path / "xdg" / "thesislib"
+    monkeypatch.setenv("THESISLIB_CACHE", str(tmp_path / "mine"))
+    assert procedural.cache_dir() == tmp_path / "mine"

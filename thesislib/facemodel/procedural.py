@@ -33,7 +33,8 @@ Variances decay geometrically so that 95 % of the variance lies in the first
 31 shape and 116 color components (the thesis, Fig 3.6).
 
 Everything is deterministic (a fixed seed); the result is cached on disk
-(``$THESISLIB_CACHE`` or ``~/.cache/thesislib``) and in memory.
+(:func:`cache_dir`: ``$THESISLIB_CACHE``, else the user cache folder of :mod:`platformdirs`,
+e.g. ``~/.cache/thesislib`` on Linux) and in memory.
 """
 from __future__ import annotations
 
@@ -241,7 +242,15 @@ def _landmarks(verts) -> dict:
 
 # ---------------------------------------------------------------- caching
 def cache_dir() -> Path:
-    return Path(os.environ.get("THESISLIB_CACHE", Path.home() / ".cache" / "thesislib"))
+    """Where the built model is cached: ``$THESISLIB_CACHE`` when set, else the platform's user
+    cache folder (``platformdirs.user_cache_dir("thesislib")``: ``~/.cache/thesislib`` or
+    ``$XDG_CACHE_HOME/thesislib`` on Linux, ``~/Library/Caches/thesislib`` on macOS,
+    ``%LOCALAPPDATA%\\thesislib\\Cache`` on Windows)."""
+    if os.environ.get("THESISLIB_CACHE"):
+        return Path(os.environ["THESISLIB_CACHE"]).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("thesislib", appauthor=False))
 
 
 def _save(arrays: dict, path: Path) -> None:
