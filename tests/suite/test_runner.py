@@ -164,7 +164,10 @@ def test_report_shows_no_stuck_progress_bar(tmp_path):
     body = ("from tqdm.auto import tqdm\n"
             "for _ in tqdm(range(40), disable=False, desc='dlib features', unit='img'):\n    pass\n"
             "for _ in tqdm(range(5), disable=False, desc='epochs', leave=False):\n    pass\n"
-            "for i in tqdm(range(9), disable=False, desc='early'):\n    if i == 3:\n        break\n")
+            "for i in tqdm(range(9), disable=False, desc='early'):\n    if i == 3:\n        break\n"
+            "import sys, tqdm.std\n"  # a bar drawn as text lands on stderr
+            "for _ in tqdm.std.tqdm(range(6), disable=False, desc='text bar', file=sys.stderr):\n    pass\n"
+            "print(f'saved to {out_dir}/data/x.csv')\n")
     from thesislib.suite.params import SECTIONS
 
     chapter = CHAPTERS[0]
@@ -183,6 +186,11 @@ def test_report_shows_no_stuck_progress_bar(tmp_path):
     assert "dlib features: 100%|##########| 40/40 [" in text and "dlib features: 100%" in page
     assert "epochs: 100%|##########| 5/5" in text
     assert "early: stopped at 3/9" in text  # the bar counts finished iterations
+    assert "text bar: 100%|##########| 6/6" in text
+    # finished bars read as plain text, not in the red box of stderr; no path of this machine
+    assert not [o for c in saved.cells for o in c.get("outputs", []) if o.get("name") == "stderr"]
+    assert 'data-mime-type="application/vnd.jupyter.stderr"' not in page
+    assert "saved to data/x.csv" in page and str(out.resolve()) not in page and str(out) not in page
 
 
 def test_bar_line():

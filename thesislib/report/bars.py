@@ -10,6 +10,11 @@ from the stored final state: a finished bar (``desc: 100%|##########| 40/40 [...
 or, where the loop stopped early or the state is missing, a one-line summary that
 does not look like a bar (``desc: stopped at 12/40``). The suite applies it to every
 executed chapter before the HTML export, so it holds whichever code drew the bar.
+
+The lines are ``stdout`` stream outputs: a report renders ``stderr`` in a red box that reads
+like an error. A bar that tqdm drew as text (``tqdm.std``, or ``tqdm.auto`` without
+ipywidgets) lands on stderr as ``\r``-separated redraws; such an output, when it holds
+nothing but bars, becomes the same final lines on stdout.
 """
 from __future__ import annotations
 
@@ -107,6 +112,46 @@ def finish_progress_bars(nb) -> int:
                 line = f"{found.group('desc') + ': ' if found.group('desc') else ''}progress not recorded"
             else:
                 line = bar_line(*final)
-            cell.outputs[i] = nbformat.v4.new_output("stream", name="stderr", text=line + "\n")
+            cell.outputs[i] = nbformat.v4.new_output("stream", name="stdout", text=line + "\n")
             replaced += 1
+        replaced += _text_bars(cell)
     return replaced
+
+
+def _final_line(row: str) -> str:
+    """What a terminal shows of one ``\\r``-redrawn line: its last non-blank redraw (a bar with
+    ``leave=False`` blanks itself last)."""
+    return next((part.strip() for part in reversed(row.split("\r")) if part.strip()), "")
+
+
+def _text_bars(cell) -> int:
+    """Text-mode tqdm bars in a cell's stderr stream outputs become one stdout output of their
+    final lines (at the first stderr output's place); other stderr lines stay stderr, after it.
+    The kernel sends stderr in chunks that may split a line, so the cell's stderr is read whole.
+    Returns 1 when bars were found, else 0 (the cell is left as it was)."""
+    import nbformat
+
+    outputs = cell.get("outputs", [])
+    at = [i for i, o in enumerate(outputs) if o.get("output_type") == "stream" and o.get("name") == "stderr"]
+    if not at:
+        return 0
+    text = "".join("".join(t) if isinstance(t := outputs[i].get("text", ""), list) else t for i in at)
+    bars, other = [], []
+    for row in text.split("\n"):
+        last = _final_line(row)
+        found = _TQDM_TEXT.match(last) if last else None
+        if found is None:
+            other.append(row)
+            continue
+        n, total = _number(found.group("n")), _number(found.group("total"))
+        right = last.split("|", 2)[2].strip() if last.count("|") >= 2 else ""
+        bars.append((bar_line(found.group("desc"), n, total, right) if n is not None and total is not None
+                     else last) + "\n")
+    if not bars:
+        return 0
+    rest = "\n".join(other)
+    new = [nbformat.v4.new_output("stream", name="stdout", text="".join(bars))]
+    if rest.strip():
+        new.append(nbformat.v4.new_output("stream", name="stderr", text=rest.strip("\n") + "\n"))
+    cell.outputs = outputs[:at[0]] + new + [o for i, o in enumerate(outputs) if i > at[0] and i not in at]
+    return 1

@@ -37,6 +37,7 @@ from .outputs import output_names
 from thesislib.report import MAIN_FIGURES, chapter_headline, headline_html, read_headline, write_headline
 from thesislib.report import finish_progress_bars
 from thesislib.report import CODE_MODES, add_contents, insert_headline, nav_html, static_outputs
+from thesislib.report import relative_paths
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "report" / "templates"
 REMOTE_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"']https?://[^>]*>\s*</script>", re.IGNORECASE)
@@ -80,6 +81,7 @@ def export_html(notebook_path, html_path, report_code: str = "folded", nav: str 
     nb = nbformat.read(str(notebook_path), as_version=4)
     nb.metadata.pop("widgets", None)  # live widgets cannot run in a static page; static twins do
     static_outputs(nb)
+    relative_paths(nb, Path(html_path).parent)  # the page lies in the output folder: no machine paths
     exporter = HTMLExporter(template_name="offline", extra_template_basedirs=[str(TEMPLATES)])
     body, _ = exporter.from_notebook_node(nb, resources={"report_code": report_code, "thesislib_nav": nav})
     # plotly's notebook renderer adds a MathJax <script> from a CDN to every figure: drop
