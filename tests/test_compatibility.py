@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from thesislib.datasets import generate, load_dataset
+from thesislib.facemodel import default_model
 from thesislib.samplers import CVGAN1, ConditionalGAN, GMMSampler
 
 DATA = Path(__file__).resolve().parent / "data" / "ab14470"
@@ -30,6 +31,9 @@ def _fixtures():
 
 F = _fixtures()
 X, G, AGE, SEX = F.inputs()
+# ab14470's generate took n_shape/n_color (F.GEN); today the truncated model carries them
+GEN = {k: v for k, v in F.GEN.items() if k not in ("n_shape", "n_color")}
+GEN["model"] = default_model().truncated(F.GEN["n_shape"], F.GEN["n_color"])
 
 
 def _copy(name, tmp_path):
@@ -43,7 +47,7 @@ def test_old_cards_name_the_old_module():
 
 def test_a_dataset_stopped_by_the_old_code_resumes_to_the_old_bytes(tmp_path):
     out = _copy("gmm_dataset_cut", tmp_path)
-    card = generate(out, GMMSampler(**F.GMM_SETTINGS).fit(X), **F.GEN)
+    card = generate(out, GMMSampler(**F.GMM_SETTINGS).fit(X), **GEN)
     assert card.run["images_rendered"] == F.GEN["n_faces"] * F.GEN["images_per_face"] - F.GEN["chunk_size"]
     old = DATA / "gmm_dataset"
     for png in sorted((old / "images").glob("*.png")):
@@ -61,10 +65,10 @@ def test_a_finished_old_dataset_loads_and_is_not_rendered_again(tmp_path):
     before = {p.name: p.stat().st_mtime_ns for p in (out / "images").iterdir()}
     ds = load_dataset(out)
     assert len(ds.labels) == F.GEN["n_faces"] * F.GEN["images_per_face"]
-    generate(out, GMMSampler(**F.GMM_SETTINGS).fit(X), **F.GEN)  # the same request: nothing to do
+    generate(out, GMMSampler(**F.GMM_SETTINGS).fit(X), **GEN)  # the same request: nothing to do
     assert {p.name: p.stat().st_mtime_ns for p in (out / "images").iterdir()} == before
     with pytest.raises(ValueError, match="other settings"):
-        generate(out, GMMSampler(**{**F.GMM_SETTINGS, "seed": 1}).fit(X), **F.GEN)
+        generate(out, GMMSampler(**{**F.GMM_SETTINGS, "seed": 1}).fit(X), **GEN)
 
 
 def test_an_old_saved_gan_loads_and_samples_as_it_did():

@@ -240,21 +240,23 @@ def test_wide_resnet_needs_torchvision_and_weights(tmp_path):
 
 
 def test_ensemble_picks_argmax(tmp_path):
-    from thesislib.facemodel import load_fitted_set, param_columns
+    from thesislib.facemodel import default_model, load_fitted_set, param_columns
+
+    small = default_model().truncated(3, 3, 0)
 
     r = np.random.default_rng(0)
     preds = {m: r.normal(size=(4, 6)) for m in ("a", "b", "c")}
     scores = {"a": np.array([0.9, 0.1, np.nan, np.nan]), "b": np.array([0.5, 0.7, 0.2, np.nan]),
               "c": np.array([0.1, 0.8, 0.3, np.nan])}
     df = evaluation.ensemble_fit(preds, scores, ids=["p0", "p1", "p2", "p3"], age=[20, 30, 40, 50], sex=[1, 0, 1, 0],
-                         n_shape=3, n_color=3, path=tmp_path / "ens.parquet")
+                         model=small, path=tmp_path / "ens.parquet")
     assert list(df["model"]) == ["a", "c", "c"] and df.attrs["dropped"] == 1
-    np.testing.assert_array_equal(df[param_columns(3, 3)].to_numpy(),
+    np.testing.assert_array_equal(df[param_columns(small)].to_numpy(),
                                   np.stack([preds["a"][0], preds["c"][1], preds["c"][2]]))
     assert list(df["age"]) == [20, 30, 40] and list(df["score"]) == [0.9, 0.8, 0.3]
     back = pd.read_parquet(tmp_path / "ens.parquet")
     pd.testing.assert_frame_equal(back, df, check_like=True)
-    pop = load_fitted_set(tmp_path / "ens.parquet", 3, 3)
+    pop = load_fitted_set(tmp_path / "ens.parquet", small)
     assert len(pop) == 3
 
 

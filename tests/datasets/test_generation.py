@@ -15,6 +15,7 @@ from thesislib.datasets.wiki import SKIP_REASONS
 from thesislib.datasets.generation import ExpressionSettings
 from thesislib.datasets import generate, load_dataset, load_wiki, dataset_gallery
 from thesislib.samplers import make_sampler
+from thesislib.facemodel import default_model
 
 N_FACES, PER_FACE, SEED, CHUNK = 6, 2, 11, 4
 BASE = dict(sampler="naive_normal_1", n_faces=N_FACES, images_per_face=PER_FACE, seed=SEED,
@@ -226,15 +227,15 @@ class GMMLikeSampler:
 
 
 def test_labels_from_gmm_like_sampler(tmp_path):
-    generate(tmp_path / "g", GMMLikeSampler(), n_faces=2, images_per_face=1, seed=1, n_shape=10, n_color=10,
-             crop="landmarks", progress=True)
+    generate(tmp_path / "g", GMMLikeSampler(), n_faces=2, images_per_face=1, seed=1,
+             model=default_model().truncated(10, 10), crop="landmarks", progress=True)
     lab = load_dataset(tmp_path / "g").labels
     assert lab["age"].tolist() == [33.0, 33.0] and lab["sex"].tolist() == [1.0, 1.0]
 
 
 def test_labels_from_sampler_expression_and_center_crop(tmp_path):
-    card = generate(tmp_path / "x", LabelledSampler(), n_faces=3, images_per_face=1, seed=1, n_shape=10,
-                    n_color=10, expression=ExpressionSettings(n_expression=5), crop=False, progress=False)
+    card = generate(tmp_path / "x", LabelledSampler(), n_faces=3, images_per_face=1, seed=1,
+                    model=default_model().truncated(10, 10), expression=ExpressionSettings(n_expression=5), crop=False, progress=False)
     lab = load_dataset(tmp_path / "x").labels
     np.testing.assert_allclose(lab["age"], [20, 45, 70])
     assert lab["sex"].tolist() == [0, 1, 0]

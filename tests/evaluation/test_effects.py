@@ -8,9 +8,9 @@ from thesislib.facemodel import population as pop
 
 def test_face_difference_is_zero_for_one_face_and_symmetric(face_model, rng):
     a, b = rng.normal(size=100), rng.normal(size=100)
-    same = effects.face_difference(face_model, a, a, 50, 50)
+    same = effects.face_difference(face_model.truncated(50, 50), a, a)
     assert same == {"mm": 0.0, "color": 0.0, "landmark_px": 0.0}
-    ab, ba = (effects.face_difference(face_model, p, q, 50, 50) for p, q in ((a, b), (b, a)))
+    ab, ba = (effects.face_difference(face_model.truncated(50, 50), p, q) for p, q in ((a, b), (b, a)))
     for k in ab:
         assert ab[k] == pytest.approx(ba[k]) and ab[k] > 0
 
@@ -21,7 +21,7 @@ def test_face_difference_units(face_model):
     m = face_model
     a, b = np.zeros(100), np.zeros(100)
     b[50] = 2.0                                   # colour only
-    d = effects.face_difference(m, a, b, 50, 50)
+    d = effects.face_difference(m.truncated(50, 50), a, b)
     want = 255 * np.abs(m.colors(b[50:]) - m.colors(a[50:])).mean()
     assert d["mm"] == 0 and d["landmark_px"] == 0 and d["color"] == pytest.approx(want)
     px = effects._landmark_pixels(m, m.vertices(None).reshape(-1, 3))
@@ -51,8 +51,8 @@ def test_population_age_and_sex_are_visible(face_model):
 def test_conditional_effects_with_a_known_generator(face_model):
     """A generator that moves along the model's own age and sex directions: old vs young
     at one sex equals the population-style difference of those two vectors."""
-    d_sex = pop.semantic_direction(face_model, "sex", 50, 50)
-    d_age = pop.semantic_direction(face_model, "age", 50, 50)
+    d_sex = pop.semantic_direction(face_model.truncated(50, 50), "sex")
+    d_age = pop.semantic_direction(face_model.truncated(50, 50), "age")
 
     def generate(z, age, sex):
         z = np.asarray(z, float)
@@ -60,8 +60,8 @@ def test_conditional_effects_with_a_known_generator(face_model):
         return base + np.outer((np.asarray(age) - 30) / 15, d_age) + np.outer(2 * np.asarray(sex) - 1, 2 * d_sex)
 
     z, z2 = np.zeros(20), np.random.default_rng(0).normal(size=20)
-    t = effects.conditional_effects(generate, face_model, z, 50, 50, z_other=z2)
+    t = effects.conditional_effects(generate, face_model.truncated(50, 50), z, z_other=z2)
     assert len(t) == 5 and t.comparison.iloc[-1] == "two identities"
-    want = effects.face_difference(face_model, generate(z[None], [18], [0])[0], generate(z[None], [80], [0])[0], 50, 50)
+    want = effects.face_difference(face_model.truncated(50, 50), generate(z[None], [18], [0])[0], generate(z[None], [80], [0])[0])
     assert t.iloc[0]["mm"] == pytest.approx(want["mm"])
     assert isinstance(t, pd.DataFrame) and (t.mm > 0).all()

@@ -26,7 +26,7 @@ def model():
 
 @pytest.fixture(scope="module")
 def frontal_rate(model):
-    return realism.detection_rate(model, n=200, seed=0)
+    return realism.detection_rate(model.truncated(50, 50), n=200, seed=0)
 
 
 def test_frontal_detection_50_components(frontal_rate):
@@ -35,12 +35,12 @@ def test_frontal_detection_50_components(frontal_rate):
 
 
 def test_frontal_detection_all_components(model):
-    r = realism.detection_rate(model, n=200, seed=0, n_shape=199, n_color=199)
+    r = realism.detection_rate(model, n=200, seed=0)  # all 199 + 199 components
     assert r.rate >= 0.95, f"exactly one face in {r.rate:.1%} of frontal renders (199 + 199)"
 
 
 def test_detection_at_15_degrees_yaw(model):
-    r = realism.detection_rate(model, n=200, seed=0, yaw=15.0)
+    r = realism.detection_rate(model.truncated(50, 50), n=200, seed=0, yaw=15.0)
     assert r.rate >= 0.90, f"exactly one face in {r.rate:.1%} of renders at 15 deg yaw"
 
 
@@ -48,7 +48,8 @@ def test_extreme_proportions_break_detection(model, frontal_rate):
     # the first shape components (sex/age mixed with face length, jaw width, nose
     # height, eye spacing) pushed to +-4.5 sd
     extreme = realism.detection_rate(
-        model, coefficients=realism.extreme_coefficients(100, np.random.default_rng(1), n_first=6, value=4.5))
+        model, coefficients=realism.extreme_coefficients(100, np.random.default_rng(1), model.truncated(50, 50), n_first=6,
+                                                      value=4.5))
     # every shape coefficient from U(-5, 5) (the thesis' wide uniform sampler)
     rng = np.random.default_rng(2)
     uniform = realism.detection_rate(model, coefficients=(rng.uniform(-5, 5, (100, 50)), rng.normal(size=(100, 50))))
@@ -57,7 +58,7 @@ def test_extreme_proportions_break_detection(model, frontal_rate):
 
 
 def test_identity_auc_100_identities(model):
-    r = realism.identity_auc(model, n_identities=100, seed=0, n_jobs=2)
+    r = realism.identity_auc(model.truncated(50, 50), n_identities=100, seed=0, n_jobs=2)
     assert r.n_identities == 100 and r.same.shape == (100,) and r.different.shape == (9900,)
     assert r.auc >= 0.85, f"identity ROC AUC {r.auc:.3f}"
     assert r.same.mean() > r.different.mean()

@@ -16,38 +16,38 @@ def _dip(values, bins=40):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_reference_population_sex_bimodal_random_unimodal(face_model, seed):
     rng = np.random.default_rng(seed)
-    pop = P.reference_population(face_model, 6000, rng)
-    d = P.semantic_direction(face_model, "sex", 50, 50)
+    pop = P.reference_population(face_model.truncated(50, 50), 6000, rng)
+    d = P.semantic_direction(face_model.truncated(50, 50), "sex")
     assert _dip(pop.params @ d) == 2
     assert _dip(rng.normal(size=(6000, 100)) @ d) == 1
     males = pop.params[pop.sex == 1] @ d
     females = pop.params[pop.sex == 0] @ d
     assert males.mean() - females.mean() > 1.5
     assert pop.age.min() >= 18 and pop.age.max() <= 80
-    age_dir = P.semantic_direction(face_model, "age", 50, 50)
+    age_dir = P.semantic_direction(face_model.truncated(50, 50), "age")
     assert stats.pearsonr(pop.age, pop.params @ age_dir)[0] > 0.3
 
 
 def test_population_frame_and_split(face_model, rng, tmp_path):
-    pop = P.reference_population(face_model, 200, rng, n_shape=10, n_color=5)
+    pop = P.reference_population(face_model.truncated(10, 5), 200, rng)
     df = pop.to_frame()
     assert list(df.columns[:2]) == ["shape_000", "shape_001"] and df.shape == (200, 17)
     a, b = pop.split(0.25, rng)
     assert len(a) == 50 and len(b) == 150
     df.to_parquet(tmp_path / "fit.parquet")
-    back = P.load_fitted_set(tmp_path / "fit.parquet", 10, 5)
+    back = P.load_fitted_set(tmp_path / "fit.parquet", face_model.truncated(10, 5))
     np.testing.assert_allclose(back.params, pop.params)
     with pytest.raises(ValueError, match="missing columns"):
-        P.load_fitted_set(tmp_path / "fit.parquet", 12, 5)
+        P.load_fitted_set(tmp_path / "fit.parquet", face_model.truncated(12, 5))
     with pytest.raises(FileNotFoundError, match="fitted set not found"):
-        P.load_fitted_set(tmp_path / "none.parquet", 10, 5)
+        P.load_fitted_set(tmp_path / "none.parquet", face_model.truncated(10, 5))
 
 
 def test_validity_falls_with_distance(face_model):
     rng = np.random.default_rng(3)
-    pop = P.reference_population(face_model, 5000, rng)
+    pop = P.reference_population(face_model.truncated(50, 50), 5000, rng)
     v = P.Validity().fit(pop.params)
-    fresh = P.reference_population(face_model, 4000, rng).params
+    fresh = P.reference_population(face_model.truncated(50, 50), 4000, rng).params
     assert v.valid_fraction(fresh) > 0.99
     fractions = [v.valid_fraction(rng.normal(0, s, size=(2000, 100))) for s in (0.7, 1.0, 1.5)]
     assert fractions[0] > fractions[1] > fractions[2]
@@ -62,15 +62,15 @@ def test_models_without_directions_get_a_fixed_one(tmp_path):
     from thesislib.facemodel import load_bfm2017
 
     m = load_bfm2017(write_bfm(tmp_path / "b.h5", n_vertices=30, k=(12, 12, 2)))
-    d1 = P.semantic_direction(m, "sex", 12, 12)
-    assert np.allclose(d1, P.semantic_direction(m, "sex", 12, 12)) and abs(np.linalg.norm(d1) - 1) < 1e-9
-    pop = P.reference_population(m, 100, np.random.default_rng(0), n_shape=12, n_color=12)
+    d1 = P.semantic_direction(m, "sex")
+    assert np.allclose(d1, P.semantic_direction(m, "sex")) and abs(np.linalg.norm(d1) - 1) < 1e-9
+    pop = P.reference_population(m, 100, np.random.default_rng(0))
     assert pop.params.shape == (100, 24)
 
 
 def test_validity_by_distance(face_model):
     rng = np.random.default_rng(5)
-    pop = P.reference_population(face_model, 3000, rng)
+    pop = P.reference_population(face_model.truncated(50, 50), 3000, rng)
     v = P.Validity().fit(pop.params)
     samples = {"N(0, 1)": rng.normal(size=(1000, 100)), "U(-4, 4)": rng.uniform(-4, 4, size=(1000, 100))}
     table, curve = P.validity_by_distance(v, samples, bins=10)

@@ -14,6 +14,7 @@ if importlib.util.find_spec("face_recognition_models") is None:  # pragma: no co
 from PIL import Image  # noqa: E402
 
 from thesislib.datasets import photo_test_set  # noqa: E402
+from thesislib.facemodel import default_model  # noqa: E402
 from thesislib.faces import photos as P  # noqa: E402
 
 HAS_MP = importlib.util.find_spec("mediapipe") is not None
@@ -71,7 +72,7 @@ def test_folder_of_photos(photo_folder):
 def test_photo_test_set(photo_folder):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ts = photo_test_set(photo_folder, n_shape=7, n_color=5, methods=METHODS)
+        ts = photo_test_set(photo_folder, default_model().truncated(7, 5), methods=METHODS)
     assert len(ts) == 2 and ts.ids == ["astronaut.png", "grace_hopper.jpg"] and ts.params is None
     assert np.isnan(ts.age).all() and np.isnan(ts.sex).all() and (ts.n_shape, ts.n_color) == (7, 5)
     assert "2 unreadable" in ts.source and "1 no face" in ts.source
@@ -160,7 +161,7 @@ def test_clear_errors(monkeypatch):
 def test_package_photos_use_the_same_detection():
     from thesislib.datasets import package_photos
 
-    ps = package_photos(3, 4)
+    ps = package_photos(default_model().truncated(3, 4))
     if ps is None:  # pragma: no cover - neither scikit-image nor matplotlib's sample photo
         pytest.skip("no package photos installed")
     assert ps.images.shape[1:] == (224, 224, 3) and ps.params is None and np.isnan(ps.age).all()

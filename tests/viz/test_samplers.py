@@ -35,13 +35,13 @@ def test_sampler_galleries_share_scenes(face_model):
     faces = rng.normal(size=(3, 10))
     draws = {"x": faces, "y": np.vstack([faces[:1], -faces[1:]])}  # first face shared
     scenes = SceneSampler(background="procedural").sample_many(2, np.random.default_rng(1))
-    g = VS.sampler_galleries(model, draws, scenes, 5, 5)
+    g = VS.sampler_galleries(model, draws, scenes)
     assert list(g) == ["x", "y"] and [len(v) for v in g.values()] == [2, 2]
     assert g["x"][0].shape == (227, 227, 3) and g["x"][0].dtype == np.uint8
     np.testing.assert_array_equal(g["x"][0], g["y"][0])  # same face, same scene: same image
     assert not np.array_equal(g["x"][1], g["y"][1])
     with pytest.raises(ValueError, match="needs 2"):
-        VS.sampler_galleries(model, {"z": faces[:1]}, scenes, 5, 5)
+        VS.sampler_galleries(model, {"z": faces[:1]}, scenes)
 
 
 def test_gallery_rows_and_slider():

@@ -40,7 +40,7 @@ def test_static_twin_has_one_step_per_frame(face_model):
 def test_sampler_comparison_draws_new_faces(face_model, rng):
     m = face_model.truncated(5, 5, 0)
     draws = {"a": rng.normal(size=(3, 10)), "b": rng.uniform(-3, 3, size=(3, 10))}
-    w = widgets.SamplerComparison(m, draws, 5, 5)
+    w = widgets.SamplerComparison(m, draws)
     before = [b.value for b in w.images]
     w.next()
     assert [b.value for b in w.images] != before

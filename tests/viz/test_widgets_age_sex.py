@@ -21,7 +21,7 @@ def small(face_model):
 
 def test_sliders_change_labels_with_z_fixed(small):
     gan, model = small
-    ex = AgeSexExplorer(gan, model, 4, 3, rng=np.random.default_rng(1), age=30, sex=0.0)
+    ex = AgeSexExplorer(gan, model, rng=np.random.default_rng(1), age=30, sex=0.0)
     z0 = ex.z.copy()
     np.testing.assert_allclose(ex.params, gan.generate(z0, 30, 0.0))
     image0 = ex.image.value
@@ -37,7 +37,7 @@ def test_sliders_change_labels_with_z_fixed(small):
 
 def test_slider_callback_and_new_z(small):
     gan, model = small
-    ex = AgeSexExplorer(gan, model, 4, 3, rng=np.random.default_rng(2))
+    ex = AgeSexExplorer(gan, model, rng=np.random.default_rng(2))
     z0 = ex.z.copy()
     ex.age.value = 60.0  # a user moving the slider
     np.testing.assert_allclose(ex.params, gan.generate(z0, 60.0, ex.sex.value))
@@ -52,7 +52,7 @@ def test_slider_callback_and_new_z(small):
 def test_static_twin_groups(small):
     gan, model = small
     z = np.random.default_rng(3).standard_normal(gan.latent_dim)
-    groups = age_sex_frames(gan, model, z, [18, 49, 80], [0.0, 1.0], 4, 3)
+    groups = age_sex_frames(gan, model, z, [18, 49, 80], [0.0, 1.0])
     assert list(groups) == ["sex 0.00", "sex 1.00"]
     assert list(groups["sex 1.00"]) == ["18 y", "49 y", "80 y"]
     assert all(img.shape == (227, 227, 3) and img.dtype == np.uint8

@@ -27,7 +27,7 @@ class TestSet:
     ids : list of n str
     params : (n, n_shape + n_color) float64 true parameters in sd, or None (photos)
     age, sex : (n,) float64 or None (sex 1 male, 0 female, NaN unknown)
-    n_shape, n_color : int
+    n_shape, n_color : int, the parameter layout (the model's counts of the function that made the set)
     source : str, where the images come from
     """
 
@@ -46,6 +46,11 @@ class TestSet:
         return len(self.images)
 
 
+def _layout(model) -> tuple[int, int]:
+    """(n_shape, n_color) of ``model``, or the thesis' (50, 50) for None (the embedded default)."""
+    return (50, 50) if model is None else (int(model.n_shape), int(model.n_color))
+
+
 def realistic_scenes():
     """Scene distribution of the real-like test set: near-frontal poses (|yaw| <= 20°,
     pitch sd 8°, like curated photo sets), built-in light prior, procedural backgrounds."""
@@ -55,8 +60,7 @@ def realistic_scenes():
                         roll_std=4.0, max_roll=10.0)
 
 
-def realistic_test_set(n: int, seed: int, model=None, n_shape: int = 50, n_color: int = 50,
-                       scene_sampler=None, name: str = "real-like", progress: bool = False) -> TestSet:
+def realistic_test_set(n: int, seed: int, model=None, scene_sampler=None, name: str = "real-like", progress: bool = False) -> TestSet:
     """Held-out real-like faces with known truth.
 
     Faces come from :func:`thesislib.facemodel.population.reference_population` (``rng =
@@ -65,6 +69,16 @@ def realistic_test_set(n: int, seed: int, model=None, n_shape: int = 50, n_color
     dataset uses, so backgrounds and light differ from training. Each render is cropped
     from its projected landmarks (:func:`thesislib.imaging.crops.landmark_crop`, framed like a
     detector crop on average), as the training datasets are.
+
+    Parameters
+    ----------
+    n : number of faces
+    seed : int
+    model : truncated MorphableModel; its n_shape/n_color decide the parameter layout, or None
+        (the embedded default truncated to 50 + 50)
+    scene_sampler : scene distribution (default :func:`realistic_scenes`)
+    name : str
+    progress : bool, show a tqdm bar
 
     Returns
     -------
@@ -77,8 +91,9 @@ def realistic_test_set(n: int, seed: int, model=None, n_shape: int = 50, n_color
     from thesislib.facemodel import reference_population
     from thesislib.imaging import Workspace, render
 
-    base = (default_model() if model is None else model).truncated(n_shape, n_color, 0)
-    pop = reference_population(base, int(n), np.random.default_rng([int(seed), 0]), n_shape, n_color)
+    base = (default_model().truncated(50, 50, 0) if model is None else model).truncated(None, None, 0)
+    n_shape, n_color = base.n_shape, base.n_color
+    pop = reference_population(base, int(n), np.random.default_rng([int(seed), 0]))
     scenes = (scene_sampler or realistic_scenes()).sample_many(int(n), np.random.default_rng([int(seed), 1]))
     images, ws = np.empty((int(n), 224, 224, 3), np.uint8), Workspace()
     for i in tqdm(range(int(n)), disable=not progress, desc="real-like test set"):
@@ -90,12 +105,14 @@ def realistic_test_set(n: int, seed: int, model=None, n_shape: int = 50, n_color
 
 
 def wiki_test_set(mat_path, root, n: int | None = None, seed: int = 0, min_face_score: float = 1.0,
-                  n_shape: int = 50, n_color: int = 50, progress: bool = False) -> TestSet:
+                  model=None, progress: bool = False) -> TestSet:
     """IMDB-WIKI photos (``wiki.mat`` + image folder ``root``) cropped at their face boxes.
 
     Rows come from :func:`thesislib.datasets.generation.load_wiki` (its filters); ``n`` of them are
-    drawn with ``default_rng(seed)`` (None: all). Age and sex are kept.
+    drawn with ``default_rng(seed)`` (None: all). Age and sex are kept. ``model``: truncated MorphableModel; its n_shape/n_color decide the parameter layout
+    (None: the thesis' 50 + 50).
     """
+    n_shape, n_color = _layout(model)
     from PIL import Image
     from tqdm.auto import tqdm
 
@@ -119,14 +136,16 @@ def wiki_test_set(mat_path, root, n: int | None = None, seed: int = 0, min_face_
                    f"IMDB-WIKI {mat_path}")
 
 
-def photo_test_set(folder, n_shape: int = 50, n_color: int = 50, methods=METHODS):
-    """A :class:`thesislib.datasets.testsets.TestSet` of the photos in ``folder`` (see :func:`load_photos`).
+def photo_test_set(folder, model=None, methods=METHODS):
+    """A :class:`thesislib.datasets.testsets.TestSet` of the photos in ``folder`` (see :func:`load_photos`);
+    ``model``: truncated MorphableModel; its n_shape/n_color decide the parameter layout (None: the thesis' 50 + 50).
 
     Returns
     -------
     TestSet named "photos": the crops, ids = file names, params None, age and sex NaN
     (unknown), source naming the folder and the counts skipped
     """
+    n_shape, n_color = _layout(model)
     ps = load_photos(folder, methods)
     nan = np.full(len(ps), np.nan)
     skipped = ", ".join(f"{len(v)} {k}" for k, v in ps.skipped.items() if v)
@@ -134,8 +153,9 @@ def photo_test_set(folder, n_shape: int = 50, n_color: int = 50, methods=METHODS
                    f"photos in {ps.folder}" + (f" (skipped: {skipped})" if skipped else ""))
 
 
-def package_photos(n_shape: int = 50, n_color: int = 50) -> TestSet | None:
-    """Real face photos shipped by installed packages, or None when there are none.
+def package_photos(model=None) -> TestSet | None:
+    """Real face photos shipped by installed packages, or None when there are none; ``model``:
+    truncated MorphableModel; its n_shape/n_color decide the parameter layout (None: the thesis' 50 + 50).
 
     scikit-image's ``skimage.data.astronaut`` (when scikit-image is installed) and
     matplotlib's ``sample_data/grace_hopper.jpg`` (when present); dlib-bin and
@@ -143,6 +163,7 @@ def package_photos(n_shape: int = 50, n_color: int = 50) -> TestSet | None:
     photos (:func:`thesislib.faces.photos.detect_face`: dlib, then MediaPipe); photos where
     no face is found are left out.
     """
+    n_shape, n_color = _layout(model)
     found, sources = {}, []
     if importlib.util.find_spec("skimage") is not None:
         try:

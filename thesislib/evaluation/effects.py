@@ -39,8 +39,13 @@ def _landmark_pixels(model, vertices: np.ndarray) -> np.ndarray:
     return screen
 
 
-def face_difference(model, a, b, n_shape: int, n_color: int) -> dict:
+def face_difference(model, a, b) -> dict:
     """Distances between the faces of parameter vectors ``a`` and ``b`` ([shape | color]).
+
+    Parameters
+    ----------
+    model : truncated MorphableModel; its n_shape/n_color decide the parameter layout
+    a, b : (n_shape + n_color,) parameter vectors in sd
 
     Returns
     -------
@@ -49,6 +54,7 @@ def face_difference(model, a, b, n_shape: int, n_color: int) -> dict:
     the model has no landmarks)
     """
     a, b = np.asarray(a, float), np.asarray(b, float)
+    n_shape, n_color = model.n_shape, model.n_color
     va = model.vertices(a[:n_shape]).reshape(-1, 3)
     vb = model.vertices(b[:n_shape]).reshape(-1, 3)
     ca = model.colors(a[n_shape:n_shape + n_color])
@@ -59,13 +65,13 @@ def face_difference(model, a, b, n_shape: int, n_color: int) -> dict:
             "color": float(255.0 * np.abs(ca - cb).mean()), "landmark_px": px}
 
 
-def identity_distance(model, params, n_shape: int, n_color: int, rng: np.random.Generator,
-                      pairs: int = 50) -> dict:
-    """Mean :func:`face_difference` over ``pairs`` random pairs of rows of ``params``."""
+def identity_distance(model, params, rng: np.random.Generator, pairs: int = 50) -> dict:
+    """Mean :func:`face_difference` over ``pairs`` random pairs of rows of ``params`` (``model``:
+    truncated MorphableModel; its n_shape/n_color decide the parameter layout)."""
     params = np.asarray(params, float)
     i = rng.integers(0, len(params), size=(pairs, 2))
     i = i[i[:, 0] != i[:, 1]]
-    rows = [face_difference(model, params[p], params[q], n_shape, n_color) for p, q in i]
+    rows = [face_difference(model, params[p], params[q]) for p, q in i]
     return {k: float(np.mean([r[k] for r in rows])) for k in ("mm", "color", "landmark_px")}
 
 
@@ -74,7 +80,7 @@ def population_effects(model, population, rng: np.random.Generator, pairs: int =
 
     Parameters
     ----------
-    model : the morphable model
+    model : the morphable model; it is truncated to the population's n_shape/n_color
     population : :class:`thesislib.facemodel.population.Population` with age and sex labels
     rng : numpy Generator (picks the identity pairs)
     pairs : number of random identity pairs averaged
@@ -86,28 +92,28 @@ def population_effects(model, population, rng: np.random.Generator, pairs: int =
     that entered) and the ratio of each distance to the identity row (``*_x_identity``)
     """
     X, age, sex = population.params, population.age, population.sex
-    ns, nc = population.n_shape, population.n_color
+    model = model.truncated(population.n_shape, population.n_color)
     young, old = age < YOUNG_BELOW, age > OLD_ABOVE
     female, male = sex == 0, sex == 1
     rows = []
     for name, g0, g1 in (("young vs old", young, old), ("female vs male", female, male)):
         if g0.sum() == 0 or g1.sum() == 0:
             continue
-        d = face_difference(model, X[g0].mean(0), X[g1].mean(0), ns, nc)
+        d = face_difference(model, X[g0].mean(0), X[g1].mean(0))
         rows.append({"comparison": name, **d, "faces": int(g0.sum() + g1.sum())})
-    rows.append({"comparison": "two identities", **identity_distance(model, X, ns, nc, rng, pairs),
+    rows.append({"comparison": "two identities", **identity_distance(model, X, rng, pairs),
                  "faces": 2 * pairs})
     return _with_ratios(pd.DataFrame(rows))
 
 
-def conditional_effects(generate, model, z: np.ndarray, n_shape: int, n_color: int,
-                        z_other: np.ndarray, young: float = 18.0, old: float = 80.0) -> pd.DataFrame:
+def conditional_effects(generate, model, z: np.ndarray, z_other: np.ndarray, young: float = 18.0, old: float = 80.0) -> pd.DataFrame:
     """Age and sex effects of a conditional generator for one latent vector ``z``.
 
     Parameters
     ----------
     generate : callable ``(z (n, k), age (n,), sex (n,)) -> (n, d)`` parameter vectors,
         e.g. ``ConditionalGAN.generate``
+    model : truncated MorphableModel; its n_shape/n_color decide the parameter layout
     z, z_other : (k,) latent vectors; ``z_other`` gives the between-identity row
     young, old : the two ages compared
 
@@ -123,9 +129,9 @@ def conditional_effects(generate, model, z: np.ndarray, n_shape: int, n_color: i
     rows = []
     for name, (a0, s0), (a1, s1) in cases:
         p = generate(np.stack([z, z]), np.array([a0, a1]), np.array([s0, s1]))
-        rows.append({"comparison": name, **face_difference(model, p[0], p[1], n_shape, n_color)})
+        rows.append({"comparison": name, **face_difference(model, p[0], p[1])})
     p = generate(np.stack([z, z_other]), np.array([45.0, 45.0]), np.array([0.5, 0.5]))
-    rows.append({"comparison": "two identities", **face_difference(model, p[0], p[1], n_shape, n_color)})
+    rows.append({"comparison": "two identities", **face_difference(model, p[0], p[1])})
     return _with_ratios(pd.DataFrame(rows))
 
 

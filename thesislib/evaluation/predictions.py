@@ -94,29 +94,37 @@ class Evaluation:
         return out
 
 
-def render_predictions(P, model=None, n_shape: int = 50, n_color: int = 50) -> np.ndarray:
+def _thesis_model(model):
+    """``model``, or the embedded default truncated to the thesis' 50 shape + 50 colour components."""
+    from thesislib.facemodel import default_model
+
+    return default_model().truncated(50, 50, 0) if model is None else model
+
+
+def render_predictions(P, model=None) -> np.ndarray:
     """Frontal renders (default scene) of parameter vectors (n, n_shape + n_color), cropped
     to (n, 224, 224, 3) uint8 from their projected landmarks (:func:`thesislib.imaging.crops.landmark_crop`,
-    as the input renders and training datasets are)."""
+    as the input renders and training datasets are); ``model``: truncated MorphableModel; its n_shape/n_color decide the parameter layout
+    (None: the embedded default, 50 + 50)."""
     from thesislib.imaging import landmark_crop
-    from thesislib.facemodel import default_model
     from thesislib.imaging import Workspace, render
 
-    base = (default_model() if model is None else model).truncated(n_shape, n_color, 0)
+    base = _thesis_model(model).truncated(None, None, 0)
+    n_shape, n_color = base.n_shape, base.n_color
     P = np.asarray(P, np.float64)
     out, ws = np.empty((len(P), 224, 224, 3), np.uint8), Workspace()
     for i, p in enumerate(P):
-        r = render(base.instance(p[:n_shape], p[n_shape:]), workspace=ws)
+        r = render(base.instance(p[:n_shape], p[n_shape:n_shape + n_color]), workspace=ws)
         out[i] = landmark_crop(r.image, r.landmarks, r.landmark_visible).image
     return out
 
 
-def shape_errors(P, T, model=None, n_shape: int = 50, batch: int = 32) -> np.ndarray:
+def shape_errors(P, T, model=None, batch: int = 32) -> np.ndarray:
     """Per-vertex shape error (n, N) in mm between predicted and true parameter vectors after
-    rigid alignment (:func:`thesislib.evaluation.geometry.vertex_error`); only shape coefficients matter."""
-    from thesislib.facemodel import default_model
-
-    base = (default_model() if model is None else model).truncated(n_shape, None, 0)
+    rigid alignment (:func:`thesislib.evaluation.geometry.vertex_error`); only shape coefficients matter.
+    ``model``: truncated MorphableModel; its n_shape/n_color decide the parameter layout (None: the embedded default, 50 + 50)."""
+    base = _thesis_model(model).truncated(None, None, 0)
+    n_shape = base.n_shape
     P, T = np.asarray(P, np.float64), np.asarray(T, np.float64)
     out = np.empty((len(P), base.n_vertices))
     for i in range(0, len(P), batch):
@@ -125,12 +133,12 @@ def shape_errors(P, T, model=None, n_shape: int = 50, batch: int = 32) -> np.nda
     return out
 
 
-def albedo_errors(P, T, model=None, n_shape: int = 50, n_color: int = 50, batch: int = 32) -> np.ndarray:
+def albedo_errors(P, T, model=None, batch: int = 32) -> np.ndarray:
     """Per-vertex albedo error (n, N): Euclidean RGB distance in 0-255 between the vertex
-    colours of predicted and true parameters; only colour coefficients matter."""
-    from thesislib.facemodel import default_model
-
-    base = (default_model() if model is None else model).truncated(None, n_color, 0)
+    colours of predicted and true parameters; only colour coefficients matter. ``model``:
+    truncated MorphableModel; its n_shape/n_color decide the parameter layout (None: the embedded default, 50 + 50)."""
+    base = _thesis_model(model).truncated(None, None, 0)
+    n_shape, n_color = base.n_shape, base.n_color
     c = slice(n_shape, n_shape + n_color)
     P, T = np.asarray(P, np.float64)[:, c], np.asarray(T, np.float64)[:, c]
     out = np.empty((len(P), base.n_vertices))
@@ -155,7 +163,8 @@ def evaluate(bprn, test: TestSet, model=None, n: float = 30, embeddings=None, n_
     bprn : fitted :class:`thesislib.bprn.estimator.BPRN` (``n_params = n_shape + n_color`` of the test set),
         or a (n, n_params) array of predictions made elsewhere (e.g. a fitting method)
     test : :class:`TestSet`
-    model : the morphable model to render with (default: the embedded model)
+    model : the morphable model to render with (default: the embedded model); it is truncated
+        to the test set's ``n_shape``/``n_color``
     n : corrected-score strength (eq. 6.2; thesis 30)
     embeddings : (n, 128) dlib descriptors of the inputs from :func:`input_embeddings`, or None
         to compute them (pass them when evaluating many models on one test set)
@@ -189,13 +198,16 @@ def evaluate(bprn, test: TestSet, model=None, n: float = 30, embeddings=None, n_
         else:
             X = features if features is not None else test_features(test, stem, n_jobs, bprn.settings.weights_path)
         P = bprn.predict(X)
-    d = test.n_shape + test.n_color
+    from thesislib.facemodel import default_model
+
+    model = (default_model() if model is None else model).truncated(test.n_shape, test.n_color, 0)
+    d = model.n_params
     if P.shape != (len(test), d):
         raise ValueError(f"predictions have shape {P.shape}; the test set needs ({len(test)}, {d})")
     if recognition:
         from thesislib.faces import similarity
 
-        renders = render_predictions(P, model, test.n_shape, test.n_color)
+        renders = render_predictions(P, model)
         R = B.frozen_features(renders, "dlib", n_jobs=n_jobs, progress=progress)
         S = np.atleast_2d(similarity(R, E))
     else:
@@ -208,10 +220,10 @@ def evaluate(bprn, test: TestSet, model=None, n: float = 30, embeddings=None, n_
     if test.params is not None:
         T = np.asarray(test.params, np.float64)
         df["param_rmse"] = np.sqrt(((P - T) ** 2).mean(axis=1))
-        err = shape_errors(P, T, model, test.n_shape)
+        err = shape_errors(P, T, model)
         df["vertex_mean_mm"], df["vertex_median_mm"] = err.mean(1), np.median(err, 1)
         vertex = geometry.vertex_error_summary(err)
-        df["albedo_mean"] = albedo_errors(P, T, model, test.n_shape, test.n_color).mean(1)
+        df["albedo_mean"] = albedo_errors(P, T, model).mean(1)
     else:
         df["param_rmse"] = df["vertex_mean_mm"] = df["vertex_median_mm"] = df["albedo_mean"] = np.nan
     df["age"] = np.nan if test.age is None else test.age

@@ -30,23 +30,23 @@ from thesislib.imaging import Scene, sample_builtin_sh
 
 
 def _model(model):
+    """The model, or the embedded default truncated to the thesis' 50 shape + 50 colour components."""
     if model is None:
         from thesislib.facemodel import default_model
-        return default_model()
+        return default_model().truncated(50, 50, 0)
     return model
 
 
-def normal_coefficients(n: int, rng: np.random.Generator, n_shape: int = 50, n_color: int = 50,
-                        scale: float = 1.0):
-    """``n`` faces from N(0, scale^2): (shape (n, n_shape), color (n, n_color))."""
-    return scale * rng.normal(size=(n, n_shape)), scale * rng.normal(size=(n, n_color))
+def normal_coefficients(n: int, rng: np.random.Generator, model, scale: float = 1.0):
+    """``n`` faces from N(0, scale^2): (shape (n, n_shape), color (n, n_color)); ``model``:
+    %s.""" % MD
+    return scale * rng.normal(size=(n, model.n_shape)), scale * rng.normal(size=(n, model.n_color))
 
 
-def extreme_coefficients(n: int, rng: np.random.Generator, n_first: int = 6, value: float = 4.5,
-                         n_shape: int = 50, n_color: int = 50):
+def extreme_coefficients(n: int, rng: np.random.Generator, model, n_first: int = 6, value: float = 4.5):
     """Faces with the first ``n_first`` shape coefficients at +-``value`` (random signs), the
-    other shape and all color coefficients from N(0, 1)."""
-    shape, color = normal_coefficients(n, rng, n_shape, n_color)
+    other shape and all color coefficients from N(0, 1); ``model``: %s.""" % MD
+    shape, color = normal_coefficients(n, rng, model)
     shape[:, :n_first] = value * rng.choice([-1.0, 1.0], size=(n, n_first))
     return shape, color
 
@@ -67,23 +67,22 @@ class DetectionReport:
     yaw: float
 
 
-def detection_rate(model=None, n: int = 200, seed: int = 0, yaw: float = 0.0, n_shape: int = 50,
-                   n_color: int = 50, coefficients=None, upsample: int = 0) -> DetectionReport:
+def detection_rate(model=None, n: int = 200, seed: int = 0, yaw: float = 0.0, coefficients=None,
+                   upsample: int = 0) -> DetectionReport:
     """Share of renders in which dlib's HOG detector finds exactly one face.
 
     Parameters
     ----------
-    model : MorphableModel or None (the embedded default)
+    model : truncated MorphableModel; its n_shape/n_color decide the parameter layout (coefficients drawn per part), or None (the embedded default, 50 + 50)
     n : number of faces (ignored when ``coefficients`` is given)
     seed : seed of the N(0, 1) draw
     yaw : degrees; pitch and roll are 0, light and camera the defaults
-    n_shape, n_color : coefficients drawn per part
     coefficients : optional (shape (n, ks), color (n, kc)) to use instead of the draw
     upsample : detector upsampling (the measurement uses 0)
     """
     m = _model(model)
     if coefficients is None:
-        coefficients = normal_coefficients(n, np.random.default_rng(seed), n_shape, n_color)
+        coefficients = normal_coefficients(n, np.random.default_rng(seed), m)
     shape, color = coefficients
     scene = Scene(yaw=float(yaw))
     counts = np.array([len(faces.detect(render(m.instance(shape=s, color=c), scene).image, upsample))
@@ -130,17 +129,15 @@ def identity_views(model, shape, color, rng: np.random.Generator, max_yaw: float
     return [r.image for r in views], [r.landmarks for r in views]
 
 
-def identity_auc(model=None, n_identities: int = 100, seed: int = 0, n_shape: int = 50,
-                 n_color: int = 50, coefficients=None, max_yaw: float = 20.0,
+def identity_auc(model=None, n_identities: int = 100, seed: int = 0, coefficients=None, max_yaw: float = 20.0,
                  n_jobs: int = 1) -> IdentityReport:
     """ROC AUC of dlib face-recognition similarity: same face vs different faces.
 
     Parameters
     ----------
-    model : MorphableModel or None (the embedded default)
+    model : truncated MorphableModel; its n_shape/n_color decide the parameter layout (coefficients drawn per part), or None (the embedded default, 50 + 50)
     n_identities : faces drawn from N(0, 1) (ignored when ``coefficients`` is given)
     seed : seeds the faces, poses and lights
-    n_shape, n_color : coefficients drawn per part
     coefficients : optional (shape (n, ks), color (n, kc))
     max_yaw : degrees, the second view's yaw is U(-max_yaw, max_yaw)
     n_jobs : joblib processes for the embeddings
@@ -150,7 +147,7 @@ def identity_auc(model=None, n_identities: int = 100, seed: int = 0, n_shape: in
     m = _model(model)
     rng = np.random.default_rng(seed)
     if coefficients is None:
-        coefficients = normal_coefficients(n_identities, rng, n_shape, n_color)
+        coefficients = normal_coefficients(n_identities, rng, m)
     shape, color = coefficients
     n = len(shape)
     if n < 2:

@@ -166,20 +166,19 @@ def load_mesh(path):
     return Mesh(vertices, colors, triangles, landmarks)
 
 
-def save_parameter_meshes(model, params, folder, names=None, suffix: str = ".ply", *,
-                          n_shape: int | None = None, n_color: int | None = None) -> list[Path]:
+def save_parameter_meshes(model, params, folder, names=None, suffix: str = ".ply") -> list[Path]:
     """Write the mesh of each parameter vector into ``folder`` (created if missing).
 
     Parameters
     ----------
-    model : :class:`thesislib.facemodel.model.MorphableModel`
+    model : truncated :class:`thesislib.facemodel.model.MorphableModel`; its n_shape/n_color
+        decide the parameter layout
     params : (n, d) array of parameter vectors in sd (``n_shape`` shape then ``n_color``
         colour coefficients, then expression where the model has it)
     folder : str or Path, e.g. ``outputs/<profile>/meshes/<group>``
     names : n file stems (characters other than letters, digits, ``.``, ``_``, ``-`` become
         ``_``), or None for ``face_000``, ``face_001``, ...
     suffix : ".ply" (default), ".obj" or ".vtp"
-    n_shape, n_color : how the vectors split (default: the model's component counts)
 
     Returns
     -------
@@ -194,7 +193,7 @@ def save_parameter_meshes(model, params, folder, names=None, suffix: str = ".ply
         raise ValueError(f"unknown mesh file suffix {suffix!r}: supported suffixes are {', '.join(SUFFIXES)}")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    return [save_mesh(mesh_from_params(model, p, n_shape, n_color), folder / f"{name}{suffix}")
+    return [save_mesh(mesh_from_params(model, p), folder / f"{name}{suffix}")
             for name, p in zip(names, params)]
 
 
@@ -204,12 +203,12 @@ def safe_name(name, default: str = "face") -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("._") or default
 
 
-def mesh_from_params(model, p, n_shape: int | None = None, n_color: int | None = None):
-    """The model instance of one parameter vector in sd: ``n_shape`` shape, ``n_color`` colour
-    coefficients, the rest expression (defaults: all of the model's shape and colour components)."""
+def mesh_from_params(model, p):
+    """The model instance of one parameter vector in sd: ``model.n_shape`` shape, ``model.n_color``
+    colour coefficients, the rest expression (``model``: truncated MorphableModel; its
+    n_shape/n_color decide the parameter layout)."""
     p = np.asarray(p, np.float64).ravel()
-    ns = model.shape.n_components if n_shape is None else int(n_shape)
-    nc = model.color.n_components if n_color is None else int(n_color)
+    ns, nc = model.n_shape, model.n_color
     if p.size < ns + nc:
         raise ValueError(f"a parameter vector needs at least {ns + nc} values (shape + colour), got {p.size}")
     expression = p[ns + nc:] if p.size > ns + nc else None

@@ -118,6 +118,21 @@ class MorphableModel:
     directions: dict = field(default_factory=dict)
 
     @property
+    def n_shape(self) -> int:
+        """Shape components: the first ``n_shape`` entries of a parameter vector."""
+        return self.shape.n_components
+
+    @property
+    def n_color(self) -> int:
+        """Colour components: the next ``n_color`` entries of a parameter vector."""
+        return self.color.n_components
+
+    @property
+    def n_params(self) -> int:
+        """Length of a parameter vector [shape | color]: ``n_shape + n_color``."""
+        return self.n_shape + self.n_color
+
+    @property
     def n_vertices(self) -> int:
         return self.shape.mean.shape[0] // 3
 
@@ -213,10 +228,12 @@ class MorphableModel:
         c = self.colors(np.zeros((n, 0)) if color is None else color, cout)
         return v.astype(np.float32, copy=False), c.astype(np.float32, copy=False)
 
-    def split(self, params: np.ndarray, n_shape: int, n_color: int):
-        """Split parameter vectors [shape | color | expression] into the three parts."""
+    def split(self, params: np.ndarray):
+        """Split parameter vectors [shape | color | expression] into the three parts, by this
+        model's ``n_shape`` and ``n_color``."""
         p = np.asarray(params)
-        return p[..., :n_shape], p[..., n_shape:n_shape + n_color], p[..., n_shape + n_color:]
+        ns, nc = self.n_shape, self.n_color
+        return p[..., :ns], p[..., ns:ns + nc], p[..., ns + nc:]
 
 
 # --------------------------------------------------------------------- BFM 2017

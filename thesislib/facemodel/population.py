@@ -33,17 +33,30 @@ AGE_REFERENCE = 30.0   # the age of the model's mean face (scanned sets are most
 DIRECTION_SEED = 7
 
 
-def param_columns(n_shape: int, n_color: int) -> list[str]:
-    """Column names of a parameter table: ``shape_000``.. then ``color_000``.."""
-    return [f"shape_{i:03d}" for i in range(n_shape)] + [f"color_{i:03d}" for i in range(n_color)]
+def param_columns(model) -> list[str]:
+    """Column names of a parameter table: ``shape_000``.. then ``color_000``..
+
+    Parameters
+    ----------
+    model : truncated MorphableModel; its n_shape/n_color decide the parameter layout
+        (anything with ``n_shape`` and ``n_color``, e.g. a :class:`Population`, also works)
+    """
+    return ([f"shape_{i:03d}" for i in range(int(model.n_shape))]
+            + [f"color_{i:03d}" for i in range(int(model.n_color))])
 
 
-def semantic_direction(model: MorphableModel, name: str, n_shape: int, n_color: int) -> np.ndarray:
+def semantic_direction(model: MorphableModel, name: str) -> np.ndarray:
     """Unit vector (n_shape + n_color,) of a semantic axis (``sex`` or ``age``).
 
     Models without the axis (e.g. a BFM file) get a fixed pseudo-random direction
     in their first ten components of each part, so a population can still be built.
+
+    Parameters
+    ----------
+    model : truncated MorphableModel; its n_shape/n_color decide the parameter layout
+    name : ``sex`` or ``age``
     """
+    n_shape, n_color = model.n_shape, model.n_color
     if name in model.directions:
         d = model.directions[name]
         v = np.concatenate([np.asarray(d["shape"], float)[:n_shape], np.asarray(d["color"], float)[:n_color]])
@@ -80,7 +93,7 @@ class Population:
         return self.params.shape[0]
 
     def to_frame(self) -> pd.DataFrame:
-        df = pd.DataFrame(self.params, columns=param_columns(self.n_shape, self.n_color))
+        df = pd.DataFrame(self.params, columns=param_columns(self))
         df["age"], df["sex"] = self.age, self.sex
         df.attrs["source"] = self.source
         return df
@@ -93,15 +106,15 @@ class Population:
         return pick(idx[:k]), pick(idx[k:])
 
 
-def reference_population(model: MorphableModel, n: int, rng: np.random.Generator, n_shape: int = 50,
-                         n_color: int = 50, sex_separation: float = 2.0, sex_spread: float = 0.8,
+def reference_population(model: MorphableModel, n: int, rng: np.random.Generator, sex_separation: float = 2.0, sex_spread: float = 0.8,
                          age_effect: float = 1.2, correlation_rank: int = 8,
                          correlation_strength: float = 0.2, mean_offset: float = 0.4) -> Population:
     """Draw a synthetic stand-in for a fitted set of real faces.
 
     Parameters
     ----------
-    model : the morphable model (its ``sex`` and ``age`` directions are used)
+    model : truncated MorphableModel; its n_shape/n_color decide the parameter layout (its
+        ``sex`` and ``age`` directions are used)
     n : number of faces
     rng : numpy Generator; the only source of randomness
     sex_separation : distance of each sex mode from 0 along the sex direction (sd units)
@@ -121,9 +134,10 @@ def reference_population(model: MorphableModel, n: int, rng: np.random.Generator
     -------
     Population with ``n`` faces, ages in 18..80 and sex 0/1.
     """
+    n_shape, n_color = model.n_shape, model.n_color
     d = n_shape + n_color
-    d_sex = semantic_direction(model, "sex", n_shape, n_color)
-    d_age = semantic_direction(model, "age", n_shape, n_color)
+    d_sex = semantic_direction(model, "sex")
+    d_age = semantic_direction(model, "age")
     d_age = d_age - (d_age @ d_sex) * d_sex
     d_age /= np.linalg.norm(d_age)
     # fixed correlation structure: identity plus a low-rank part, unit diagonal
@@ -143,14 +157,21 @@ def reference_population(model: MorphableModel, n: int, rng: np.random.Generator
     return Population(z, age, sex, n_shape, n_color)
 
 
-def load_fitted_set(path, n_shape: int, n_color: int) -> Population:
-    """A parquet table of fitted faces (``shape_000``.., ``color_000``.., optional age, sex)."""
+def load_fitted_set(path, model: MorphableModel) -> Population:
+    """A parquet table of fitted faces (``shape_000``.., ``color_000``.., optional age, sex).
+
+    Parameters
+    ----------
+    path : parquet file
+    model : truncated MorphableModel; its n_shape/n_color decide the parameter layout
+    """
+    n_shape, n_color = model.n_shape, model.n_color
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: fitted set not found; point population.fitted_set in your params "
                                 "file at a parquet table with columns shape_000.. color_000.. [age, sex]")
     df = pd.read_parquet(path)
-    cols = param_columns(n_shape, n_color)
+    cols = param_columns(model)
     missing = [c for c in cols if c not in df.columns]
     if missing:
         raise ValueError(f"{path}: missing columns {missing[:5]}{'...' if len(missing) > 5 else ''}; "

@@ -17,17 +17,18 @@ from thesislib.evaluation import evaluate, geometry_table, parameter_means
 MEAN_FACE = "mean face (baseline)"
 
 
-def photo_test_sets(n_shape: int, n_color: int, photos=None, wiki=None, wiki_images=None, n: int = 40,
+def photo_test_sets(model, photos=None, wiki=None, wiki_images=None, n: int = 40,
                     seed: int = 0) -> list:
     """The real-photo test sets of a run: the photos installed packages ship, the folder
-    ``photos`` and IMDB-WIKI (``wiki`` mat file with its image folder ``wiki_images``) when given."""
+    ``photos`` and IMDB-WIKI (``wiki`` mat file with its image folder ``wiki_images``) when given.
+    ``model``: truncated MorphableModel; its n_shape/n_color decide the parameter layout."""
     from thesislib.datasets import package_photos, photo_test_set, wiki_test_set
 
-    sets = [t for t in [package_photos(n_shape, n_color)] if t is not None]
+    sets = [t for t in [package_photos(model)] if t is not None]
     if photos:
-        sets.append(photo_test_set(photos, n_shape, n_color))
+        sets.append(photo_test_set(photos, model))
     if wiki:
-        sets.append(wiki_test_set(wiki, wiki_images, n=n, seed=seed, n_shape=n_shape, n_color=n_color))
+        sets.append(wiki_test_set(wiki, wiki_images, n=n, seed=seed, model=model))
     return sets
 
 

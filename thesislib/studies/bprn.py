@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from thesislib import bprn as B
+from thesislib.common import run_tasks
 from thesislib.evaluation import albedo_errors, evaluate, input_embeddings, test_features, shape_errors
 
 
@@ -119,8 +120,6 @@ def train_sweep(datasets: dict, seeds, settings: B.BPRNSettings | dict | None = 
     DataFrame, one row per (dataset, seed): dataset, seed, path, status ("trained" or
     "skipped"), epochs, best_epoch, train_loss, val_loss, seconds
     """
-    from tqdm.auto import tqdm
-
     if settings is None:
         settings = B.BPRNSettings()
     elif isinstance(settings, dict):
@@ -144,32 +143,8 @@ def train_sweep(datasets: dict, seeds, settings: B.BPRNSettings | dict | None = 
         for name in dict.fromkeys(j["dataset"] for j in jobs):
             B.dataset_features(datasets[name], settings.stem, n_jobs, settings.weights_path, progress,
                                scheduler=scheduler)
-    bar = tqdm(total=len(jobs), disable=not progress, unit="model", desc="train_sweep")
-    if scheduler is not None and jobs:
-        from distributed import Client, as_completed
-
-        client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
-        try:
-            for f in as_completed(client.map(_train_one, jobs, pure=False)):
-                rows.append(f.result())
-                bar.update(1)
-        finally:
-            if client is not scheduler:
-                client.close()
-    elif int(workers) <= 1 or len(jobs) <= 1:
-        for j in jobs:
-            rows.append(_train_one(j))
-            bar.update(1)
-    else:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-        with ProcessPoolExecutor(min(int(workers), len(jobs)), mp_context=mp.get_context(method)) as pool:
-            for f in as_completed([pool.submit(_train_one, j) for j in jobs]):
-                rows.append(f.result())
-                bar.update(1)
-    bar.close()
+    rows += run_tasks(_train_one, jobs, workers=workers, scheduler=scheduler, progress=progress,
+                      desc="train_sweep", unit="model")
     df = pd.DataFrame(rows, columns=["dataset", "seed", "path", "status", "epochs", "best_epoch",
                                      "train_loss", "val_loss", "seconds"])
     return df.sort_values(["dataset", "seed"], kind="stable").reset_index(drop=True)
@@ -187,14 +162,26 @@ def ridge_reference(dataset, stem: str = "facemesh", n_jobs: int = 1, weights_pa
     return B.RidgeHead().fit(f.X, ds.parameters())
 
 
+def _test_model(model, test):
+    """``model`` (None: the embedded default) truncated to the test set's parameter layout."""
+    from thesislib.facemodel import default_model
+
+    return (default_model() if model is None else model).truncated(test.n_shape, test.n_color, 0)
+
+
 def _truth_errors(P, test, model) -> dict:
-    v = shape_errors(P, test.params, model, test.n_shape).mean(1)
-    a = albedo_errors(P, test.params, model, test.n_shape, test.n_color).mean(1)
+    m = _test_model(model, test)
+    v = shape_errors(P, test.params, m).mean(1)
+    a = albedo_errors(P, test.params, m).mean(1)
     return {"vertex_mean_mm": float(v.mean()), "vertex_sem_mm": float(v.std(ddof=1) / np.sqrt(len(v))),
             "albedo_mean": float(a.mean()), "albedo_sem": float(a.std(ddof=1) / np.sqrt(len(a)))}
 
 
-def _fit_predict(head: str, settings: B.BPRNSettings, seed: int, X, Y, T) -> np.ndarray:
+def _fit_predict(job: tuple, shared: tuple) -> np.ndarray:
+    """Predictions of test features ``T`` by one head trained on the first ``n`` images of a
+    dataset; ``job = (dataset, n, head, seed)``, ``shared = (settings, T, {dataset: (X, Y)})``."""
+    (name, n, head, seed), (settings, T, data) = job, shared
+    X, Y = (a[:n] for a in data[name])
     if head == "ridge":
         return B.RidgeHead().fit(X, Y).predict(T)
     if head == "thesis":  # the thesis head alone, without the linear path
@@ -229,8 +216,6 @@ def learning_curve(datasets: dict, test, sizes=(250, 500, 1000, 2000), settings:
     DataFrame: dataset, n_images, head, seed, vertex_mean_mm, vertex_sem_mm, albedo_mean,
     albedo_sem (sem: standard error of the mean over test faces)
     """
-    from tqdm.auto import tqdm
-
     from thesislib.datasets import load_dataset
 
     if test.params is None:
@@ -241,22 +226,19 @@ def learning_curve(datasets: dict, test, sizes=(250, 500, 1000, 2000), settings:
         raise ValueError("learning_curve needs a frozen stem (facemesh, dlib, wide_resnet50_2), not 'cnn'")
     T = test_features(test, s.stem, n_jobs, s.weights_path) if features is None else np.asarray(features)
     mean = _truth_errors(np.zeros_like(test.params), test, model)
-    jobs = []
+    jobs, data = [], {}
     for name, path in datasets.items():
         ds = load_dataset(path)
-        X, Y = B.dataset_features(ds, s.stem, n_jobs, s.weights_path, progress).X, ds.parameters()
+        data[name] = B.dataset_features(ds, s.stem, n_jobs, s.weights_path, progress).X, ds.parameters()
         for n in sorted(int(k) for k in sizes if int(k) <= len(ds)):
-            jobs += [(name, n, X[:n], Y[:n], h, seed) for h in heads for seed in (seeds if h != "ridge" else (0,))]
-    from joblib import Parallel, delayed
-
+            jobs += [(name, n, h, seed) for h in heads for seed in (seeds if h != "ridge" else (0,))]
     unknown = set(heads) - {"bprn", "ridge", "thesis"}
     if unknown:
         raise ValueError(f"unknown head(s) {sorted(unknown)}; use 'bprn', 'ridge' or 'thesis'")
-    preds = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(_fit_predict)(j[4], s, j[5], j[2], j[3], T) for j in jobs)
+    preds = run_tasks(_fit_predict, jobs, context=(s, T, data), workers=n_jobs, progress=progress,
+                      desc="learning curve", unit="head")
     rows = []
-    for (name, n, _, _, head, seed), P in tqdm(zip(jobs, preds), total=len(jobs), disable=not progress,
-                                              desc="learning curve"):
+    for (name, n, head, seed), P in zip(jobs, preds):
         rows.append({"dataset": name, "n_images": n, "head": head, "seed": int(seed), **_truth_errors(P, test, model)})
     for name, n in dict.fromkeys((j[0], j[1]) for j in jobs):
         rows.append({"dataset": name, "n_images": n, "head": "mean face", "seed": 0, **mean})

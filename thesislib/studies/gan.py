@@ -183,7 +183,7 @@ def best_variant(ks) -> str:
     return str(gan.loc[gan["ks_sum"].idxmin(), "sampler"]).lower()
 
 
-def gan_effects(gans: dict, model, faces, z, z_other, seed: int, n_shape: int, n_color: int):
+def gan_effects(gans: dict, model, faces, z, z_other, seed: int):
     """Age and sex effects (:func:`thesislib.evaluation.effects_frame`) of the reference
     population (``faces``) and of each GAN for the latent vector ``z`` (``z_other``: another person)."""
     import numpy as np
@@ -192,7 +192,7 @@ def gan_effects(gans: dict, model, faces, z, z_other, seed: int, n_shape: int, n
 
     return effects_frame(
         {"reference population": population_effects(model, faces, np.random.default_rng(seed)),
-         **{v.upper(): conditional_effects(g.generate, model, z, n_shape, n_color, z_other) for v, g in gans.items()}})
+         **{v.upper(): conditional_effects(g.generate, model, z, z_other) for v, g in gans.items()}})
 
 
 def age_sex_corners(gan, z, ages, sexes=(0.0, 1.0)):

@@ -384,5 +384,5 @@ def fitted_set(params: SuiteParams, model, rng):
     from thesislib.facemodel import load_fitted_set, reference_population
 
     if params.data.fitted_set:
-        return load_fitted_set(params.data.fitted_set, params.model.n_shape, params.model.n_color)
-    return reference_population(model, params.population.n, rng, params.model.n_shape, params.model.n_color)
+        return load_fitted_set(params.data.fitted_set, model)
+    return reference_population(model, params.population.n, rng)

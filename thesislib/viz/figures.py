@@ -150,12 +150,14 @@ def histogram_overlay(series: dict, title: str = "", xaxis: str = "", nbins: int
 
 
 # --------------------------------------------------------------------------- chapters 03 (GMM) and 04 (GAN)
-def face_images(model, params, n_shape: int, n_color: int, scene=None) -> list:
-    """Renders (227, 227, 3) uint8 of parameter vectors (n, n_shape + n_color) [shape | color]."""
+def face_images(model, params, scene=None) -> list:
+    """Renders (227, 227, 3) uint8 of parameter vectors (n, n_shape + n_color) [shape | color]
+    (``model``: truncated MorphableModel; its n_shape/n_color decide the parameter layout)."""
     from thesislib.imaging import Workspace, render
 
     ws = Workspace()
     params = np.atleast_2d(np.asarray(params, dtype=np.float64))
+    n_shape, n_color = model.n_shape, model.n_color
     return [render(model.instance(shape=p[:n_shape], color=p[n_shape:n_shape + n_color]), scene,
                    workspace=ws).image for p in params]
 

@@ -42,16 +42,15 @@ def moments_figure(draws: dict, labels=None, split: int | None = None,
     return fig
 
 
-def sampler_galleries(model, draws: dict, scenes: list, n_shape: int, n_color: int) -> dict:
+def sampler_galleries(model, draws: dict, scenes: list) -> dict:
     """Renders of the first ``len(scenes)`` faces of every sampler; face ``i`` of each sampler
     under ``scenes[i]``, so only the faces differ between samplers.
 
     Parameters
     ----------
-    model : :class:`thesislib.facemodel.model.MorphableModel`
+    model : truncated MorphableModel; its n_shape/n_color decide the parameter layout
     draws : dict name -> (n, >= n_shape + n_color) vectors [shape | color | ...], n >= len(scenes)
     scenes : list of :class:`thesislib.imaging.scene.Scene`
-    n_shape, n_color : int, how a vector splits
 
     Returns
     -------
@@ -64,7 +63,7 @@ def sampler_galleries(model, draws: dict, scenes: list, n_shape: int, n_color: i
         X = np.asarray(X, np.float64)
         if len(X) < len(scenes):
             raise ValueError(f"sampler {name!r} has {len(X)} faces, the gallery needs {len(scenes)}")
-        shape, color, _ = model.split(X[:len(scenes)], n_shape, n_color)
+        shape, color, _ = model.split(X[:len(scenes)])
         out[name] = [render(model.instance(shape=shape[i], color=color[i]), scene, workspace=ws).image
                      for i, scene in enumerate(scenes)]
     return out

@@ -126,12 +126,13 @@ def photo_gallery(photos, evaluation, similarity: pd.DataFrame, model_name: str)
                       title=f"input | render of the prediction of {model_name}, the best model on these photos")
 
 
-def age_sex_grid(gan, model, z, ages, sexes, n_shape: int, n_color: int, title: str = "") -> go.Figure:
-    """Renders of one latent vector ``z`` of a conditional GAN, ages across and sexes down."""
+def age_sex_grid(gan, model, z, ages, sexes, title: str = "") -> go.Figure:
+    """Renders of one latent vector ``z`` of a conditional GAN, ages across and sexes down
+    (``model``: truncated MorphableModel; its n_shape/n_color decide the parameter layout)."""
     from .figures import face_images, labelled_grid
 
-    grid = [face_images(model, gan.generate(np.tile(z, (len(ages), 1)), ages, np.full(len(ages), s)),
-                        n_shape, n_color) for s in sexes]
+    grid = [face_images(model, gan.generate(np.tile(z, (len(ages), 1)), ages, np.full(len(ages), s)))
+            for s in sexes]
     return labelled_grid(grid, [f"sex {s:.2f}" for s in sexes], [f"{a:.0f} y" for a in ages], title=title)
 
 

@@ -346,19 +346,17 @@ class Case:
 
 
 def reconstruction_extremes(model, predicted, truth, n: int = 2, camera="front", *, folder=None,
-                            html: bool = False, names=None, size=450, n_shape=None,
-                            n_color=None) -> list[Case]:
+                            html: bool = False, names=None, size=450) -> list[Case]:
     """The ``n`` best and ``n`` worst reconstructions of a test set as error heatmap views.
 
     Parameters
     ----------
-    model : :class:`thesislib.facemodel.model.MorphableModel` the parameters belong to
+    model : truncated MorphableModel; its n_shape/n_color decide the parameter layout
     predicted, truth : (m, d) parameter vectors in sd (n_shape shape, then n_color colour)
     n : cases per end
     folder : where to write ``<kind>_<i>.png`` (and ``.html`` with ``html=True``) and each case's
         meshes ``<kind>_<i>_truth.ply`` / ``<kind>_<i>_prediction.ply``; None writes nothing
     names : m case names for the files (default the test-set row)
-    n_shape, n_color : how the vectors split (default: the model's component counts)
 
     Returns
     -------
@@ -372,7 +370,7 @@ def reconstruction_extremes(model, predicted, truth, n: int = 2, camera="front",
     if predicted.shape != truth.shape:
         raise ValueError(f"predicted {predicted.shape} and truth {truth.shape} differ")
     def mesh(p):
-        return mesh_from_params(model, p, n_shape, n_color)
+        return mesh_from_params(model, p)
 
     errors = [vertex_error(mesh(p).vertices, mesh(t).vertices) for p, t in zip(predicted, truth)]
     mean = np.array([e.mean() for e in errors])

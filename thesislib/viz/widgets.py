@@ -140,16 +140,15 @@ class SamplerComparison:
 
     Parameters
     ----------
-    model : MorphableModel
+    model : truncated MorphableModel; its n_shape/n_color decide the parameter layout
     draws : dict sampler name -> (n, n_shape + n_color) parameter vectors already drawn
-    n_shape, n_color : int, how the vectors split into parts
     labels : optional dict name -> display label
     """
 
-    def __init__(self, model, draws: dict, n_shape: int, n_color: int, labels: dict | None = None):
+    def __init__(self, model, draws: dict, labels: dict | None = None):
         import ipywidgets as w
 
-        self.model, self.draws, self.n_shape, self.n_color = model, draws, n_shape, n_color
+        self.model, self.draws, self.n_shape, self.n_color = model, draws, model.n_shape, model.n_color
         labels = labels or {}
         options = [(labels.get(n, n), n) for n in draws]
         names = list(draws)
@@ -206,8 +205,8 @@ class AgeSexExplorer:
     Parameters
     ----------
     gan : fitted :class:`thesislib.samplers.gan.estimator.ConditionalGAN` (``generate(z, age, sex)``)
-    model : MorphableModel the GAN's parameter vectors belong to
-    n_shape, n_color : int, how a generated vector splits into shape and colour coefficients
+    model : truncated MorphableModel; its n_shape/n_color decide the parameter layout (the GAN's
+        parameter vectors belong to it)
     rng : numpy.random.Generator for the "new z" button (default: seed 0)
     age, sex : initial labels (years 18..80; 0 female .. 1 male)
 
@@ -218,10 +217,10 @@ class AgeSexExplorer:
     last_update_seconds : wall time of the latest update (generator, instance, render, figure)
     """
 
-    def __init__(self, gan, model, n_shape: int, n_color: int, rng=None, age: float = 35.0, sex: float = 0.0):
+    def __init__(self, gan, model, rng=None, age: float = 35.0, sex: float = 0.0):
         import ipywidgets as w
 
-        self.gan, self.model, self.n_shape, self.n_color = gan, model, int(n_shape), int(n_color)
+        self.gan, self.model, self.n_shape, self.n_color = gan, model, int(model.n_shape), int(model.n_color)
         self.rng = np.random.default_rng(0) if rng is None else rng
         self.z = self.rng.standard_normal(gan.latent_dim)
         self.age = w.FloatSlider(float(age), min=18.0, max=80.0, step=1.0, description="age")
@@ -282,7 +281,7 @@ class AgeSexExplorer:
         display(self.view)
 
 
-def age_sex_frames(gan, model, z, ages, sexes, n_shape: int, n_color: int) -> dict:
+def age_sex_frames(gan, model, z, ages, sexes) -> dict:
     """Renders for the static twin of :class:`AgeSexExplorer`, one group per sex value.
 
     Returns ``{f"sex {s:.2f}": {f"{age:.0f} y": image}}`` for a fixed latent ``z``.
@@ -294,7 +293,7 @@ def age_sex_frames(gan, model, z, ages, sexes, n_shape: int, n_color: int) -> di
         X = gan.generate(np.tile(np.asarray(z, dtype=np.float64), (len(ages), 1)), np.asarray(ages, float),
                          np.full(len(ages), float(s)))
         for a, x in zip(ages, X):
-            mesh = model.instance(shape=x[:n_shape], color=x[n_shape:n_shape + n_color])
+            mesh = model.instance(shape=x[:model.n_shape], color=x[model.n_shape:model.n_params])
             frames[f"{a:.0f} y"] = render(mesh, workspace=ws).image
         groups[f"sex {s:.2f}"] = frames
     return groups
