@@ -136,7 +136,7 @@ def _render_chunk(chunk: Chunk, ctx: ChunkContext) -> dict:
 
     model = _worker_model(ctx)
     out = Path(ctx.out_dir)
-    pcols = param_columns(ctx.n_shape, ctx.n_color)
+    pcols = param_columns(ctx)
     ecols = [f"expression_{i:03d}" for i in range(ctx.n_expression)] if ctx.expression else []
     esampler = _expression_sampler(ctx.expression, ctx.n_expression) if ctx.expression else None
     exprs = None

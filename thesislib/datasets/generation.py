@@ -132,7 +132,7 @@ def _expression_arg(expression, model) -> ExpressionSettings | None:
 
 # ----------------------------------------------------------------- generation
 def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, model=None,
-             scene_sampler=None, n_shape: int = 50, n_color: int = 50, expression=False,
+             scene_sampler=None, expression=False,
              workers: int = 1, scheduler=None, chunk_size: int = 64, progress: bool = True,
              crop="landmarks", overwrite: bool = False) -> DatasetCard:
     """Render a dataset of face crops with labels (resumable, deterministic).
@@ -147,11 +147,12 @@ def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, mo
     n_faces : int, number of face instances
     images_per_face : int, renders per face (different scenes)
     seed : int >= 0, the only source of randomness
-    model : :class:`thesislib.facemodel.model.MorphableModel` or None for the default model
-        (workers then load it from the on-disk cache instead of receiving it)
+    model : truncated :class:`thesislib.facemodel.model.MorphableModel`; its n_shape/n_color decide
+        the parameter layout (its expression components are what ``expression`` may use), or None
+        for the default model truncated to 50 shape + 50 colour components (workers then load it
+        from the on-disk cache instead of receiving it)
     scene_sampler : :class:`thesislib.imaging.scene.SceneSampler` or None for the default one
         (backgrounds from the cached bank; ``background="procedural"`` for fresh ones)
-    n_shape, n_color : int, coefficients per part (the model is truncated to these)
     expression : False, True (all expression components ~ N(0, 1) per image), a dict
         of :class:`ExpressionSettings` fields or an ExpressionSettings
     workers : int, local processes (1: in this process)
@@ -186,12 +187,10 @@ def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, mo
     if seed < 0 or n_faces < 1 or images_per_face < 1 or chunk_size < 1:
         raise ValueError("seed must be >= 0 and n_faces, images_per_face, chunk_size >= 1")
     out = Path(out_dir)
-    base = default_model() if model is None else model
+    base = default_model().truncated(50, 50) if model is None else model
+    n_shape, n_color = base.n_shape, base.n_color
     expr = _expression_arg(expression, base)
     n_expression = expr.n_expression if expr else 0
-    if n_shape > base.shape.n_components or n_color > base.color.n_components:
-        raise ValueError(f"model has {base.shape.n_components} shape and {base.color.n_components} color "
-                         f"components; asked for {n_shape} and {n_color}")
     if model is None:  # hashes every array (~60 ms): once per process and truncation
         truncated, fingerprint = default_truncated((n_shape, n_color, n_expression))
     else:
