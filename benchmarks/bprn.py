@@ -10,8 +10,8 @@ On a small dataset rendered here (``n`` face crops of the default model) it prin
       and printed separately), so fitting reads it and trains only the head;
     and their ratio (target >= 20x), plus the ratio with the one-off extraction included;
 (b) images/s of the stem (facemesh: MediaPipe's 478 landmarks + colour patches; dlib:
-    detector + 68 landmarks + ResNet 128-D) in 1 process and in ``jobs`` joblib processes
-    (workers warmed up first);
+    detector + 68 landmarks + ResNet 128-D) in 1 process and in ``jobs`` worker processes
+    (each call starts its workers, and that start is in the time: caches warmed up first);
 
 Wall-clock times; the machine may be shared, so compare ratios measured in one run.
 """
@@ -56,7 +56,7 @@ def main():
         B.frozen_features(paths, a.stem, n_jobs=1)
         one = a.n / (time.perf_counter() - t)
         per_core = a.n / (time.process_time() - c)
-        B.frozen_features(paths[: 2 * a.jobs], a.stem, n_jobs=a.jobs)  # start and warm the workers
+        B.frozen_features(paths[: 2 * a.jobs], a.stem, n_jobs=a.jobs)  # warm the caches (numba, model files)
         t = time.perf_counter()
         B.frozen_features(paths, a.stem, n_jobs=a.jobs)
         many = a.n / (time.perf_counter() - t)

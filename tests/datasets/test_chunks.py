@@ -81,7 +81,7 @@ def test_compact_model_has_column_major_bases_and_the_same_fingerprint(face_mode
     assert compact.fingerprint == small.fingerprint
 
 
-def test_execute_in_process_sums_cpu_and_pool_entry_uses_the_context(monkeypatch):
+def test_execute_in_process_sums_cpu_and_passes_the_context(monkeypatch):
     seen = []
 
     def fake(chunk, ctx):
@@ -90,14 +90,9 @@ def test_execute_in_process_sums_cpu_and_pool_entry_uses_the_context(monkeypatch
 
     monkeypatch.setattr(ex, "_run_chunk", fake)
     chunks = [ex.Chunk(k, 2 * k, 2 * k + 2, k, np.zeros((1, 20)), {}) for k in range(3)]
-    assert ex.run_chunks(chunks, _ctx(seed=9), 1, None, False, 6, 0) == 1.5
+    assert ex.run_chunks(chunks, _ctx(seed=9), 1, None, False, 0) == 1.5
     assert seen == [(0, 9), (1, 9), (2, 9)]
-    ex._pool_init(_ctx(seed=4))
-    try:
-        assert ex._run_chunk_pool(chunks[1])["n"] == 2 and seen[-1] == (1, 4)
-    finally:
-        ex._POOL_CONTEXT.clear()
-    assert ex.run_chunks([], _ctx(), 4, None, False, 0, 0) == 0.0
+    assert ex.run_chunks([], _ctx(), 4, None, False, 0) == 0.0
 
 
 def test_one_thread_limits_blas_inside_only():

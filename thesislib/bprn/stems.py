@@ -15,9 +15,10 @@ the head. Stems (``stem=`` name):
     features); needs torchvision and a user-supplied weights file (``weights_path``, a
     ``state_dict`` read with ``torch.load(weights_only=True)``).
 
-Per-image stems (facemesh, dlib) run in joblib processes (``n_jobs``) or on a Dask
-cluster (``scheduler``), like dataset generation; rows where a stem finds no face are
-NaN (facemesh) and are imputed by the head (:class:`thesislib.bprn.estimator.BPRN`).
+Per-image stems (facemesh, dlib) run in local processes (``n_jobs``) or on a Dask cluster
+(``scheduler``) through :func:`thesislib.common.run_tasks`, like dataset generation; rows
+where a stem finds no face are NaN (facemesh) and are imputed by the head
+(:class:`thesislib.bprn.estimator.BPRN`).
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from thesislib.common import atomic_write
+from thesislib.common import atomic_write, run_tasks, worker_count
 
 #: Every stem name; "cnn" is trained with the head (:mod:`thesislib.bprn.estimator`), the others are frozen.
 STEMS = ("facemesh", "dlib", "cnn", "wide_resnet50_2")
@@ -76,38 +77,10 @@ def facemesh_features(image) -> np.ndarray:
 _PER_IMAGE = {"dlib": "dlib_features", "facemesh": "facemesh_features"}
 
 
-def _chunk(stem: str, items) -> np.ndarray:
+def _chunk(items, stem: str) -> np.ndarray:
     """Features of a list of images or PNG paths with a per-image stem, (len, F) float32."""
     f = globals()[_PER_IMAGE[stem]]
     return np.stack([f(_read_png(x) if isinstance(x, (str, Path)) else x) for x in items]).astype(np.float32)
-
-
-def _run_chunks(stem: str, parts, n_jobs, scheduler, bar) -> list:
-    """Run :func:`_chunk` over ``parts`` in order: here, in joblib processes or on Dask."""
-    if scheduler is not None:
-        from distributed import Client
-
-        client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
-        try:
-            futures = client.map(_chunk, [stem] * len(parts), parts, pure=False)
-            out = []
-            for f, p in zip(futures, parts):
-                out.append(f.result())
-                bar.update(len(p))
-            return out
-        finally:
-            if client is not scheduler:
-                client.close()
-    from joblib import Parallel, delayed, effective_n_jobs
-
-    k = max(1, min(len(parts), effective_n_jobs(n_jobs)))
-    gen = (_chunk(stem, p) for p in parts) if k == 1 else \
-        Parallel(n_jobs=k, return_as="generator")(delayed(_chunk)(stem, p) for p in parts)
-    out = []
-    for res, p in zip(gen, parts):
-        out.append(res)
-        bar.update(len(p))
-    return out
 
 
 def _wrn_model(weights_path):
@@ -151,25 +124,22 @@ def frozen_features(images, stem: str = "facemesh", n_jobs: int = 1, weights_pat
     ----------
     images : (n, H, W, 3) uint8 array or sequence of such images or of PNG paths
     stem : "facemesh", "dlib" or "wide_resnet50_2"
-    n_jobs : joblib worker processes for the per-image stems (facemesh, dlib; -1: all cores)
+    n_jobs : worker processes for the per-image stems (facemesh, dlib; -1: all cores)
     scheduler : Dask scheduler address or ``distributed.Client``: run the per-image stems
         on that cluster instead (its workers must see the PNG paths)
     """
-    from tqdm.auto import tqdm
-
     if stem not in FEATURE_DIMS:
         raise ValueError(f"stem {stem!r} is not a frozen stem (frozen: {', '.join(FEATURE_DIMS)})")
     items = list(images)
     if not items:
         return np.zeros((0, FEATURE_DIMS[stem]), np.float32)
     if stem in _PER_IMAGE:
-        from joblib import effective_n_jobs
-
-        k = 1 if scheduler is None and n_jobs == 1 else max(2, effective_n_jobs(n_jobs))
+        k = 1 if scheduler is None and n_jobs == 1 else max(2, worker_count(n_jobs))
         chunk = max(1, min(32, -(-len(items) // k)))
         parts = [items[i:i + chunk] for i in range(0, len(items), chunk)]
-        with tqdm(total=len(items), disable=not progress, unit="img", desc=f"{stem} features") as bar:
-            return np.concatenate(_run_chunks(stem, parts, n_jobs, scheduler, bar)).astype(np.float32)
+        return np.concatenate(run_tasks(_chunk, parts, context=stem, workers=n_jobs, scheduler=scheduler,
+                                        progress=progress, desc=f"{stem} features", unit="img",
+                                        sizes=[len(p) for p in parts])).astype(np.float32)
     if stem == "wide_resnet50_2":
         net = _wrn_model(weights_path)
         mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)

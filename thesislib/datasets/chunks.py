@@ -7,23 +7,25 @@ written as a PNG, then the chunk's label part (:func:`_label_table`) is written
 made it or when: image ``k`` draws its scene from ``default_rng([seed, 1, k])`` and its
 expression from ``default_rng([seed, 2, k])`` (or ``[seed, 2, face]`` per face).
 
-:func:`run_chunks` runs chunks in-process (``workers=1``), on local loky processes
-(``workers>1``) or on a Dask cluster (``scheduler``). Workers get the settings
-(:class:`ChunkContext`) once, load the default model once per process from its on-disk cache
-(a model passed explicitly is shipped instead; :func:`_worker_model` checks the
-fingerprint) and run BLAS single-threaded (:class:`_OneThread`). Everything a worker
-process unpickles lives in this module, so it is found by its module path.
+:func:`run_chunks` runs chunks with :func:`thesislib.common.run_tasks`: in-process
+(``workers=1``), on local processes (``workers>1``) or on a Dask cluster (``scheduler``).
+Workers get the settings (:class:`ChunkContext`) once, load the default model once per
+process from its on-disk cache (a model passed explicitly is shipped instead;
+:func:`_worker_model` checks the fingerprint) and run BLAS single-threaded
+(:class:`_OneThread`). Everything a worker process unpickles lives in this module, so it is
+found by its module path.
 """
 from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+
+from thesislib.common import run_tasks
 
 from .store import CROP_SIZE, IMAGES_DIR, PARTS_DIR, write_file, parquet_bytes, save_png, image_id
 
@@ -60,7 +62,6 @@ class Chunk:
 
 
 _MODELS: dict = {}  # (n_shape, n_color, n_expression) -> (default model so truncated, compact; fingerprint)
-_POOL_CONTEXT: list = []
 _BUFFERS = threading.local()  # instance buffers of the chunk this thread renders
 INSTANCE_BATCH = 16  # faces per batched instance product (_chunk_meshes)
 
@@ -207,56 +208,13 @@ def _chunk_meshes(model, chunk: Chunk, ctx: ChunkContext, exprs):
         yield Mesh(v, C[local - lo], model.triangles, ids)
 
 
-def _pool_init(ctx: ChunkContext) -> None:
-    _POOL_CONTEXT[:] = [ctx]
-
-
-def _run_chunk_pool(chunk: Chunk) -> dict:
-    return _run_chunk(chunk, _POOL_CONTEXT[0])
-
 # ----------------------------------------------------------------- where chunks run
-def run_chunks(chunks, ctx, workers, scheduler, progress, total, done) -> float:
-    """Run the chunks; returns the CPU seconds the workers spent in them."""
-    from tqdm.auto import tqdm
+def run_chunks(chunks, ctx, workers, scheduler, progress, done) -> float:
+    """Run the chunks (:func:`thesislib.common.run_tasks`); returns the CPU seconds the workers spent in them.
 
-    cpu = []
-
-    def update(result):
-        bar.update(result["n"])
-        cpu.append(result["cpu_s"])
-
-    with tqdm(total=total, initial=done, disable=not progress, unit="img", desc="dataset") as bar:
-        if scheduler is not None:
-            _run_chunks_dask(chunks, ctx, scheduler, update)
-        elif int(workers) <= 1 or len(chunks) <= 1:
-            for c in chunks:
-                update(_run_chunk(c, ctx))
-        else:
-            # loky (joblib's process executor) starts fresh interpreters without re-running
-            # the caller's __main__, so scripts need no `if __name__ == "__main__"` guard
-            from joblib.externals.loky.process_executor import ProcessPoolExecutor
-
-            with ProcessPoolExecutor(max_workers=min(int(workers), len(chunks)),
-                                     initializer=_pool_init, initargs=(ctx,)) as pool:
-                futures = [pool.submit(_run_chunk_pool, c) for c in chunks]
-                for f in as_completed(futures):
-                    update(f.result())
-    return float(sum(cpu))
-
-
-def _run_chunks_dask(chunks, ctx, scheduler, update) -> None:
-    from distributed import Client
-    from distributed import as_completed as dask_completed
-
-    own = not isinstance(scheduler, Client)
-    client = Client(scheduler) if own else scheduler
-    try:
-        if not chunks:
-            return
-        ctx_future = client.scatter(ctx, broadcast=True)
-        futures = client.map(_run_chunk, chunks, ctx=ctx_future, pure=False)
-        for f in dask_completed(futures):
-            update(f.result())
-    finally:
-        if own:
-            client.close()
+    The progress bar counts images, starting from the ``done`` ones a previous run left on disk.
+    """
+    sizes = [c.stop - c.start for c in chunks]
+    results = run_tasks(_run_chunk, chunks, context=ctx, workers=workers, scheduler=scheduler,
+                        progress=progress, desc="dataset", unit="img", sizes=sizes, initial=done)
+    return float(sum(r["cpu_s"] for r in results))

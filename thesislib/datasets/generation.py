@@ -232,7 +232,7 @@ def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, mo
     ctx = ChunkContext(str(out), seed, images_per_face, n_shape, n_color, n_expression,
                    None if model is None else truncated, fingerprint,
                    scene_sampler, crop_fn, expr)
-    cpu_s = run_chunks(chunks, ctx, workers, scheduler, progress, n_images, done)
+    cpu_s = run_chunks(chunks, ctx, workers, scheduler, progress, done)
 
     import pyarrow as pa
     import pyarrow.parquet as pq

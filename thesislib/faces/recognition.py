@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from thesislib.common import run_tasks, worker_count
+
 CROP_SIZE = 224
 #: Margin around the landmark box when cropping from landmarks (fraction of its side).
 LANDMARK_MARGIN = 0.25
@@ -270,16 +272,17 @@ def embed(image, box=None, landmarks68=None, upsample: int = 0, jitter: int = 0)
     return np.asarray(desc, dtype=np.float32)
 
 
-def _embed_chunk(images, boxes, landmarks, upsample):
-    return [embed(im, b, lm, upsample) for im, b, lm in zip(images, boxes, landmarks)]
+def _embed_chunk(part, upsample):
+    """Descriptors of ``part = (images, boxes, landmarks)``, a list of (128,) arrays."""
+    return [embed(im, b, lm, upsample) for im, b, lm in zip(*part)]
 
 
 def embed_many(images, boxes=None, landmarks68=None, upsample: int = 0, n_jobs: int = 1) -> np.ndarray:
     """Descriptors of many images, (n, 128) float32 (rows NaN where no face box was found).
 
     ``boxes`` and ``landmarks68`` are per-image sequences (entries may be None).
-    ``n_jobs`` > 1 (or -1) spreads chunks over joblib worker processes; each worker
-    loads the dlib models once.
+    ``n_jobs`` > 1 (or -1) spreads chunks over worker processes
+    (:func:`thesislib.common.run_tasks`); each worker loads the dlib models once.
     """
     images = list(images)
     n = len(images)
@@ -289,17 +292,10 @@ def embed_many(images, boxes=None, landmarks68=None, upsample: int = 0, n_jobs: 
         raise ValueError(f"got {n} images, {len(boxes)} boxes and {len(landmarks68)} landmark sets")
     if n == 0:
         return np.zeros((0, 128), np.float32)
-    if n_jobs == 1 or n < 4:
-        out = _embed_chunk(images, boxes, landmarks68, upsample)
-    else:
-        from joblib import Parallel, delayed, effective_n_jobs
-
-        k = max(1, min(n, effective_n_jobs(n_jobs)))
-        parts = np.array_split(np.arange(n), k)
-        res = Parallel(n_jobs=k)(
-            delayed(_embed_chunk)([images[i] for i in p], [boxes[i] for i in p],
-                                  [landmarks68[i] for i in p], upsample) for p in parts)
-        out = [d for chunk in res for d in chunk]
+    k = 1 if n < 4 else min(n, worker_count(n_jobs))
+    parts = [([images[i] for i in p], [boxes[i] for i in p], [landmarks68[i] for i in p])
+             for p in np.array_split(np.arange(n), k)]
+    out = [d for chunk in run_tasks(_embed_chunk, parts, context=upsample, workers=k) for d in chunk]
     return np.stack(out).astype(np.float32)
 
 

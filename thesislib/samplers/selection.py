@@ -3,7 +3,7 @@
 Thesis section 5.5.3 (Tables 5.4 and 6.2, Figure 5.6) fits scikit-learn
 ``GaussianMixture`` models with 1 ... 4000 components to the fitted parameter
 vectors of real faces. :func:`fit_grid` fits one mixture per (component count,
-covariance type) cell, in parallel with joblib, with AIC, BIC, log-likelihood,
+covariance type) cell, in parallel processes, with AIC, BIC, log-likelihood,
 free-parameter count, fit time and convergence per cell, an explicit rule for cells
 that are skipped, and an optional on-disk cache (``.npz``, written atomically) so an
 interrupted grid resumes where it stopped. The sampler over the chosen mixture is
@@ -36,10 +36,9 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from sklearn.mixture import GaussianMixture
 
-from thesislib.common import atomic_write
+from thesislib.common import atomic_write, run_tasks
 
 __all__ = ["COVARIANCE_TYPES", "GridResult", "fit_grid", "n_free_parameters"]
 
@@ -136,7 +135,9 @@ def _data_key(X: np.ndarray, settings: Mapping[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------- grid
-def _fit_cell(X, k, cov, seed, settings, cache_path):
+def _fit_cell(cell, data):
+    """Fit (or restore from the cache) one cell ``(k, cov, seed, cache_path)`` on ``data = (X, settings)``."""
+    (k, cov, seed, cache_path), (X, settings) = cell, data
     n, d = X.shape
     gm = GaussianMixture(n_components=k, covariance_type=cov, random_state=seed, **settings)
     cached = False
@@ -232,7 +233,7 @@ def fit_grid(
         Base seed; each cell's ``random_state`` is derived from it and the cell
         alone, so results are deterministic and do not depend on the grid.
     n_jobs : int
-        joblib workers (cells are fitted in parallel).
+        Worker processes (cells are fitted in parallel, :func:`thesislib.common.run_tasks`).
     max_iter, tol, reg_covar, n_init : passed to ``GaussianMixture``.
     max_params_ratio : float or None
         Skip cells with ``n_params >= max_params_ratio * n_samples * n_features``;
@@ -276,18 +277,8 @@ def fit_grid(
 
     t0 = time.perf_counter()
     models = {}
-    jobs = (delayed(_fit_cell)(X, k, cov, s, settings, path) for k, cov, s, path in cells)
-    if n_jobs == 1:
-        out = (_fit_cell(X, k, cov, s, settings, path) for k, cov, s, path in cells)
-    else:
-        try:  # results as they finish (joblib >= 1.4) so the progress bar moves
-            out = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs)
-        except ValueError:
-            out = Parallel(n_jobs=n_jobs)(jobs)
-    if progress and cells:
-        from tqdm.auto import tqdm
-
-        out = tqdm(out, total=len(cells), desc="GMM grid")
+    out = run_tasks(_fit_cell, cells, context=(X, settings), workers=n_jobs, progress=progress and bool(cells),
+                    desc="GMM grid", unit="cell")
     for k, cov, row, gm in out:
         rows[(k, cov)].update(row)
         if gm is not None:
