@@ -140,7 +140,7 @@ def identity_auc(model=None, n_identities: int = 100, seed: int = 0, coefficient
     seed : seeds the faces, poses and lights
     coefficients : optional (shape (n, ks), color (n, kc))
     max_yaw : degrees, the second view's yaw is U(-max_yaw, max_yaw)
-    n_jobs : joblib processes for the embeddings
+    n_jobs : worker processes for the embeddings (:func:`thesislib.common.run_tasks`)
     """
     from sklearn.metrics import roc_auc_score
 
