@@ -5,7 +5,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
-from thesislib.common import run_tasks, worker_count
+from thesislib.common import close_pool, run_tasks, worker_count
 
 
 # tasks: module-level, so worker processes import them by name
@@ -56,6 +56,18 @@ def test_one_worker_runs_here_and_more_run_elsewhere_with_the_context_once_per_w
     there = run_tasks(pid_and_context, range(6), context={"k": 2}, workers=2)
     assert os.getpid() not in {pid for pid, _ in there}
     assert all(ctx == {"k": 2} for _, ctx in there)
+
+
+def test_pool_kept_for_an_equal_context_and_replaced_for_another():
+    first = {pid for pid, _ in run_tasks(pid_and_context, range(8), context="a", workers=2)}
+    again = {pid for pid, _ in run_tasks(pid_and_context, range(8), context="a", workers=2)}
+    other = run_tasks(pid_and_context, range(8), context="b", workers=2)
+    assert again <= first and not {pid for pid, _ in other} & first
+    assert {ctx for _, ctx in other} == {"b"}
+    close_pool()
+    assert not {pid for pid, _ in run_tasks(pid_and_context, range(8), context="b", workers=2)} & \
+        {pid for pid, _ in other}
+    close_pool()
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -8,7 +8,9 @@ the results in task order, with a tqdm progress bar that moves as tasks finish:
   :class:`concurrent.futures.ProcessPoolExecutor` whose processes start from a forkserver
   (spawn where there is none). ``context`` is sent once per worker process, and each worker
   caps BLAS, OpenMP, numba and torch at its share of the cores, so that ``workers``
-  processes do not each start a thread per core;
+  processes do not each start a thread per core. The pool stays up for the next call with as
+  many workers and an equal context, whose tasks then skip the workers' start (imports, models
+  loaded); another call, an error or :func:`close_pool` closes it;
 * ``scheduler`` (an address or a ``distributed.Client``): on that Dask cluster; ``context``
   is scattered once to every worker. A client made here from an address is closed after.
 
@@ -30,12 +32,13 @@ import sys
 from concurrent.futures import as_completed
 from typing import Callable, Sequence
 
-__all__ = ["run_tasks", "worker_count"]
+__all__ = ["close_pool", "run_tasks", "worker_count"]
 
 #: Variables that size the thread pools of libraries a worker imports after it starts.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
                     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS")
 _CONTEXT: list = []  # in a worker process: the context the pool's initializer received
+_POOL: list = []  # here: [(key, pool)] of the last local pool (_local_pool)
 
 
 def worker_count(workers: int) -> int:
@@ -135,16 +138,13 @@ def _start_method() -> str:
 
 
 def _run_processes(fn, tasks: list, context, n_workers: int, done) -> None:
-    """Run the tasks on ``n_workers`` fresh processes; cancel what has not started on the first error."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    """Run the tasks on ``n_workers`` processes; on the first error cancel what has not started
+    and close the pool, else keep it for the next call (:func:`_local_pool`)."""
     from concurrent.futures.process import BrokenProcessPool
 
-    threads = max(1, (os.cpu_count() or 1) // n_workers)
-    pool = ProcessPoolExecutor(n_workers, mp_context=multiprocessing.get_context(_start_method()),
-                               initializer=_start_worker, initargs=(context, threads))
+    pool = _local_pool(n_workers, context)
+    futures = {pool.submit(_call_in_worker, fn, task, context is not None): i for i, task in enumerate(tasks)}
     try:
-        futures = {pool.submit(_call_in_worker, fn, task, context is not None): i for i, task in enumerate(tasks)}
         for future in as_completed(futures):
             index = futures[future]
             try:
@@ -158,8 +158,36 @@ def _run_processes(fn, tasks: list, context, n_workers: int, done) -> None:
                 _note(exc, index, len(tasks))
                 raise
             done(index, result)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    except BaseException:
+        close_pool()
+        raise
+
+
+def _local_pool(n_workers: int, context):
+    """The pool of the previous call when it has as many workers and an equal context (the
+    workers keep what they imported and loaded: the stem features of the next dataset start at
+    once), else a new one from a forkserver; the previous pool is closed."""
+    import hashlib
+    import multiprocessing
+    import pickle
+    from concurrent.futures import ProcessPoolExecutor
+
+    key = (n_workers, hashlib.sha256(pickle.dumps(context)).hexdigest())
+    if _POOL and _POOL[0][0] == key:
+        return _POOL[0][1]
+    close_pool()
+    threads = max(1, (os.cpu_count() or 1) // n_workers)
+    pool = ProcessPoolExecutor(n_workers, mp_context=multiprocessing.get_context(_start_method()),
+                               initializer=_start_worker, initargs=(context, threads))
+    _POOL.append((key, pool))
+    return pool
+
+
+def close_pool() -> None:
+    """Stop the worker processes :func:`run_tasks` keeps for its next call (tasks not started are
+    cancelled; running ones finish). They also stop when this interpreter exits."""
+    while _POOL:
+        _POOL.pop()[1].shutdown(wait=True, cancel_futures=True)
 
 
 def _start_worker(context, threads: int) -> None:
