@@ -219,7 +219,22 @@ def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, mo
         raise ValueError(f"sampler gave {X.shape} parameters (finite: {np.all(np.isfinite(X))}); "
                          f"need ({n_faces}, n_shape + n_color = {n_shape + n_color}) finite values")
 
-    n_images = n_faces * images_per_face
+    chunks, done = _pending_chunks(out, X, face_labels, images_per_face, chunk_size)
+    ctx = ChunkContext(str(out), seed, images_per_face, n_shape, n_color, n_expression,
+                   None if model is None else truncated, fingerprint,
+                   scene_sampler, crop_fn, expr)
+    cpu_s = run_chunks(chunks, ctx, workers, scheduler, progress, done)
+    run = {"images_rendered": n_faces * images_per_face - done, "render_cpu_s": round(cpu_s, 3),
+           "workers": int(workers) if scheduler is None else None,
+           "scheduler": None if scheduler is None else
+           scheduler if isinstance(scheduler, str) else type(scheduler).__name__}
+    return _finish(out, settings, crop_name, run, t0)
+
+
+def _pending_chunks(out: Path, X, face_labels: dict, images_per_face: int, chunk_size: int) -> tuple[list, int]:
+    """(chunks still to render, images already done): chunks whose files a previous run left
+    complete are skipped."""
+    n_images = len(X) * images_per_face
     chunks, done = [], 0
     for number, start in enumerate(range(0, n_images, chunk_size)):
         stop = min(start + chunk_size, n_images)
@@ -227,16 +242,17 @@ def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, mo
             done += stop - start
             continue
         f0, f1 = start // images_per_face, (stop - 1) // images_per_face + 1
-        chunks.append(Chunk(number, start, stop, f0, X[f0:f1],
-                             {k: v[f0:f1] for k, v in face_labels.items()}))
-    ctx = ChunkContext(str(out), seed, images_per_face, n_shape, n_color, n_expression,
-                   None if model is None else truncated, fingerprint,
-                   scene_sampler, crop_fn, expr)
-    cpu_s = run_chunks(chunks, ctx, workers, scheduler, progress, done)
+        chunks.append(Chunk(number, start, stop, f0, X[f0:f1], {k: v[f0:f1] for k, v in face_labels.items()}))
+    return chunks, done
 
+
+def _finish(out: Path, settings: dict, crop_name, run: dict, t0: float) -> DatasetCard:
+    """Merge the chunks' label parts into the labels table and write the card (the request goes)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    n_faces, images_per_face = settings["n_faces"], settings["images_per_face"]
+    n_images = n_faces * images_per_face
     parts = [pq.read_table(p) for p in sorted((out / PARTS_DIR).glob("part-*.parquet"))]
     labels = pa.concat_tables(parts, promote_options="default").sort_by("index")
     if len(labels) != n_images or not np.array_equal(labels["index"].to_numpy(), np.arange(n_images)):
@@ -248,11 +264,7 @@ def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, mo
                   b.split(":")[0] for b in labels["background_id"].to_pylist()).items()))}
     card = DatasetCard(str(out), settings, counts, dict(package_versions(crop_name)),
                        _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                       round(time.perf_counter() - t0, 3),
-                       {"images_rendered": n_images - done, "render_cpu_s": round(cpu_s, 3),
-                        "workers": int(workers) if scheduler is None else None,
-                        "scheduler": None if scheduler is None else
-                        scheduler if isinstance(scheduler, str) else type(scheduler).__name__})
+                       round(time.perf_counter() - t0, 3), run)
     write_file(out / CARD_FILE, json.dumps(card.to_dict(), indent=1).encode())
     (out / REQUEST_FILE).unlink(missing_ok=True)
     return card
