@@ -196,6 +196,7 @@ def test_stem_experiment(tiny_dataset, fake_dlib):
 
 
 def test_stem_experiment_scores_at_epochs(tiny_dataset, fake_dlib, face_model):
+    face_model = face_model.truncated(50, 50)  # the 50 + 50 layout of the data and models here
     test = datasets.realistic_test_set(2, seed=98, model=face_model)
     st = B.BPRNSettings(image_size=32, batch_size=2)
     df = XP.stem_experiment(tiny_dataset, epochs=3, settings=st, test=test, eval_at=[1, 3], progress=False,
@@ -279,6 +280,7 @@ def test_score_table_hand_computed():
 
 
 def test_evaluate_tiny(face_model):
+    face_model = face_model.truncated(50, 50)  # the 50 + 50 layout of the data and models here
     test = datasets.realistic_test_set(3, seed=99, model=face_model)
     assert test.images.shape == (3, 224, 224, 3) and test.params.shape == (3, 100)
     E = EV.input_embeddings(test)
@@ -338,6 +340,7 @@ def test_learning_on_dlib_features_of_renders(tmp_path):
 
 
 def test_stem_experiment_scores_the_last_epoch_after_early_stopping(tiny_dataset, fake_dlib, face_model):
+    face_model = face_model.truncated(50, 50)  # the 50 + 50 layout of the data and models here
     test = datasets.realistic_test_set(2, seed=96, model=face_model)
     st = B.BPRNSettings(image_size=32, batch_size=2, early_stopping=1, lr=1e-1)
     df = XP.stem_experiment(tiny_dataset, epochs=50, settings=st, test=test, progress=False, model=face_model,

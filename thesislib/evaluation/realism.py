@@ -38,14 +38,15 @@ def _model(model):
 
 
 def normal_coefficients(n: int, rng: np.random.Generator, model, scale: float = 1.0):
-    """``n`` faces from N(0, scale^2): (shape (n, n_shape), color (n, n_color)); ``model``:
-    %s.""" % MD
+    """``n`` faces from N(0, scale^2): (shape (n, n_shape), color (n, n_color)); ``model``: the
+    truncated MorphableModel whose n_shape/n_color decide the parameter layout."""
     return scale * rng.normal(size=(n, model.n_shape)), scale * rng.normal(size=(n, model.n_color))
 
 
 def extreme_coefficients(n: int, rng: np.random.Generator, model, n_first: int = 6, value: float = 4.5):
     """Faces with the first ``n_first`` shape coefficients at +-``value`` (random signs), the
-    other shape and all color coefficients from N(0, 1); ``model``: %s.""" % MD
+    other shape and all color coefficients from N(0, 1); ``model``: the truncated MorphableModel
+    whose n_shape/n_color decide the parameter layout."""
     shape, color = normal_coefficients(n, rng, model)
     shape[:, :n_first] = value * rng.choice([-1.0, 1.0], size=(n, n_first))
     return shape, color
