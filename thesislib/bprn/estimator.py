@@ -40,19 +40,10 @@ import pandas as pd
 import torch
 from torch import nn
 
-from thesislib.common import atomic_write
+from .checkpoint import CHECKPOINT, atomic_torch_save, resume_training, training_state, weights_copy
 from .heads import (
     PARAM_BOUND, Network, RidgeHead, feature_stats, scale_params, set_ridge_path, unscale_params)
 from .stems import STEMS, dataset_features, frozen_features
-
-CHECKPOINT = "checkpoint.pt"
-
-
-# ----------------------------------------------------------------- atomic io
-def atomic_torch_save(obj, path) -> None:
-    """``torch.save`` to a temporary file, then :func:`os.replace` onto ``path``."""
-    atomic_write(path, lambda fh: torch.save(obj, fh))
-
 
 # ----------------------------------------------------------------- settings
 @dataclass(frozen=True)
@@ -219,14 +210,6 @@ class BPRN:
         return x.float() / 127.5 - 1.0 if x.dtype == torch.uint8 else x
 
     # ------------------------------------------------------------- training
-    def _state(self, net, opt, gen, epoch, hist, best):
-        return {"network": net.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(),
-                "epoch": epoch, "history": [list(map(float, r)) for r in hist],
-                "best_epoch": best[0], "best_loss": best[1],
-                "best_network": best[2] if best[2] is not None else {},
-                "settings": json.dumps(self.settings.identity()), "seed": self.seed,
-                "n_features": int(net.mu.numel())}
-
     def fit(self, X, Y=None) -> "BPRN":
         """Train on inputs ``X`` and parameters ``Y`` (n, n_params) in sd.
 
@@ -259,10 +242,10 @@ class BPRN:
         hist, start, best = [], 0, (0, float("inf"), None)
         if net.skip is not None and n_val and s.early_stopping is not None:  # epoch 0: the ridge solution
             best = (0, self._loss(net, inputs[val_idx].to(device), targets[val_idx].to(device)),
-                    _weights(net))
+                    weights_copy(net))
         ckpt = self.checkpoint_dir / CHECKPOINT if self.checkpoint_dir is not None else None
         if ckpt is not None and ckpt.is_file():
-            start, hist, best = self._resume(ckpt, net, opt, gen, (start, hist, best))
+            start, hist, best = resume_training(ckpt, s.identity(), self.seed, net, opt, gen, (start, hist, best))
         x_tr, y_tr = inputs[tr_idx].to(device), targets[tr_idx].to(device)
         x_va, y_va = inputs[val_idx].to(device), targets[val_idx].to(device)
         bar = tqdm(total=s.epochs, initial=start, disable=not self.progress, unit="epoch", desc=f"bprn[{s.stem}]")
@@ -276,12 +259,12 @@ class BPRN:
             hist.append((epoch, train_loss, val))
             watch = val if n_val else train_loss
             if watch < best[1]:
-                best = (epoch, watch, _weights(net) if s.early_stopping is not None else None)
+                best = (epoch, watch, weights_copy(net) if s.early_stopping is not None else None)
             bar.update(1)
             bar.set_postfix(train=f"{train_loss:.4f}", val=f"{val:.4f}")
             stop = s.early_stopping is not None and epoch - best[0] >= s.early_stopping
             if ckpt is not None and (stop or epoch == s.epochs or epoch % s.checkpoint_every == 0):
-                atomic_torch_save(self._state(net, opt, gen, epoch, hist, best), ckpt)
+                atomic_torch_save(training_state(s.identity(), self.seed, net, opt, gen, epoch, hist, best), ckpt)
         bar.close()
         if s.early_stopping is not None and best[2] is not None:
             net.load_state_dict(best[2])
@@ -319,24 +302,6 @@ class BPRN:
                 with torch.no_grad():
                     set_ridge_path(net, net.standardise(inputs[tr_idx]).numpy(), targets[tr_idx].numpy())
         return net
-
-    def _resume(self, ckpt, net, opt, gen, fresh: tuple) -> tuple:
-        """(start epoch, history, best) from the checkpoint, loading the network, optimiser and
-        generator; ``fresh`` (with a warning) when it was written for other settings or inputs."""
-        st = torch.load(ckpt, map_location="cpu", weights_only=True)
-        same = (st.get("settings") == json.dumps(self.settings.identity()) and st.get("seed") == self.seed
-                and st.get("n_features") == int(net.mu.numel()))
-        if not same:
-            import warnings
-
-            warnings.warn(f"{ckpt} was written with other settings, seed or inputs; training from scratch "
-                          "(it will be overwritten)")
-            return fresh
-        net.load_state_dict(st["network"])
-        opt.load_state_dict(st["optimizer"])
-        gen.set_state(st["generator"])
-        best = (int(st["best_epoch"]), float(st["best_loss"]), st["best_network"] or None)
-        return int(st["epoch"]), [tuple(r) for r in st["history"]], best
 
     def _train_epoch(self, net, opt, gen, x_tr, y_tr) -> float:
         """One pass over the training rows in an order drawn from ``gen``; the mean loss."""
@@ -403,8 +368,3 @@ class BPRN:
         self.best_epoch_ = int(st["best_epoch"])
         self.history_ = pd.DataFrame(st["history"], columns=["epoch", "train_loss", "val_loss"])
         return self
-
-
-def _weights(net) -> dict:
-    """A detached CPU copy of the network's weights."""
-    return {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
