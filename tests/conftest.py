@@ -16,6 +16,17 @@ def face_model():
 
 
 @pytest.fixture
+def one_torch_thread():
+    """torch on one thread for the test (GAN training is then reproducible bit for bit)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
 def rng():
     return np.random.default_rng(12345)
 

@@ -6,7 +6,6 @@ import copy
 
 import numpy as np
 import pytest
-import torch
 
 from thesislib.samplers import SAMPLERS, make_sampler, samplers_needing_fit
 
@@ -19,12 +18,7 @@ SMALL = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _build(name):

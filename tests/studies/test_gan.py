@@ -17,12 +17,7 @@ def _files(out):
                 checkpoint_dirs={v: output_path(out, "04", "checkpoints", variant=v) for v in variants})
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def data(n=60, d=4, seed=0):

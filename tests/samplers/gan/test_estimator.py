@@ -10,12 +10,7 @@ from thesislib.samplers.gan.networks import (
     GaussianNoise, discriminator_loss, scale_age, scale_sex, train_step)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def toy_set(n=400, d=2, seed=0):
