@@ -1,6 +1,8 @@
 """pyvista views: not blank, the renderer's silhouette, heatmap colours that follow the error."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -119,3 +121,21 @@ def test_colour_difference_view_shows_where_the_face_got_darker(face_model):
     assert img[face].std(0).max() > 10          # not one flat colour: the change varies over the face
     with pytest.raises(ValueError, match="measure"):
         V.difference_view(a, b, measure="depth")
+
+
+def test_html_export_never_downloads_vtk_wasm(monkeypatch, tmp_path):
+    """pyvista's trame server loads trame-vtklocal, which fetches VTK's wasm viewer from the
+    internet unless told a folder: the export tells it an empty one (nothing is fetched at run time)."""
+    wasm = pytest.importorskip("trame_vtklocal.module.wasm")
+    from thesislib.viz import views
+
+    fetched = []
+    monkeypatch.setattr(wasm, "setup_wasm_directory", lambda *a: fetched.append(a))
+    monkeypatch.setattr(wasm, "run_async", lambda coro: coro)
+    monkeypatch.delenv("VTK_WASM_DIR_OVERRIDE", raising=False)
+    with views._no_wasm_download():
+        folder = os.environ["VTK_WASM_DIR_OVERRIDE"]
+        wasm.register_wasm(tmp_path, wasm_bits="wasm32")
+    assert not fetched and "VTK_WASM_DIR_OVERRIDE" not in os.environ and not os.path.exists(folder)
+    wasm.register_wasm(tmp_path / "other", wasm_bits="wasm32")  # without it, the download would start
+    assert fetched

@@ -18,8 +18,11 @@ the default scene; ``zoom`` shrinks the view angle (``zoom=1`` is the renderer's
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import os
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,6 +164,23 @@ def show(view: View, report_dir=None, caption: str = "interactive 3D view") -> N
         display(Markdown(f"[{caption} (opens offline, turn it with the mouse)]({href.as_posix()})"))
 
 
+@contextlib.contextmanager
+def _no_wasm_download():
+    """The export starts pyvista's trame server, which loads trame-vtklocal, and that downloads
+    VTK's WebAssembly viewer from the internet on first start unless ``VTK_WASM_DIR_OVERRIDE``
+    names a folder. The vtk.js page needs no wasm: an empty folder stops the download (and the
+    line trame-vtklocal prints about it); a folder the user set is left alone."""
+    if os.environ.get("VTK_WASM_DIR_OVERRIDE"):
+        yield
+        return
+    with tempfile.TemporaryDirectory() as empty, contextlib.redirect_stdout(io.StringIO()):
+        os.environ["VTK_WASM_DIR_OVERRIDE"] = empty
+        try:
+            yield
+        finally:
+            os.environ.pop("VTK_WASM_DIR_OVERRIDE", None)
+
+
 def export_html(plotter, path) -> Path | None:
     """Write ``plotter``'s scene as a self-contained interactive HTML page (vtk.js, offline).
 
@@ -170,7 +190,8 @@ def export_html(plotter, path) -> Path | None:
     """
     path = Path(path)
     try:
-        plotter.trame.export_html(path)
+        with _no_wasm_download():
+            plotter.trame.export_html(path)
     except (ImportError, ModuleNotFoundError, AttributeError) as exc:  # pyvista says to install trame-pyvista
         warnings.warn(f"no interactive HTML view ({exc}); install pyvista[jupyter] for it. "
                       "The PNG view is kept.", stacklevel=3)
