@@ -347,3 +347,17 @@ def test_stem_experiment_scores_the_last_epoch_after_early_stopping(tiny_dataset
                             stems=("dlib",), recognition=False)
     assert len(df) < 50  # stopped early
     assert np.isfinite(df["vertex_mean_mm"].iloc[-1]) and df["vertex_mean_mm"].iloc[:-1].isna().all()
+
+
+def test_validation_split_keeps_each_face_on_one_side():
+    from thesislib.bprn import BPRN
+
+    m = BPRN(stem="dlib", n_params=3, val_fraction=0.2, seed=4)
+    groups = np.repeat(np.arange(50), 3)  # three renders per face
+    val, tr = m._split(len(groups), groups)
+    assert set(groups[val]).isdisjoint(groups[tr])
+    assert len(val) + len(tr) == len(groups) and 0.17 <= len(val) / len(groups) <= 0.25
+    # one row per face: the row split of earlier versions, unchanged
+    row_val, row_tr = m._split(40)
+    g_val, g_tr = m._split(40, np.arange(40))
+    assert np.array_equal(row_val, g_val) and np.array_equal(row_tr, g_tr)

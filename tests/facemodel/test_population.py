@@ -78,3 +78,19 @@ def test_validity_by_distance(face_model):
     assert table.valid_fraction.iloc[0] == v.valid_fraction(samples["N(0, 1)"])
     assert curve.faces.sum() >= 0.98 * 2000 and np.all(np.diff(curve.distance) > 0)
     assert curve.valid_fraction.iloc[0] > curve.valid_fraction.iloc[-1]
+
+
+def test_shifted_population_differs_from_the_reference(face_model):
+    from thesislib.facemodel import reference_population, shifted_population
+
+    ref = reference_population(face_model, 4000, np.random.default_rng(0))
+    shift = shifted_population(face_model, 4000, np.random.default_rng(0))
+    assert shift.source == "synthetic shifted population" and shift.params.shape == ref.params.shape
+    # another mean (far beyond sampling noise), another sex mix, older
+    gap = np.linalg.norm(ref.params.mean(0) - shift.params.mean(0))
+    noise = np.sqrt(np.trace(np.cov(ref.params.T)) / 4000)
+    assert gap > 20 * noise
+    assert abs(shift.sex.mean() - 0.3) < 0.03 and shift.age.mean() > ref.age.mean() + 5
+    # the reference population is unchanged by the new settings' defaults
+    again = reference_population(face_model, 50, np.random.default_rng(1))
+    assert np.array_equal(again.params, reference_population(face_model, 50, np.random.default_rng(1)).params)

@@ -89,3 +89,11 @@ def test_scene_sampler_background_kinds():
         SceneSampler(bank_images=0)
     with pytest.raises(ValueError, match="unknown background"):
         SceneSampler(background="bank-of-england")
+
+
+def test_package_backgrounds_are_installed_rgb_photos():
+    from thesislib.imaging import PACKAGE_BACKGROUNDS, package_backgrounds
+
+    images = package_backgrounds()
+    assert 1 <= len(images) <= len(PACKAGE_BACKGROUNDS)
+    assert all(im.dtype == np.uint8 and im.ndim == 3 and im.shape[2] == 3 for im in images)

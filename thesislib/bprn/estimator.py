@@ -206,35 +206,48 @@ class BPRN:
         raise ValueError(f"need features (n, F), images (n, H, W, 3) or a dataset; got shape {arr.shape}")
 
     @staticmethod
+    def _groups(X):
+        """The face of each image when ``X`` is a dataset (its labels' ``instance_id``), else None."""
+        from thesislib.datasets import Dataset, load_dataset
+
+        if not isinstance(X, (str, Path, Dataset)):
+            return None
+        labels = (X if isinstance(X, Dataset) else load_dataset(X)).labels
+        return labels["instance_id"].to_numpy() if "instance_id" in labels else None
+
+    @staticmethod
     def _prep(x: torch.Tensor) -> torch.Tensor:
         return x.float() / 127.5 - 1.0 if x.dtype == torch.uint8 else x
 
     # ------------------------------------------------------------- training
-    def fit(self, X, Y=None) -> "BPRN":
+    def fit(self, X, Y=None, groups=None) -> "BPRN":
         """Train on inputs ``X`` and parameters ``Y`` (n, n_params) in sd.
 
         ``X``: features (n, F) (frozen stems), images (n, H, W, 3) uint8, or a dataset
         (folder or :class:`~thesislib.datasets.generation.Dataset`; ``Y`` defaults to its parameters).
         Adam on the mean squared error of the tanh-scaled targets; the validation split
-        (``val_fraction``) is drawn from ``seed``. With ``checkpoint_dir`` holding a
+        (``val_fraction``) is drawn from ``seed`` and keeps all rows of a group (``groups``, (n,)
+        face ids; from a dataset, its ``instance_id``) on one side. With ``checkpoint_dir`` holding a
         checkpoint of the same settings, seed and feature size, training continues from it
         (the data are assumed to be the same); a checkpoint of other settings is ignored
         with a warning and overwritten. Returns self.
         """
         with _threads(self.threads):
-            return self._fit(X, Y)
+            return self._fit(X, Y, groups)
 
-    def _fit(self, X, Y=None) -> "BPRN":
+    def _fit(self, X, Y=None, groups=None) -> "BPRN":
         from tqdm.auto import tqdm
 
         s = self.settings
         inputs, Y = self._inputs(X, Y)
+        if groups is None:
+            groups = self._groups(X)
         Y = np.asarray(Y, np.float64)
         if Y.shape != (len(inputs), s.n_params):
             raise ValueError(f"Y must be ({len(inputs)}, n_params={s.n_params}), got {Y.shape}")
         device = _resolve_device(s.device)
         targets = torch.from_numpy(scale_params(Y, s.param_bound))
-        val_idx, tr_idx = self._split(len(inputs))
+        val_idx, tr_idx = self._split(len(inputs), groups)
         n_val = len(val_idx)
         net = self._new_network(inputs, targets, tr_idx).to(device)
         opt = torch.optim.Adam(net.parameters(), lr=s.lr, weight_decay=s.weight_decay)
@@ -279,12 +292,28 @@ class BPRN:
         self.n_features_in_ = int(net.mu.numel())
         return self
 
-    def _split(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """(validation rows, training rows), sorted; drawn from the seed."""
-        perm = np.random.default_rng([self.seed, 1]).permutation(n)
+    def _split(self, n: int, groups=None) -> tuple[np.ndarray, np.ndarray]:
+        """(validation rows, training rows), sorted; drawn from the seed.
+
+        With ``groups`` (n,) (a face id per row), whole groups go to one side: groups are
+        taken in a seeded random order until the validation side holds ``val_fraction`` of
+        the rows, so no face has renders on both sides. Without groups, or with one row
+        per group, the split is the row split of earlier versions.
+        """
         frac = self.settings.val_fraction
         n_val = min(n - 1, max(1, int(round(frac * n)))) if n > 1 and frac > 0 else 0
-        return np.sort(perm[:n_val]), np.sort(perm[n_val:])
+        if groups is None:
+            perm = np.random.default_rng([self.seed, 1]).permutation(n)
+            return np.sort(perm[:n_val]), np.sort(perm[n_val:])
+        uniq, inverse = np.unique(np.asarray(groups), return_inverse=True)
+        if len(inverse) != n:
+            raise ValueError(f"groups has {len(inverse)} entries for {n} rows")
+        order = np.random.default_rng([self.seed, 1]).permutation(len(uniq))
+        sizes = np.bincount(inverse, minlength=len(uniq))[order]
+        k = int(np.searchsorted(np.cumsum(sizes), n_val)) + 1 if n_val else 0
+        k = min(k, len(uniq) - 1) if len(uniq) > 1 else 0
+        val = np.isin(inverse, order[:k])
+        return np.flatnonzero(val), np.flatnonzero(~val)
 
     def _new_network(self, inputs, targets, tr_idx) -> Network:
         """The untrained network (weights from the seed); for frozen features with their

@@ -5,10 +5,13 @@ truth, IMDB-WIKI, photo folders) that BPRNs are scored on.
 """
 from .generation import generate
 from .store import Dataset, dataset_gallery, load_dataset
-from .testsets import TestSet, package_photos, photo_test_set, realistic_scenes, realistic_test_set, wiki_test_set
+from .testsets import (
+    TestSet, package_photos, photo_test_set, population_test_set, realistic_scenes, realistic_test_set,
+    wiki_test_set)
 from .wiki import load_wiki
 
 __all__ = [
     "Dataset", "TestSet", "dataset_gallery", "generate", "load_dataset", "load_wiki",
-    "package_photos", "photo_test_set", "realistic_scenes", "realistic_test_set", "wiki_test_set",
+    "package_photos", "photo_test_set", "population_test_set", "realistic_scenes", "realistic_test_set",
+    "wiki_test_set",
 ]

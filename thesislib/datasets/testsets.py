@@ -64,11 +64,8 @@ def realistic_test_set(n: int, seed: int, model=None, scene_sampler=None, name: 
     """Held-out real-like faces with known truth.
 
     Faces come from :func:`thesislib.facemodel.population.reference_population` (``rng =
-    default_rng([seed, 0])``), scenes from ``scene_sampler`` (default
-    :func:`realistic_scenes`) with ``default_rng([seed, 1])`` -- use a seed no training
-    dataset uses, so backgrounds and light differ from training. Each render is cropped
-    from its projected landmarks (:func:`thesislib.imaging.crops.landmark_crop`, framed like a
-    detector crop on average), as the training datasets are.
+    default_rng([seed, 0])``) and are rendered by :func:`population_test_set`; use a seed no
+    training dataset uses, so backgrounds and light differ from training.
 
     Parameters
     ----------
@@ -84,24 +81,57 @@ def realistic_test_set(n: int, seed: int, model=None, scene_sampler=None, name: 
     -------
     TestSet with params, age and sex
     """
+    from thesislib.facemodel import reference_population
+
+    base = _base_model(model)
+    pop = reference_population(base, int(n), np.random.default_rng([int(seed), 0]))
+    return population_test_set(pop, seed, base, scene_sampler, name, progress)
+
+
+def _base_model(model):
+    from thesislib.facemodel import default_model
+
+    return (default_model().truncated(50, 50, 0) if model is None else model).truncated(None, None, 0)
+
+
+def population_test_set(population, seed: int, model=None, scene_sampler=None, name: str = "real-like",
+                        progress: bool = False) -> TestSet:
+    """Real-like renders of given faces, with their truth.
+
+    Scenes come from ``scene_sampler`` (default :func:`realistic_scenes`) with
+    ``default_rng([seed, 1])``. Each render is cropped from its projected landmarks
+    (:func:`thesislib.imaging.crops.landmark_crop`, framed like a detector crop on
+    average), as the training datasets are.
+
+    Parameters
+    ----------
+    population : :class:`thesislib.facemodel.population.Population` in ``model``'s layout
+    seed : int, seeds the scenes
+    model, scene_sampler, name, progress : as :func:`realistic_test_set`
+
+    Returns
+    -------
+    TestSet with the population's params, age and sex
+    """
     from tqdm.auto import tqdm
 
-    from thesislib.imaging import landmark_crop
-    from thesislib.facemodel import default_model
-    from thesislib.facemodel import reference_population
-    from thesislib.imaging import Workspace, render
+    from thesislib.imaging import Workspace, landmark_crop, render
 
-    base = (default_model().truncated(50, 50, 0) if model is None else model).truncated(None, None, 0)
+    base = _base_model(model)
     n_shape, n_color = base.n_shape, base.n_color
-    pop = reference_population(base, int(n), np.random.default_rng([int(seed), 0]))
-    scenes = (scene_sampler or realistic_scenes()).sample_many(int(n), np.random.default_rng([int(seed), 1]))
-    images, ws = np.empty((int(n), 224, 224, 3), np.uint8), Workspace()
-    for i in tqdm(range(int(n)), disable=not progress, desc="real-like test set"):
-        p = pop.params[i]
+    if population.params.shape[1] != n_shape + n_color:
+        raise ValueError(f"population has {population.params.shape[1]} parameters; the model takes "
+                         f"{n_shape} + {n_color}")
+    n = len(population)
+    scenes = (scene_sampler or realistic_scenes()).sample_many(n, np.random.default_rng([int(seed), 1]))
+    images, ws = np.empty((n, 224, 224, 3), np.uint8), Workspace()
+    for i in tqdm(range(n), disable=not progress, desc=f"{name} test set"):
+        p = population.params[i]
         r = render(base.instance(p[:n_shape], p[n_shape:]), scenes[i], workspace=ws)
         images[i] = landmark_crop(r.image, r.landmarks, r.landmark_visible).image
-    return TestSet(name, images, [f"{name}-{i:05d}" for i in range(int(n))], pop.params.copy(),
-                   pop.age.copy(), pop.sex.copy(), n_shape, n_color, pop.source + f", seed {seed}")
+    return TestSet(name, images, [f"{name}-{i:05d}" for i in range(n)], population.params.copy(),
+                   population.age.copy(), population.sex.copy(), n_shape, n_color,
+                   population.source + f", seed {seed}")
 
 
 def wiki_test_set(mat_path, root, n: int | None = None, seed: int = 0, min_face_score: float = 1.0,

@@ -108,7 +108,9 @@ class Population:
 
 def reference_population(model: MorphableModel, n: int, rng: np.random.Generator, sex_separation: float = 2.0, sex_spread: float = 0.8,
                          age_effect: float = 1.2, correlation_rank: int = 8,
-                         correlation_strength: float = 0.2, mean_offset: float = 0.4) -> Population:
+                         correlation_strength: float = 0.2, mean_offset: float = 0.4,
+                         structure_seed: int = DIRECTION_SEED, male_fraction: float = 0.5,
+                         age_scale: float = 10.0) -> Population:
     """Draw a synthetic stand-in for a fitted set of real faces.
 
     Parameters
@@ -125,6 +127,10 @@ def reference_population(model: MorphableModel, n: int, rng: np.random.Generator
     mean_offset : sd of a fixed (seeded) offset of the population mean from the model
         mean, orthogonal to the sex direction: real faces are not centred on the model's
         mean (thesis Fig 6.14), so their cosine distances fall below 1.
+    structure_seed : seed of the fixed correlation structure and mean offset (another seed:
+        another population of the same kind, see :func:`shifted_population`)
+    male_fraction : probability of sex 1
+    age_scale : scale of the gamma(2.2) distribution of years above 18
 
     The defaults make the sex direction the population's first principal axis (its
     variance, ``sex_separation**2 + sex_spread**2``, exceeds that of the correlated
@@ -141,20 +147,40 @@ def reference_population(model: MorphableModel, n: int, rng: np.random.Generator
     d_age = d_age - (d_age @ d_sex) * d_sex
     d_age /= np.linalg.norm(d_age)
     # fixed correlation structure: identity plus a low-rank part, unit diagonal
-    loadings = np.random.default_rng(DIRECTION_SEED).normal(size=(d, correlation_rank))
+    loadings = np.random.default_rng(structure_seed).normal(size=(d, correlation_rank))
     loadings *= np.sqrt(correlation_strength / correlation_rank)
     cov = np.eye(d) * (1 - correlation_strength) + loadings @ loadings.T
     cov /= np.sqrt(np.outer(np.diag(cov), np.diag(cov)))
     z = rng.multivariate_normal(np.zeros(d), cov, size=n, method="cholesky")
 
-    sex = (rng.random(n) < 0.5).astype(np.float64)
-    age = np.clip(AGE_MIN + rng.gamma(2.2, 10.0, size=n), AGE_MIN, AGE_MAX)
+    sex = (rng.random(n) < male_fraction).astype(np.float64)
+    age = np.clip(AGE_MIN + rng.gamma(2.2, age_scale, size=n), AGE_MIN, AGE_MAX)
     along_sex = (2 * sex - 1) * sex_separation + sex_spread * rng.normal(size=n)
     z = z - np.outer(z @ d_sex, d_sex) + np.outer(along_sex, d_sex)
     z = z + np.outer(age_effect * (age - AGE_REFERENCE) / 15.0, d_age)
-    offset = np.random.default_rng(DIRECTION_SEED + 1).normal(0, mean_offset, d)
+    offset = np.random.default_rng(structure_seed + 1).normal(0, mean_offset, d)
     z = z + offset - (offset @ d_sex) * d_sex
     return Population(z, age, sex, n_shape, n_color)
+
+
+#: Settings of :func:`shifted_population` that differ from the reference population's.
+SHIFT = dict(structure_seed=DIRECTION_SEED + 1000, correlation_strength=0.3, mean_offset=0.5,
+             male_fraction=0.3, age_scale=16.0, sex_separation=1.6)
+
+
+def shifted_population(model: MorphableModel, n: int, rng: np.random.Generator) -> Population:
+    """Faces of another population of the same kind as :func:`reference_population`.
+
+    The same construction (bimodal sex, age direction, low-rank correlations, an offset
+    mean) with another fixed structure (:data:`SHIFT`: another structure seed, so other
+    correlations and another mean offset; stronger correlations; 30 % men; older;
+    sexes closer together). No sampler of the study is fitted on it, so none matches it
+    by construction: it tests how a sampler's training data transfer to people unlike
+    the fitted set's.
+    """
+    pop = reference_population(model, n, rng, **SHIFT)
+    return Population(pop.params, pop.age, pop.sex, pop.n_shape, pop.n_color,
+                      "synthetic shifted population")
 
 
 def load_fitted_set(path, model: MorphableModel) -> Population:

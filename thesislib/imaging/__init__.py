@@ -1,7 +1,7 @@
 """From a mesh to a training image: scenes (pose, camera, spherical-harmonics light,
 backgrounds), the rasterizer (:func:`render`), crops around the face and PNG encoding.
 """
-from .backgrounds import IMAGE_SIZE, IMAGE_SUFFIXES, load_backgrounds
+from .backgrounds import IMAGE_SIZE, IMAGE_SUFFIXES, PACKAGE_BACKGROUNDS, load_backgrounds, package_backgrounds
 from .crops import (
     LANDMARK_CROP_MARGIN, LANDMARK_CROP_SHIFT, SimpleCrop, center_crop, landmark_crop,
     landmark_crop_box)
@@ -13,8 +13,8 @@ from .scene import (
 
 __all__ = [
     "DEFAULT_DISTANCE", "DEFAULT_FOCAL", "IMAGE_SIZE", "IMAGE_SUFFIXES", "LANDMARK_CROP_MARGIN",
-    "LANDMARK_CROP_SHIFT", "PNG_FILTER", "Scene", "SceneSampler", "SimpleCrop", "Workspace",
+    "LANDMARK_CROP_SHIFT", "PACKAGE_BACKGROUNDS", "PNG_FILTER", "Scene", "SceneSampler", "SimpleCrop", "Workspace",
     "center_crop", "default_scene", "landmark_crop", "landmark_crop_box", "load_backgrounds",
-    "load_illumination_prior", "png_bytes", "project", "render", "rotation_matrix",
+    "load_illumination_prior", "package_backgrounds", "png_bytes", "project", "render", "rotation_matrix",
     "sample_builtin_sh",
 ]

@@ -75,6 +75,46 @@ def load_backgrounds(folder, max_images: int | None = None) -> list:
     return images
 
 
+#: Face-free colour photos that installed packages ship (scikit-image's sample images;
+#: matplotlib's sample photo), file name -> package. Backgrounds no training scene uses:
+#: the training scenes draw from the procedural bank or the user's folder.
+PACKAGE_BACKGROUNDS = {"coffee.png": "skimage", "chelsea.png": "skimage", "rocket.jpg": "skimage",
+                       "hubble_deep_field.jpg": "skimage", "motorcycle_left.png": "skimage",
+                       "retina.jpg": "skimage", "ihc.png": "skimage", "color.png": "skimage",
+                       "Minduka_Present_Blue_Pack.png": "matplotlib"}
+
+
+def package_backgrounds() -> list:
+    """The photos of :data:`PACKAGE_BACKGROUNDS` that are installed, as (H, W, 3) uint8 RGB.
+
+    Raises
+    ------
+    FileNotFoundError
+        None of them is installed (scikit-image is a thesislib dependency).
+    """
+    import importlib.util
+
+    from PIL import Image
+
+    folders = {}
+    for pkg in set(PACKAGE_BACKGROUNDS.values()):
+        spec = importlib.util.find_spec(pkg)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        root = Path(next(iter(spec.submodule_search_locations)))
+        folders[pkg] = root / "data" if pkg == "skimage" else root / "mpl-data" / "sample_data"
+    images = []
+    for name, pkg in PACKAGE_BACKGROUNDS.items():
+        f = folders.get(pkg, Path("/nonexistent")) / name
+        if f.is_file():
+            with Image.open(f) as im:
+                images.append(np.asarray(im.convert("RGB"), dtype=np.uint8).copy())
+    if not images:
+        raise FileNotFoundError("none of the sample photos of scikit-image or matplotlib is installed "
+                                f"({', '.join(PACKAGE_BACKGROUNDS)}); pip install scikit-image")
+    return images
+
+
 def procedural_background(rng: np.random.Generator, size: int = IMAGE_SIZE, kind: str | None = None):
     """A smooth random background: ``(image (size, size, 3) uint8, kind)``.
 

@@ -10,8 +10,8 @@ from .gan.estimator import ConditionalGAN, CVGAN1, CVGAN2
 from .gan.networks import AGE_MAX, AGE_MIN
 from .gmm import GMMSampler
 from .naive import (
-    CompositeNormalUniform, FittedNormal, FittedRows, FittedUniform, MetaNormal, MetaUniformStd,
-    NaiveNormal, NaiveUniform, ReplacementComposite, Sampler)
+    CompositeNormalUniform, FittedGaussian, FittedMeanNormal, FittedNormal, FittedRows, FittedUniform, MetaNormal,
+    MetaUniformStd, NaiveNormal, NaiveUniform, ReplacementComposite, Sampler)
 from .registry import (
     canonical_class_path, draw_samplers, LEGACY_CLASS_PATHS, make_sampler, ready_sampler,
     registered_name, resolve_class, sampler_identity, sampler_label, SAMPLERS, samplers_needing_fit)
@@ -19,7 +19,8 @@ from .selection import fit_grid
 
 __all__ = [
     "AGE_MAX", "AGE_MIN", "canonical_class_path", "CompositeNormalUniform", "ConditionalGAN",
-    "conditioning_report", "CVGAN1", "CVGAN2", "draw_samplers", "fit_grid", "FittedNormal",
+    "conditioning_report", "CVGAN1", "CVGAN2", "draw_samplers", "fit_grid", "FittedGaussian",
+    "FittedMeanNormal", "FittedNormal",
     "FittedRows", "FittedUniform", "GaussianCopulaSampler", "GMMSampler", "latest_checkpoint",
     "LEGACY_CLASS_PATHS", "make_sampler", "MetaNormal", "MetaUniformStd", "NaiveNormal", "NaiveUniform",
     "ready_sampler", "registered_name", "ReplacementComposite", "resolve_class", "Sampler",

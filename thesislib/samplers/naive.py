@@ -14,6 +14,7 @@ import numpy as np
 __all__ = [
     "Sampler", "NaiveUniform", "NaiveNormal", "CompositeNormalUniform", "MetaNormal",
     "MetaUniformStd", "ReplacementComposite", "FittedUniform", "FittedNormal", "FittedRows",
+    "FittedMeanNormal", "FittedGaussian",
 ]
 
 
@@ -247,6 +248,41 @@ class FittedNormal(_FittedMoments):
     def _sample(self, n, rng):
         self._check_fitted()
         return rng.standard_normal((n, self.n_params_)) * self.std_ + self.mean_
+
+
+class FittedMeanNormal(_FittedMoments):
+    """``N(mean_, I)``: the fitted mean with unit variance (a control: only the mean is learned)."""
+
+    def __init__(self, n_params: int | None = None):
+        self.n_params = n_params
+
+    def _sample(self, n, rng):
+        self._check_fitted()
+        return rng.standard_normal((n, self.n_params_)) + self.mean_
+
+
+class FittedGaussian(_FittedMoments):
+    """``N(mean_, cov_)`` with the fitted set's full covariance (ddof=0).
+
+    The control between the diagonal :class:`FittedNormal` and a mixture: it learns the
+    correlations between parameters but no structure beyond the first two moments.
+    """
+
+    def __init__(self, n_params: int | None = None):
+        self.n_params = n_params
+
+    def fit(self, X, y=None):
+        """Mean ``mean_``, std ``std_`` and covariance ``cov_`` (ddof=0) of ``X`` (m, d); returns self."""
+        super().fit(X, y)
+        X = np.asarray(X, dtype=np.float64)
+        self.cov_ = np.atleast_2d(np.cov(X, rowvar=False, ddof=0))
+        w, V = np.linalg.eigh(self.cov_)  # a square root that survives a singular covariance
+        self.root_ = V * np.sqrt(np.clip(w, 0.0, None))
+        return self
+
+    def _sample(self, n, rng):
+        self._check_fitted()
+        return rng.standard_normal((n, self.n_params_)) @ self.root_.T + self.mean_
 
 
 class FittedRows(Sampler):

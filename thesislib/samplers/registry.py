@@ -87,8 +87,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .naive import (
-    CompositeNormalUniform, FittedNormal, FittedRows, FittedUniform, MetaNormal, MetaUniformStd, NaiveNormal,
-    NaiveUniform, ReplacementComposite, Sampler)
+    CompositeNormalUniform, FittedGaussian, FittedMeanNormal, FittedNormal, FittedRows, FittedUniform, MetaNormal,
+    MetaUniformStd, NaiveNormal, NaiveUniform, ReplacementComposite, Sampler)
 
 __all__ = [
     "SamplerSpec", "SAMPLERS", "make_sampler", "samplers_needing_fit", "resolve_class",
@@ -147,7 +147,9 @@ SAMPLERS: dict[str, SamplerSpec] = {
     "fitted_uniform_x2": _spec(FittedUniform, "uniform x 2", half_width=6.0),
     "fitted_uniform_matched": _spec(
         FittedUniform, "uniform μ, σ fitted (std-matched)", half_width=float(np.sqrt(3.0))),
+    "fitted_mean_normal": _spec(FittedMeanNormal, "normal μ fitted, σ 1"),
     "fitted_normal": _spec(FittedNormal, "normal μ, σ fitted"),
+    "fitted_gaussian": _spec(FittedGaussian, "Gaussian μ, Σ fitted (full covariance)"),
     "fitted_data": _spec(FittedRows, "original data"),
     "gmm": SamplerSpec("thesislib.samplers.gmm:GMMSampler", "GMM", True),
     "copula": SamplerSpec("thesislib.samplers.copula:GaussianCopulaSampler", "Gaussian copula", True),

@@ -1,0 +1,20 @@
+"""The control samplers of the fitted set: mean only, and the full-covariance Gaussian."""
+import numpy as np
+
+
+def test_fitted_gaussian_and_mean_normal_controls():
+    from thesislib.samplers import FittedGaussian, FittedMeanNormal
+
+    rng = np.random.default_rng(3)
+    A = rng.normal(size=(4, 4))
+    X = rng.normal(size=(4000, 4)) @ A.T + np.array([1.0, -2.0, 0.5, 0.0])
+    g = FittedGaussian().fit(X)
+    np.testing.assert_allclose(g.cov_, np.cov(X, rowvar=False, ddof=0))
+    draws = g.sample(40000, rng)
+    np.testing.assert_allclose(np.cov(draws, rowvar=False), g.cov_, atol=0.08 * np.abs(g.cov_).max())
+    np.testing.assert_allclose(draws.mean(0), X.mean(0), atol=0.05)
+    m = FittedMeanNormal().fit(X).sample(40000, rng)
+    np.testing.assert_allclose(m.mean(0), X.mean(0), atol=0.03)
+    np.testing.assert_allclose(np.cov(m, rowvar=False), np.eye(4), atol=0.03)
+    singular = np.c_[X[:, :2], X[:, :2].sum(1)]  # rank 2 of 3: still samples
+    assert np.isfinite(FittedGaussian().fit(singular).sample(5, rng)).all()
