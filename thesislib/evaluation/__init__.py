@@ -1,7 +1,11 @@
 """Judging predictions and data: vertex and albedo errors, the face-recognition score and its
 correction (thesis eq. 6.2), distribution metrics (KS, k-means distortion, distances),
-intervals and ranks, the ensemble fit, age/sex effects and the realism of renders.
+intervals and ranks, samplers compared with replicated draws (paired differences, Holm), the
+ensemble fit, age/sex effects and the realism of renders.
 """
+from .comparisons import (
+    COMPARISON_COLUMNS, DrawInterval, PairedDifference, draw_interval, holm, paired_difference,
+    pairwise_comparisons, sampler_intervals)
 from .effects import conditional_effects, effects_frame, population_effects
 from .ensemble import ensemble_fit
 from .geometry import rigid_align, vertex_error
@@ -14,6 +18,8 @@ from .predictions import (
 from .scores import corrected_score, metric_correlations, score_by_sampler
 
 __all__ = [
+    "COMPARISON_COLUMNS", "DrawInterval", "PairedDifference", "draw_interval", "holm", "paired_difference",
+    "pairwise_comparisons", "sampler_intervals",
     "albedo_errors", "conditional_effects", "corrected_score", "distance_quartiles", "draw_summary",
     "effects_frame", "ensemble_fit", "evaluate", "evaluate_sweep", "geometry_table",
     "input_embeddings", "kmeans_distortion", "ks_quality_table", "ks_summary", "ks_table",

@@ -2,6 +2,7 @@
 ipywidgets explorers of the notebooks.
 A figure draws what a study or the evaluation computed; it never computes a result.
 """
+from .comparisons import comparison_matrix, sampler_intervals_figure
 from .figures import (
     criterion_heatmap, effect_bars, face_images, histogram_overlay, image_grid, labelled_grid,
     loss_curves, mesh_figure, pca_scatter, score_ci_figure, setup_notebook, sigma_score_figure,
@@ -18,13 +19,15 @@ from .widgets import AgeSexExplorer, FaceExplorer, SamplerComparison, age_sex_fr
 
 __all__ = [
     "AgeSexExplorer", "FaceExplorer", "SamplerComparison", "age_sex_frames", "age_sex_grid",
-    "concept_matrix", "criterion_heatmap", "difference_view", "distortion_figure", "effect_bars",
+    "comparison_matrix", "concept_matrix", "criterion_heatmap", "difference_view", "distortion_figure",
+    "effect_bars",
     "face_images", "face_view", "gallery_rows", "gallery_slider", "geometry_bars",
     "histogram_overlay", "image_grid", "ks_coefficient_figure", "label_extremes_view",
     "labelled_grid", "learning_curve_figure", "loss_curves", "mesh_figure", "metric_score_figure",
     "moments_figure", "parameter_histogram", "parameter_means_figure", "pca_extremes_view",
     "pca_panels", "pca_scatter", "pca_slider_frames", "photo_gallery", "prediction_gallery",
-    "quartile_figure", "reconstruction_extremes", "sampler_galleries", "score_ci_figure",
+    "quartile_figure", "reconstruction_extremes", "sampler_galleries", "sampler_intervals_figure",
+    "score_ci_figure",
     "setup_notebook", "show", "sigma_score_figure", "slider_figure", "spectrum_figure",
     "stem_curves_figure", "update_times", "validation_curves",
 ]
