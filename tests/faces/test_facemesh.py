@@ -44,9 +44,21 @@ def test_landmarks_on_a_render(render_crop):
 @needs_mediapipe
 def test_no_face_gives_nan():
     grey = np.full((224, 224, 3), 128, np.uint8)
-    assert F.landmarks(grey) is None
-    f = F.features(grey)
-    assert f.shape == (F.N_FEATURES,) and np.isnan(f).all()
+    for detector in (True, False):
+        assert F.landmarks(grey, detector=detector) is None
+        f = F.features(grey, detector=detector)
+        assert f.shape == (F.N_FEATURES,) and np.isnan(f).all()
+
+
+@needs_mediapipe
+def test_the_crop_region_finds_what_the_detector_finds(render_crop):
+    """Without the detector (the stem's default) the landmarks stay within a few px of version 1's."""
+    fast, slow = F.landmarks(render_crop, detector=False), F.landmarks(render_crop, detector=True)
+    assert fast.shape == slow.shape == (F.N_LANDMARKS, 3)
+    assert np.linalg.norm(fast[:, :2] - slow[:, :2], axis=1).mean() < 4.0
+    a, b = F.features(render_crop), F.features(render_crop, detector=True)
+    assert np.abs(a[:3 * F.N_LANDMARKS] - b[:3 * F.N_LANDMARKS]).mean() < 0.05
+    assert F.VERSION == 2
 
 
 @needs_mediapipe
