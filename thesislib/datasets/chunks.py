@@ -2,7 +2,9 @@
 
 A chunk (:class:`Chunk`) is ``chunk_size`` consecutive images; its faces are instanced
 ``INSTANCE_BATCH`` at a time (:func:`_chunk_meshes`), each image is rendered, cropped and
-written as a PNG, then the chunk's label part (:func:`_label_table`) is written
+written as a PNG and/or turned into the face-mesh stem's features in memory
+(:func:`thesislib.faces.features`; the chunk's features go to one ``.npy`` part), then the
+chunk's label part (:func:`_label_table`) is written
 (:mod:`thesislib.datasets.store` says where and how). No image depends on which worker
 made it or when: image ``k`` draws its scene from ``default_rng([seed, 1, k])`` and its
 expression from ``default_rng([seed, 2, k])`` (or ``[seed, 2, face]`` per face).
@@ -27,7 +29,9 @@ import numpy as np
 
 from thesislib.common import run_tasks
 
-from .store import CROP_SIZE, IMAGES_DIR, PARTS_DIR, write_file, parquet_bytes, save_png, image_id
+from .store import (
+    CROP_SIZE, IMAGES_DIR, PARTS_DIR, features_path, has_features, has_images, image_id, parquet_bytes,
+    save_features, save_png, write_file)
 
 
 # ----------------------------------------------------------------- worker side
@@ -47,6 +51,7 @@ class ChunkContext:
     crop: Callable
     expression: object  # thesislib.datasets.generation.ExpressionSettings, or None: no expression
     size: int = CROP_SIZE
+    store: str = "png"  # thesislib.datasets.store.STORES
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,8 +152,9 @@ def _render_chunk(chunk: Chunk, ctx: ChunkContext) -> dict:
             [ctx.seed, 2, i if per_image else i // ctx.images_per_face]))[0]
             for i in range(chunk.start, chunk.stop)])
     meshes = _chunk_meshes(model, chunk, ctx, exprs)
-    scenes, crops, ws = [], [], Workspace()
+    scenes, crops, feats, ws = [], [], [], Workspace()
     images = out / IMAGES_DIR
+    stem = _stem(ctx.store)
     for index, mesh in zip(range(chunk.start, chunk.stop), meshes):
         scene = ctx.scene_sampler.sample(np.random.default_rng([ctx.seed, 1, index]))
         result = render(mesh, scene, workspace=ws)
@@ -156,12 +162,26 @@ def _render_chunk(chunk: Chunk, ctx: ChunkContext) -> dict:
         img = np.asarray(c.image)
         if img.shape != (ctx.size, ctx.size, 3) or img.dtype != np.uint8:
             raise ValueError(f"crop returned {img.shape} {img.dtype}, need ({ctx.size}, {ctx.size}, 3) uint8")
-        save_png(images / f"{image_id(index)}.png", img)
+        if has_images(ctx.store):
+            save_png(images / f"{image_id(index)}.png", img)
+        if stem is not None:
+            feats.append(stem(img))
         scenes.append(scene.labels())
         crops.append((str(c.method), *(int(v) for v in c.box)))
+    if stem is not None:
+        save_features(features_path(out, chunk.number), np.stack(feats))
     table = _label_table(chunk, ctx, pcols + ecols, exprs, scenes, crops)
     write_file(out / PARTS_DIR / f"part-{chunk.number:05d}.parquet", parquet_bytes(table))
     return {"number": chunk.number, "n": len(crops)}
+
+
+def _stem(store: str):
+    """The stem features of a crop for a store that keeps them, else None."""
+    if not has_features(store):
+        return None
+    from thesislib.faces import features
+
+    return features
 
 
 def _label_table(chunk: Chunk, ctx: ChunkContext, param_cols: list, exprs, scenes: list, crops: list):

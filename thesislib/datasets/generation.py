@@ -3,7 +3,9 @@
 Generation (thesis 5.3-5.4): ``n_faces`` parameter vectors are drawn up front from the
 dataset seed, each face is rendered ``images_per_face`` times under random scenes, each
 render (227 x 227) is cropped to the 224 x 224 face crop (by default from its projected
-landmarks, :mod:`thesislib.imaging.crops`) and written as a PNG. This module resolves the
+landmarks, :mod:`thesislib.imaging.crops`) and written as a PNG, or turned into the face-mesh
+stem's features right there (``store="features"``: no PNG written, read back and decoded; or
+``"both"``). This module resolves the
 arguments (sampler, crop, expression), draws the faces, cuts the work into chunks and
 writes the merged labels and the card; the rest lives in one module per concept:
 
@@ -40,8 +42,8 @@ from thesislib.samplers import ready_sampler, registered_name, sampler_identity,
 from .card import DatasetCard, fit_fingerprint, jsonable, normalised_settings, package_versions
 from .chunks import Chunk, compact_model, ChunkContext, default_truncated, run_chunks
 from .store import (
-    CARD_FILE, IMAGES_DIR, LABELS_FILE, PARTS_DIR, REQUEST_FILE, CROP_SIZE, PNG_FILTER, write_file,
-    check_request, chunk_done, parquet_bytes, remove_stale_tmp, load_card)
+    CARD_FILE, FEATURES_DIR, IMAGES_DIR, LABELS_FILE, PARTS_DIR, REQUEST_FILE, CROP_SIZE, PNG_FILTER, STORES,
+    write_file, check_request, chunk_done, has_features, has_images, parquet_bytes, remove_stale_tmp, load_card)
 
 __all__ = [
     "generate", "ExpressionSettings", "CROPS",
@@ -134,7 +136,7 @@ def _expression_arg(expression, model) -> ExpressionSettings | None:
 def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, model=None,
              scene_sampler=None, expression=False,
              workers: int = 1, scheduler=None, chunk_size: int = 64, progress: bool = True,
-             crop="landmarks", overwrite: bool = False) -> DatasetCard:
+             crop="landmarks", overwrite: bool = False, store: str = "png") -> DatasetCard:
     """Render a dataset of face crops with labels (resumable, deterministic).
 
     Parameters
@@ -167,6 +169,11 @@ def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, mo
         landmarks (L, 2), landmark_visible (L,), size=224)`` returning an object with
         ``image`` (224, 224, 3) uint8, ``box`` (x0, y0, x1, y1) and ``method`` str
     overwrite : bool, replace a dataset in ``out_dir`` made with other settings
+    store : "png" (the crops as PNG files; default), "features" (the face-mesh stem's features of
+        each crop, :func:`thesislib.faces.features`, computed in the worker from the crop in memory,
+        no PNG; :func:`thesislib.bprn.dataset_features` and so ``BPRN.fit`` read them) or "both".
+        The card records the store and the stem's name and version; the features are the same
+        bytes as the stem applied to the PNG of a "both" dataset
 
     Returns
     -------
@@ -186,6 +193,8 @@ def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, mo
     chunk_size = int(chunk_size)
     if seed < 0 or n_faces < 1 or images_per_face < 1 or chunk_size < 1:
         raise ValueError("seed must be >= 0 and n_faces, images_per_face, chunk_size >= 1")
+    if store not in STORES:
+        raise ValueError(f"store must be one of {STORES}, got {store!r}")
     out = Path(out_dir)
     base = default_model().truncated(50, 50) if model is None else model
     n_shape, n_color = base.n_shape, base.n_color
@@ -204,13 +213,14 @@ def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, mo
         "model": {"name": base.name, "fingerprint": fingerprint, "n_shape": n_shape,
                   "n_color": n_color, "n_expression": n_expression},
         "expression": expr, "scene": scene_sampler, "crop": crop_name, "image_size": CROP_SIZE,
-        "png_filter": PNG_FILTER, "chunk_size": chunk_size})
+        "png_filter": PNG_FILTER, "chunk_size": chunk_size, **_store_settings(store)})
 
     out.mkdir(parents=True, exist_ok=True)
     if check_request(out, settings, overwrite):
         return load_card(out)
-    (out / IMAGES_DIR).mkdir(exist_ok=True)
-    (out / PARTS_DIR).mkdir(exist_ok=True)
+    for sub, wanted in ((IMAGES_DIR, has_images(store)), (FEATURES_DIR, has_features(store)), (PARTS_DIR, True)):
+        if wanted:
+            (out / sub).mkdir(exist_ok=True)
     remove_stale_tmp(out)
     write_file(out / REQUEST_FILE, json.dumps({"settings": settings}, indent=1).encode())
 
@@ -219,10 +229,10 @@ def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, mo
         raise ValueError(f"sampler gave {X.shape} parameters (finite: {np.all(np.isfinite(X))}); "
                          f"need ({n_faces}, n_shape + n_color = {n_shape + n_color}) finite values")
 
-    chunks, done = _pending_chunks(out, X, face_labels, images_per_face, chunk_size)
+    chunks, done = _pending_chunks(out, X, face_labels, images_per_face, chunk_size, store)
     ctx = ChunkContext(str(out), seed, images_per_face, n_shape, n_color, n_expression,
-                   None if model is None else truncated, fingerprint,
-                   scene_sampler, crop_fn, expr)
+                       None if model is None else truncated, fingerprint,
+                       scene_sampler, crop_fn, expr, store=store)
     cpu_s = run_chunks(chunks, ctx, workers, scheduler, progress, done)
     run = {"images_rendered": n_faces * images_per_face - done, "render_cpu_s": round(cpu_s, 3),
            "workers": int(workers) if scheduler is None else None,
@@ -231,14 +241,27 @@ def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, mo
     return _finish(out, settings, crop_name, run, t0)
 
 
-def _pending_chunks(out: Path, X, face_labels: dict, images_per_face: int, chunk_size: int) -> tuple[list, int]:
+def _store_settings(store: str) -> dict:
+    """The card's record of a store that keeps stem features (nothing for "png", as before stores).
+
+    Checks first that the stem can run here (clear ImportError otherwise)."""
+    if not has_features(store):
+        return {}
+    from thesislib.faces import FEATURES_VERSION, N_FEATURES, check
+
+    check()
+    return {"store": store, "stem": {"name": "facemesh", "version": FEATURES_VERSION, "n_features": N_FEATURES}}
+
+
+def _pending_chunks(out: Path, X, face_labels: dict, images_per_face: int, chunk_size: int,
+                    store: str = "png") -> tuple[list, int]:
     """(chunks still to render, images already done): chunks whose files a previous run left
     complete are skipped."""
     n_images = len(X) * images_per_face
     chunks, done = [], 0
     for number, start in enumerate(range(0, n_images, chunk_size)):
         stop = min(start + chunk_size, n_images)
-        if chunk_done(out, number, start, stop):
+        if chunk_done(out, number, start, stop, store):
             done += stop - start
             continue
         f0, f1 = start // images_per_face, (stop - 1) // images_per_face + 1
@@ -262,7 +285,7 @@ def _finish(out: Path, settings: dict, crop_name, run: dict, t0: float) -> Datas
               "crop_methods": dict(sorted(Counter(labels["crop_method"].to_pylist()).items())),
               "backgrounds": dict(sorted(Counter(
                   b.split(":")[0] for b in labels["background_id"].to_pylist()).items()))}
-    card = DatasetCard(str(out), settings, counts, dict(package_versions(crop_name)),
+    card = DatasetCard(str(out), settings, counts, dict(package_versions(crop_name, settings.get("store", "png"))),
                        _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                        round(time.perf_counter() - t0, 3), run)
     write_file(out / CARD_FILE, json.dumps(card.to_dict(), indent=1).encode())

@@ -3,6 +3,10 @@
 Layout::
 
     images/<id>.png            224 x 224 uint8 RGB crops, id = 7-digit image index
+                               (``store="png"`` or ``"both"``)
+    stem_features/part-<chunk>.npy  the face-mesh stem's features of the chunk's crops, (n, F)
+                               float32 in image order, computed in the worker from the crop in
+                               memory (``store="features"`` or ``"both"``; see :data:`STORES`)
     labels/part-<chunk>.parquet  labels per chunk (kept after the merge)
     labels.parquet             every image: id, index, instance_id, [age, sex],
                                shape_000.., color_000.., [expression_000..], pose
@@ -14,9 +18,9 @@ Layout::
                                so its presence means the dataset is complete
 
 Crash safety: every file is written to ``<name>.<random>.tmp`` (:mod:`thesislib.common.atomic`) and
-moved into place with :func:`os.replace`. Images are written before the label part of their
-chunk; a chunk counts as done when its part exists and all its PNGs exist and end with the
-IEND chunk (:func:`chunk_done`). A rerun after a kill removes stale temporary files and
+moved into place with :func:`os.replace`. Images and the features part are written before the
+label part of their chunk; a chunk counts as done when its label part exists, all its PNGs exist
+and end with the IEND chunk, and its features part exists (what its store holds; :func:`chunk_done`). A rerun after a kill removes stale temporary files and
 redoes only unfinished chunks; a rerun of a finished dataset checks the same
 (:func:`check_request`) and repairs missing or truncated images. ``card.json`` holds times,
 so it is the one file that differs between a resumed and an uninterrupted run.
@@ -45,6 +49,19 @@ ID_DIGITS = 7
 #: 1.4 ms / 51 kB; PIL at compress_level 1: 3.3 ms / 50 kB; measurements in thesislib.imaging.png).
 PNG_FILTER = imaging.PNG_FILTER
 CARD_FILE, LABELS_FILE, PARTS_DIR, IMAGES_DIR, REQUEST_FILE = "card.json", "labels.parquet", "labels", "images", "request.json"
+FEATURES_DIR = "stem_features"
+#: What a dataset stores besides labels and card: PNG crops (the default), the face-mesh stem's
+#: features of the crops (no PNG: ~12 kB instead of ~44 kB per image, and no PNG to write and read
+#: back), or both.
+STORES = ("png", "features", "both")
+
+
+def has_images(store: str) -> bool:
+    return store in ("png", "both")
+
+
+def has_features(store: str) -> bool:
+    return store in ("features", "both")
 
 
 # ----------------------------------------------------------------- atomic files
@@ -60,6 +77,19 @@ def save_png(path: Path, image: np.ndarray) -> None:
     write_file(path, _png_bytes(image))
 
 
+def features_path(out: Path, number: int) -> Path:
+    return Path(out) / FEATURES_DIR / f"part-{number:05d}.npy"
+
+
+def save_features(path: Path, X: np.ndarray) -> None:
+    """An ``.npy`` file of ``X`` (n, F) float32, written atomically."""
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(X, np.float32), allow_pickle=False)
+    write_file(path, buf.getvalue())
+
+
 def parquet_bytes(data) -> bytes:
     """Parquet file of a pyarrow Table or a list of row dicts (no pandas in between: ~3x faster)."""
     import pyarrow as pa
@@ -72,7 +102,7 @@ def parquet_bytes(data) -> bytes:
 
 def remove_stale_tmp(out: Path) -> int:
     n = 0
-    for folder in (out, out / IMAGES_DIR, out / PARTS_DIR):
+    for folder in (out, out / IMAGES_DIR, out / PARTS_DIR, out / FEATURES_DIR):
         if folder.is_dir():
             for p in folder.glob("*.tmp"):
                 p.unlink(missing_ok=True)
@@ -98,15 +128,21 @@ def _png_ok(path: Path) -> bool:
         return False
 
 
-def chunk_done(out: Path, number: int, start: int, stop: int) -> bool:
+def chunk_done(out: Path, number: int, start: int, stop: int, store: str = "png") -> bool:
     if not (out / PARTS_DIR / f"part-{number:05d}.parquet").is_file():
         return False
-    return all(_png_ok(out / IMAGES_DIR / f"{image_id(i)}.png") for i in range(start, stop))
+    if has_features(store) and not features_path(out, number).is_file():
+        return False
+    return not has_images(store) or all(_png_ok(out / IMAGES_DIR / f"{image_id(i)}.png") for i in range(start, stop))
 
 
 def _complete(out: Path, settings: dict) -> bool:
     n = settings["n_faces"] * settings["images_per_face"]
-    return (out / LABELS_FILE).is_file() and all(_png_ok(out / IMAGES_DIR / f"{image_id(i)}.png") for i in range(n))
+    store, size = settings.get("store", "png"), settings.get("chunk_size", 1)
+    if has_features(store) and not all(features_path(out, k).is_file() for k in range(-(-n // size))):
+        return False
+    return (out / LABELS_FILE).is_file() and (not has_images(store) or all(
+        _png_ok(out / IMAGES_DIR / f"{image_id(i)}.png") for i in range(n)))
 
 
 def check_request(out: Path, settings: dict, overwrite: bool) -> bool:
@@ -126,16 +162,18 @@ def check_request(out: Path, settings: dict, overwrite: bool) -> bool:
                 raise ValueError(f"{out} holds a {'finished' if name == CARD_FILE else 'partial'} dataset with "
                                  f"other settings (differ in: {', '.join(diff)}); use another folder or "
                                  "overwrite=True")
-            for sub in (IMAGES_DIR, PARTS_DIR):
+            for sub in (IMAGES_DIR, PARTS_DIR, FEATURES_DIR):
                 shutil.rmtree(out / sub, ignore_errors=True)
             for n in (CARD_FILE, REQUEST_FILE, LABELS_FILE):
                 (out / n).unlink(missing_ok=True)
             return False
-    if (out / IMAGES_DIR).is_dir() and any((out / IMAGES_DIR).glob("*.png")):
+    leftovers = [sub for sub, pattern in ((IMAGES_DIR, "*.png"), (FEATURES_DIR, "*.npy"))
+            if (out / sub).is_dir() and any((out / sub).glob(pattern))]
+    if leftovers:
         if not overwrite:
-            raise ValueError(f"{out}/images holds files but no card.json or request.json; use another "
+            raise ValueError(f"{out}/{leftovers[0]} holds files but no card.json or request.json; use another "
                              "folder or overwrite=True")
-        for sub in (IMAGES_DIR, PARTS_DIR):
+        for sub in (IMAGES_DIR, PARTS_DIR, FEATURES_DIR):
             shutil.rmtree(out / sub, ignore_errors=True)
         (out / LABELS_FILE).unlink(missing_ok=True)
     return False
@@ -173,20 +211,54 @@ class Dataset:
     def ids(self) -> list:
         return self.labels["id"].tolist()
 
+    @property
+    def store(self) -> str:
+        """What the dataset stores besides labels: "png", "features" or "both" (:data:`STORES`)."""
+        return self.card["settings"].get("store", "png")
+
+    @property
+    def stem(self) -> dict | None:
+        """The stem whose features the dataset stores: {"name", "version", "n_features"}, or None."""
+        return self.card["settings"].get("stem")
+
     def image_path(self, image: str | int) -> Path:
         """Path of an image given its id (str) or index (int)."""
         return self.path / IMAGES_DIR / f"{image if isinstance(image, str) else image_id(image)}.png"
 
+    def _need_images(self):
+        if not has_images(self.store):
+            raise FileNotFoundError(
+                f"dataset {self.path} stores no images (store={self.store!r}: labels and "
+                f"{(self.stem or {}).get('name', 'stem')} features only); regenerate it with "
+                "thesislib.datasets.generate(..., store='png') or store='both' to have the images")
+
     def images(self, ids=None) -> np.ndarray:
-        """Images as (n, 224, 224, 3) uint8; ``ids`` (ids or indices) or None for all."""
+        """Images as (n, 224, 224, 3) uint8; ``ids`` (ids or indices) or None for all.
+
+        Raises FileNotFoundError for a dataset that stores features only."""
         from PIL import Image
 
+        self._need_images()
         ids = self.ids if ids is None else list(ids)
         out = np.empty((len(ids), CROP_SIZE, CROP_SIZE, 3), np.uint8)
         for k, i in enumerate(ids):
             with Image.open(self.image_path(i)) as im:
                 out[k] = np.asarray(im.convert("RGB"))
         return out
+
+    def stem_features(self) -> np.ndarray:
+        """The stored stem features of every image (dataset order), (n, F) float32 (:attr:`stem`
+        says which stem and version). Raises FileNotFoundError for a dataset that stores none."""
+        if not has_features(self.store):
+            raise FileNotFoundError(f"dataset {self.path} stores no stem features (store={self.store!r}); "
+                                    "generate it with store='features' or 'both', or compute them "
+                                    "with thesislib.bprn.dataset_features")
+        n, size = len(self), int(self.card["settings"]["chunk_size"])
+        X = np.concatenate([np.load(features_path(self.path, k), allow_pickle=False)
+                            for k in range(-(-n // size))]) if n else np.zeros((0, 0), np.float32)
+        if len(X) != n:
+            raise RuntimeError(f"{self.path / FEATURES_DIR} holds {len(X)} feature rows for {n} images")
+        return X
 
     def parameters(self) -> np.ndarray:
         """Shape and color coefficients per image, (n, n_shape + n_color) float64."""

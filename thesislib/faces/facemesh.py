@@ -43,6 +43,9 @@ import os
 import numpy as np
 from numba import njit
 
+from . import meshnet
+from .meshnet import quiet_stderr
+
 N_LANDMARKS = 478
 #: Side in px of the colour patch around each landmark (odd).
 PATCH = 5
@@ -77,24 +80,6 @@ def mediapipe_solutions(hint: str = _HINT):
     return solutions
 
 
-class quiet_stderr:
-    """Context manager: file descriptor 2 goes to /dev/null (MediaPipe's C++ graph logs
-    warnings there that no setting silences; they would land in every report)."""
-
-    def __enter__(self):
-        import sys
-
-        sys.stderr.flush()
-        self.saved = os.dup(2)
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, 2)
-        os.close(null)
-
-    def __exit__(self, *exc):
-        os.dup2(self.saved, 2)
-        os.close(self.saved)
-
-
 @functools.lru_cache(maxsize=1)
 def _mesh():
     with quiet_stderr():
@@ -108,8 +93,6 @@ def check(detector: bool = False) -> None:
     if detector:
         mediapipe_solutions()
     else:
-        from . import meshnet
-
         meshnet.check()
 
 
@@ -143,8 +126,6 @@ def landmarks(image, detector: bool = True) -> np.ndarray | None:
 
 def _crop_landmarks(img: np.ndarray) -> np.ndarray | None:
     """Landmarks of a face crop from the network on :data:`CROP_ROI`, without a detector."""
-    from . import meshnet
-
     h, w = img.shape[:2]
     side = CROP_ROI[2] * min(h, w)
     x0, y0 = CROP_ROI[0] * w - side / 2, CROP_ROI[1] * h - side / 2

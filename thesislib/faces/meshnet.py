@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import os
+import sys
 import threading
 from pathlib import Path
 
@@ -63,6 +65,22 @@ def model_path() -> Path:
         if (Path(folder) / MODEL_FILE).is_file():
             return Path(folder) / MODEL_FILE
     raise ImportError(f"{MODEL_FILE} not found: {_MODEL_HINT}")
+
+
+class quiet_stderr:
+    """Context manager: file descriptor 2 goes to /dev/null (MediaPipe's C++ graph and LiteRT log
+    lines there that no setting silences; they would land in every report)."""
+
+    def __enter__(self):
+        sys.stderr.flush()
+        self.saved = os.dup(2)
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        os.close(null)
+
+    def __exit__(self, *exc):
+        os.dup2(self.saved, 2)
+        os.close(self.saved)
 
 
 # ----------------------------------------------------------------- MediaPipe's custom ops (v2), numba
@@ -211,8 +229,9 @@ class MeshNetwork:
         part = copy.copy(graph)
         part.operators, part.inputs, part.outputs = [graph.operators[k] for k in deq + own], inputs, outputs
         sub.subgraphs, sub.signatureDefs = [part], None
-        it = Interpreter(model_content=_pack(sub), num_threads=1)
-        it.allocate_tensors()
+        with quiet_stderr():  # LiteRT's "INFO: Created TensorFlow Lite XNNPACK delegate" line
+            it = Interpreter(model_content=_pack(sub), num_threads=1)
+            it.allocate_tensors()
         by_name = {d["name"]: d["index"] for d in it.get_input_details() + it.get_output_details()}
         return ("tflite", it, [(t, by_name[self._tensor_names[t]]) for t in inputs],
                 [(t, by_name[self._tensor_names[t]]) for t in outputs])
