@@ -231,17 +231,10 @@ def test_transfer_centroid_accuracy():
         M.transfer_centroid_accuracy(R, sex, X, sex[:5])
 
 
-def test_score_by_sampler_and_metric_correlations():
+def test_metric_correlations():
     import pandas as pd
 
-    scores = pd.DataFrame({"sampler": ["a", "a", "b", "c", "d"], "seed": [0, 1, 0, 0, 0],
-                           "mean_corrected_score": [0.5, 0.7, 0.4, 0.3, 0.2], "raw": [9, 9, 9, 9, 9]})
-    s = SC.score_by_sampler(scores)
-    assert s.name == "mean_corrected_score" and s.to_dict() == pytest.approx({"a": 0.6, "b": 0.4, "c": 0.3, "d": 0.2})
-    alt = SC.score_by_sampler(scores.rename(columns={"mean_corrected_score": "corrected score"}))
-    assert alt.name == "corrected score"
-    with pytest.raises(ValueError):
-        SC.score_by_sampler(scores[["sampler", "raw"]])
+    s = pd.Series({"a": 0.6, "b": 0.4, "c": 0.3, "d": 0.2}, name="vertex error (mm), held-out")
     table = pd.DataFrame({"n": [1, 1, 1, 1, 1], "x": [3.0, 2.0, 1.5, 0.5, 9.0], "flat": [1.0] * 5},
                          index=["a", "b", "c", "d", "not_scored"])
     corr = SC.metric_correlations(table, s)

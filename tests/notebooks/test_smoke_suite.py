@@ -74,3 +74,52 @@ def test_smoke_reports_read_clean(smoke_suite):
         boxes = [b for b in STDERR_BOX.findall(text) if not LIBRARY_NOISE.search(b)]
         assert not boxes, f"{page.name} shows stderr: {boxes[:3]}"
         assert "application/vnd.jupyter.stderr" not in STDERR_BOX.sub("", text).split("</style>")[-1], page.name
+
+
+FITS_A_SAMPLER = ("02", "03", "04", "05", "06")
+
+
+@pytest.mark.slow
+def test_every_chapter_fits_on_the_estimated_fitted_set(smoke_suite):
+    """Chapters 02-06 fit their samplers on one fitted set estimated from images (its card says
+    how), never on the population's true parameters: the notebooks draw no population themselves,
+    and each one's run reports the estimated set."""
+    import nbformat
+
+    from pathlib import Path
+
+    from thesislib.suite import output_path
+
+    notebooks = Path(__file__).resolve().parents[2] / "notebooks"
+    out, _ = smoke_suite
+    card = json.loads((output_path(out, "run", "fitted_set") / "fitted_set.json").read_text())
+    assert card["source"].startswith("estimated from") and card["quality"]["vertex_mm"] > 0
+    for c in CHAPTERS:
+        if c.number not in FITS_A_SAMPLER:
+            continue
+        code = "\n".join(cell.source for cell in nbformat.read(notebooks / f"{c.stem}.ipynb", 4).cells
+                         if cell.cell_type == "code")
+        assert "reference_population(" not in code and "shifted_population(" not in code, c.stem
+        ran = nbformat.read(out / f"{c.stem}.ipynb", 4)
+        printed = "".join(o.get("text", "") for cell in ran.cells if cell.cell_type == "code" for o in cell.outputs)
+        assert "fitted set: " in printed and card["source"] in printed, c.stem
+
+
+@pytest.mark.slow
+def test_chapter_05_writes_the_study_tables(smoke_suite):
+    import pandas as pd
+
+    from thesislib.suite import output_path
+
+    out, _ = smoke_suite
+    pairs = pd.read_csv(output_path(out, "05", "comparisons"))
+    assert list(pairs.columns) == ["test_set", "metric", "sampler_a", "sampler_b", "mean", "low", "high", "p_value",
+                                   "p_adjusted"]
+    assert set(pairs.test_set) == {"held-out", "shifted", "new backgrounds"}
+    assert (pairs.p_adjusted >= pairs.p_value - 1e-12).all()
+    geometry = pd.read_csv(output_path(out, "05", "geometry"))
+    assert {"test_set", "draws", "faces", "vertex_mm", "vertex_low", "vertex_high"} <= set(geometry.columns)
+    assert (geometry.loc[geometry["head"] == "bprn", "draws"] == 2).all()  # smoke.yaml: 2 draws
+    assert {"model mean face", "fitted-set mean face", "population mean face (oracle)"} <= set(geometry.sampler)
+    steps = pd.read_csv(output_path(out, "05", "decomposition"))
+    assert {"mean", "scale", "covariance"} <= set(steps.step)

@@ -54,12 +54,17 @@ def run(tmp_path):
                    real_age_mae=7.0, ks_sum=17.03)
     _write(out, "04", "metrics", {"variants": {"cvgan2": variant, "cvgan1": {**variant, "ks_sum": 20.0}}})
     _write(out, "05", "geometry", pd.DataFrame({
-        "sampler": ["naive_normal_1", "naive_normal_1", "mean face", "naive_uniform_4"],
-        "head": ["ridge", "bprn", "baseline", "bprn"], "models": [1, 2, 1, 2],
-        "vertex_mean_mm": [4.60, 4.2345, 4.89, 5.76], "vertex_low": [3.6, 3.70, 3.8, 5.2],
-        "vertex_high": [5.8, 4.86, 5.98, 6.3], "vs_mean_face": [0.94, 0.866, 1.0, 1.18],
-        "gain_low": [-0.1, 0.31, 0, -1.8], "gain_high": [0.5, 0.99, 0, 0.1], "albedo_mean": [16, 16, 15, 17],
-        "albedo_vs_mean_face": [1.09, 1.09, 1.0, 1.18]}).sort_values("vertex_mean_mm"))
+        "test_set": ["held-out"] * 4 + ["shifted"] * 2,
+        "sampler": ["naive_normal_1", "naive_normal_1", "model mean face", "naive_uniform_4", "naive_uniform_4",
+                    "naive_normal_1"],
+        "head": ["bprn", "ridge", "baseline", "bprn", "bprn", "bprn"], "draws": [3, 3, 1, 3, 3, 3],
+        "faces": [40] * 6, "vertex_mm": [4.2345, 4.60, 4.89, 5.76, 5.1, 5.3], "vertex_low": [3.70, 3.6, 3.8, 5.2, 4.9, 5.0],
+        "vertex_high": [4.86, 5.8, 5.98, 6.3, 5.3, 5.6]}))
+    _write(out, "05", "comparisons", pd.DataFrame({
+        "test_set": ["held-out", "held-out", "shifted"], "metric": ["vertex_mm", "albedo", "vertex_mm"],
+        "sampler_a": ["naive_normal_1"] * 3, "sampler_b": ["naive_uniform_4"] * 3, "mean": [-1.5, 0.1, 0.2],
+        "low": [-2.0, -0.1, -0.1], "high": [-1.0, 0.3, 0.5], "p_value": [0.001, 0.3, 0.2],
+        "p_adjusted": [0.001, 0.3, 0.2]}))
     _write(out, "06", "variety", pd.DataFrame({
         "sampler": ["fitted_set", "naive_normal_1", "gmm"], "dataset": ["fitted set", "naive normal σ 1", "GMM 2 (full)"],
         "ks_sum": [4.6, 8.5, 4.59], "distortion_drop": [0.24, 0.18, 0.25], "valid_fraction": [1.0, 0.96, 1.0]}))
@@ -67,7 +72,7 @@ def run(tmp_path):
 
 
 def test_each_chapter_headline_comes_from_its_files(run):
-    params = parse_params({"profile": "unit", "bprn": {"faces": 50, "images_per_face": 2, "seeds": 2}})
+    params = parse_params({"profile": "unit", "bprn": {"faces": 50, "images_per_face": 2, "draws": 3}})
     heads = {c: R.chapter_headline(c, run, params, files=output_names(c)) for c in ("01", "02", "03", "04", "05", "06")}
     assert all(h is not None and h.profile == "unit" for h in heads.values()), heads
     assert heads["01"].value == "95 %" and "N(0, 1.0)" in heads["01"].label
@@ -76,10 +81,11 @@ def test_each_chapter_headline_comes_from_its_files(run):
     assert heads["03"].value == "4.91" and "GMM 3 (diag)" in heads["03"].label and "BIC" in heads["03"].label
     assert heads["04"].value == "62 %" and "CVGAN2" in heads["04"].label  # lowest KS sum of the two variants
     h5 = heads["05"]
-    assert h5.value == "4.23 mm" and "naive normal σ 1" in h5.label and "3.70–4.86" in h5.label
-    assert "better than the mean face" in h5.sentence and "4.89 mm" in h5.sentence and "4.60 mm" in h5.sentence
-    assert ("profile", "unit: 100 renders per sampler, 2 seed(s), 40 test faces, stem facemesh") in h5.rows
-    assert h5.sources == ("data/05_geometry.csv",)
+    assert h5.value == "4.23 mm" and "naive normal σ 1" in h5.label and "3.70–4.86" in h5.label and "3 draws" in h5.label
+    assert "1 of 1 sampler pairs differ" in h5.sentence and "model mean face 4.89 mm" in h5.sentence
+    assert ("shifted: best / worst", "naive uniform 4 5.10 mm, naive normal σ 1 5.30 mm") in h5.rows
+    assert ("profile", "unit: 100 renders per draw, 3 draws per sampler, 40 faces per test set, stem facemesh") in h5.rows
+    assert h5.sources == ("data/05_geometry.csv", "data/05_comparisons.csv")
     assert heads["06"].value == "4.59" and "GMM 2 (full)" in heads["06"].label and "2 datasets" in heads["06"].label
 
 

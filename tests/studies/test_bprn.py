@@ -7,7 +7,6 @@ from thesislib.bprn import estimator as B
 from thesislib import datasets
 from thesislib.evaluation import predictions as EV
 from thesislib.studies import bprn as XP
-from thesislib.bprn import stems
 
 
 @pytest.fixture(scope="module")
@@ -17,16 +16,6 @@ def tiny_dataset(tmp_path_factory):
     out = tmp_path_factory.mktemp("xp") / "naive"
     generate(out, "naive_normal_1", n_faces=8, images_per_face=1, seed=3, progress=False)
     return out
-
-
-@pytest.fixture
-def fake_dlib(monkeypatch):
-    """A cheap deterministic stand-in for the dlib descriptor (a function of the pixels)."""
-    def fake(image):
-        img = np.asarray(image, np.float32)
-        return np.resize(img.mean(axis=(0, 1)), 128) + np.arange(128, dtype=np.float32) * img.std() / 1e3
-
-    monkeypatch.setattr(stems, "dlib_features", fake)
 
 
 def test_learning_curve_rows(tiny_dataset, fake_dlib, face_model):
@@ -104,33 +93,6 @@ def test_facemesh_bprn_beats_the_mean_face(tmp_path):
     assert ridge <= 0.90 * mean, (err, ridge, mean)
 
 
-def test_study_samplers_come_from_the_registry_with_what_the_caller_passes(tmp_path):
-    from types import SimpleNamespace
-
-    from thesislib.samplers import CVGAN2, GMMSampler, NaiveNormal, make_sampler
-    from thesislib.studies import chosen_mixture
-
-    r = np.random.default_rng(0)
-    fitted = SimpleNamespace(params=r.normal(size=(120, 6)), age=r.uniform(18, 80, 120),
-                             sex=r.integers(0, 2, 120).astype(float))
-    gan_file = tmp_path / "gan.pt"
-    saved = {"cvgan2": gan_file}
-    grid = pd.DataFrame({"n_components": [1, 3, 2], "covariance_type": ["diag", "spherical", "full"],
-                         "bic": [10.0, 5.0, np.nan], "aic": [1.0, 9.0, 8.0]})
-    ready, skipped = XP.study_samplers(["naive_normal_1", "cvgan2", "gmm", "fitted_normal"], fitted, saved,
-                                       {"gmm": dict(chosen_mixture(grid, "bic"), seed=0)})
-    assert skipped == ["cvgan2"]  # chapter 04 saved nothing
-    assert list(ready) == ["naive_normal_1", "gmm", "fitted_normal"]
-    assert isinstance(ready["naive_normal_1"], NaiveNormal) and ready["naive_normal_1"].n_params == 6
-    g = ready["gmm"]
-    assert isinstance(g, GMMSampler) and (g.n_components, g.covariance_type) == (3, "spherical")
-    assert g.labels_  # fitted with age and sex
-    assert ready["fitted_normal"].sample(4, np.random.default_rng(1)).shape == (4, 6)
-    make_sampler("cvgan2", epochs=1, batch_size=60, progress=False).fit(fitted.params, fitted.age, fitted.sex).save(gan_file)
-    ready, skipped = XP.study_samplers(["cvgan2"], fitted, saved)
-    assert skipped == [] and isinstance(ready["cvgan2"], CVGAN2)
-
-
 def test_generate_datasets_writes_one_folder_per_sampler(tmp_path):
     from thesislib.samplers import make_sampler
 
@@ -142,59 +104,6 @@ def test_generate_datasets_writes_one_folder_per_sampler(tmp_path):
 
 
 # ----------------------------------------------------------------- chapter 05's tables and selections
-def _fake_evaluations():
-    from types import SimpleNamespace
-
-    def ev(vertex, score, pred):
-        per_image = pd.DataFrame({"vertex_mean_mm": vertex, "albedo_mean": np.asarray(vertex) * 3, "score": score})
-        return SimpleNamespace(per_image=per_image, predictions=np.asarray(pred, float))
-
-    return {("a", 0): ev([1.0, 2.0, 3.0], [0.5, 0.6, 0.7], [[1, 0], [3, 0]]),
-            ("a", 1): ev([0.5, 1.5, 2.5], [0.1, 0.2, 0.3], [[0, 0], [0, 2]]),
-            ("b", 0): ev([4.0, 4.0, 4.0], [0.9, 0.9, 0.9], [[2, 2], [2, 2]])}, ev([5.0, 5.0, 5.0], [0, 0, 0], [[0, 0]])
-
-
-def test_geometry_and_best_models_are_picked_once():
-    from thesislib.evaluation import long_scores, score_table
-    from thesislib.studies import best_models, bprn_geometry
-
-    evaluations, baseline = _fake_evaluations()
-    for e in [*evaluations.values(), baseline]:
-        e.per_image.insert(0, "id", range(3))
-        for k in ("corrected_score", "sigma", "param_rmse"):
-            e.per_image[k] = e.per_image["score"]
-    ridge = {"b": evaluations[("b", 0)]}
-    geometry = bprn_geometry(evaluations, ridge, baseline)
-    assert list(geometry.index) == [("a", "bprn"), ("b", "bprn"), ("b", "ridge"), ("mean face", "baseline")]
-    assert geometry.loc[("a", "bprn"), "models"] == 2
-    table = score_table(long_scores({**evaluations, ("mean face (baseline)", 0): baseline}))
-    best = best_models(geometry, table, evaluations)
-    assert best.overall == ("a", "bprn")
-    assert best.bprn == ("a", 1)  # a's seed with the lower vertex error
-    assert best.by_score == ("b", 0) and best.worst_by_score == ("a", 0)  # a's seed with the higher score
-
-
-def test_per_model_scores_prediction_means_and_outputs():
-    from thesislib.evaluation import long_scores
-    from thesislib.studies import model_outputs, per_model_scores, prediction_means
-
-    evaluations, baseline = _fake_evaluations()
-    for e in [*evaluations.values(), baseline]:
-        e.per_image.insert(0, "id", range(3))
-        for k in ("corrected_score", "sigma", "param_rmse"):
-            e.per_image[k] = e.per_image["score"]
-    per_model = per_model_scores(long_scores({**evaluations, ("mean face (baseline)", 0): baseline}))
-    assert list(zip(per_model.sampler, per_model.seed)) == [("a", 0), ("a", 1), ("b", 0)]
-    assert per_model.loc[0, "mean_score"] == pytest.approx(0.6)
-    means = prediction_means(evaluations, truth=np.array([[1.0, 1.0], [3.0, 5.0]]))
-    assert list(means.index) == ["a s0", "a s1", "b s0", "truth"]
-    assert means.loc["a s0"].tolist() == [2.0, 0.0] and means.loc["truth"].tolist() == [2.0, 3.0]
-    assert prediction_means(evaluations).loc["truth"].isna().all()
-    predictions, scores = model_outputs(evaluations)
-    assert list(predictions) == list(scores) == ["a s0", "a s1", "b s0"]
-    assert scores["b s0"].tolist() == [0.9, 0.9, 0.9]
-
-
 def test_sample_efficiency_learning_curve_table_and_stem_summary():
     from thesislib.studies import learning_curve_table, sample_efficiency, stem_summary
 

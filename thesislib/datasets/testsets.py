@@ -51,13 +51,15 @@ def _layout(model) -> tuple[int, int]:
     return (50, 50) if model is None else (int(model.n_shape), int(model.n_color))
 
 
-def realistic_scenes():
+def realistic_scenes(background_images=None):
     """Scene distribution of the real-like test set: near-frontal poses (|yaw| <= 20°,
-    pitch sd 8°, like curated photo sets), built-in light prior, procedural backgrounds."""
+    pitch sd 8°, like curated photo sets), built-in light prior, procedural backgrounds, or
+    crops of ``background_images`` ((H, W, 3) uint8 photos) when given."""
     from thesislib.imaging import SceneSampler
 
+    bg = {} if background_images is None else {"background": "images", "background_images": list(background_images)}
     return SceneSampler(max_yaw=20.0, yaw_weights=(0.5, 0.3, 0.2), pitch_std=8.0, max_pitch=15.0,
-                        roll_std=4.0, max_roll=10.0)
+                        roll_std=4.0, max_roll=10.0, **bg)
 
 
 def realistic_test_set(n: int, seed: int, model=None, scene_sampler=None, name: str = "real-like", progress: bool = False) -> TestSet:

@@ -15,7 +15,7 @@ from .metrics import (
 from .predictions import (
     albedo_errors, evaluate, evaluate_sweep, geometry_table, input_embeddings, long_scores,
     parameter_means, render_predictions, score_table, test_features, shape_errors)
-from .scores import corrected_score, metric_correlations, score_by_sampler
+from .scores import corrected_score, metric_correlations
 
 __all__ = [
     "COMPARISON_COLUMNS", "DrawInterval", "PairedDifference", "draw_interval", "holm", "paired_difference",
@@ -25,6 +25,6 @@ __all__ = [
     "input_embeddings", "kmeans_distortion", "ks_quality_table", "ks_summary", "ks_table",
     "long_scores", "metric_correlations", "nearest_centroid_accuracy", "parameter_means",
     "population_effects",
-    "render_predictions", "rigid_align", "score_by_sampler", "score_table", "test_features",
+    "render_predictions", "rigid_align", "score_table", "test_features",
     "transfer_centroid_accuracy", "variety_table", "vertex_error", "shape_errors",
 ]

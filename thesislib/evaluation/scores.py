@@ -15,8 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-__all__ = ["corrected_score", "ranks", "GroupCI", "group_mean_ci", "mean_rank_ci",
-           "score_by_sampler", "metric_correlations"]
+__all__ = ["corrected_score", "ranks", "GroupCI", "group_mean_ci", "mean_rank_ci", "metric_correlations"]
 
 
 # --------------------------------------------------------------------------- scores
@@ -116,32 +115,6 @@ def mean_rank_ci(scores, groups, confidence: float = 0.95,
 
 
 # --------------------------------------------------------------------------- chapter 06 tables
-def score_by_sampler(scores, column: str | None = None):
-    """Mean score per sampler from a scores table (chapter 05's ``05_scores.csv``).
-
-    Parameters
-    ----------
-    scores : pandas.DataFrame
-        One row per trained model with a ``sampler`` column.
-    column : str or None
-        Score column; None picks ``mean_corrected_score`` if present, else the first
-        column whose name contains "corrected".
-
-    Returns
-    -------
-    pandas.Series indexed by sampler, named after the column used.
-    """
-    if "sampler" not in scores.columns:
-        raise ValueError("scores table needs a 'sampler' column")
-    if column is None:
-        candidates = [c for c in scores.columns if "corrected" in str(c).lower()]
-        preferred = [c for c in candidates if str(c).lower().replace(" ", "_") == "mean_corrected_score"]
-        if not candidates:
-            raise ValueError(f"no corrected-score column among {list(scores.columns)}")
-        column = (preferred or candidates)[0]
-    return scores.groupby("sampler")[column].mean().rename(column)
-
-
 def metric_correlations(table, score, metrics=None):
     """Pearson correlation of each dataset metric with a score, over shared datasets.
 
@@ -150,7 +123,7 @@ def metric_correlations(table, score, metrics=None):
     table : pandas.DataFrame
         Metrics per dataset (e.g. :func:`variety_table`), indexed by sampler name.
     score : pandas.Series
-        Score per sampler (e.g. :func:`score_by_sampler`).
+        Score per sampler (e.g. chapter 05's vertex error per sampler, :func:`thesislib.studies.sampler_errors`).
     metrics : list of str or None
         Columns to correlate; None uses every numeric column except ``n``.
 

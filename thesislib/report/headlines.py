@@ -202,30 +202,30 @@ def _h04(r: _Reader, params) -> tuple:
 
 def _h05(r: _Reader, params) -> tuple:
     g = r.csv("geometry")
-    nets = g[g["head"] == "bprn"].sort_values("vertex_mean_mm")
+    pairs = r.csv("comparisons")
+    first = g["test_set"].iloc[0]
+    here = g[g["test_set"] == first]
+    nets = here[here["head"] == "bprn"].sort_values("vertex_mm")
     best = nets.iloc[0]
-    mean = g[g["head"] == "baseline"].iloc[0]
-    if best.gain_low > 0:
-        verdict = "better than the mean face"
-    elif best.gain_high < 0:
-        verdict = "worse than the mean face"
-    else:
-        verdict = "not distinguishable from the mean face"
-    ridge = g[(g["head"] == "ridge") & (g.sampler == best.sampler)]
-    sentence = (f"The mean face scores {mean.vertex_mean_mm:.2f} mm; the best network is {best.vs_mean_face:.2f} × "
-                f"that, {verdict} (95 % CI of the paired gain {best.gain_low:+.2f} to {best.gain_high:+.2f} mm).")
-    if len(ridge):
-        sentence += f" A ridge head on the same features: {ridge.vertex_mean_mm.iloc[0]:.2f} mm."
-    rows = [(f"BPRN on {_label(s.sampler)}", f"{s.vertex_mean_mm:.2f} mm ({s.vertex_low:.2f}–{s.vertex_high:.2f})")
-            for s in nets.itertuples()][:6]
-    rows.append(("mean face", f"{mean.vertex_mean_mm:.2f} mm ({mean.vertex_low:.2f}–{mean.vertex_high:.2f})"))
+    p = pairs[(pairs["test_set"] == first) & (pairs["metric"] == "vertex_mm")
+              & pairs["sampler_a"].isin(nets.sampler) & pairs["sampler_b"].isin(nets.sampler)]
+    differ = int((p["p_adjusted"] < 0.05).sum())
+    base = here[here["head"] == "baseline"].set_index("sampler")["vertex_mm"]
+    sentence = (f"On {first} faces, {differ} of {len(p)} sampler pairs differ after Holm's adjustment; "
+                f"baselines: " + ", ".join(f"{k} {v:.2f} mm" for k, v in base.items()) + ".")
+    rows = []
+    for t, part in g[g["head"] == "bprn"].groupby("test_set", sort=False):
+        top = part.sort_values("vertex_mm")
+        rows.append((f"{t}: best / worst", f"{_label(top.sampler.iloc[0])} {top.vertex_mm.iloc[0]:.2f} mm, "
+                                           f"{_label(top.sampler.iloc[-1])} {top.vertex_mm.iloc[-1]:.2f} mm"))
     if params is not None:
         b = params.bprn
-        rows.append(("profile", f"{params.profile}: {b.faces * b.images_per_face} renders per sampler, "
-                                f"{b.seeds} seed(s), {b.test_faces} test faces, stem {b.stem}"))
-    return (f"{best.vertex_mean_mm:.2f} mm",
-            f"vertex error of the best BPRN, trained on {_label(best.sampler)} "
-            f"(95 % CI {best.vertex_low:.2f}–{best.vertex_high:.2f} mm)", sentence, rows)
+        rows.append(("profile", f"{params.profile}: {b.faces * b.images_per_face} renders per draw, "
+                                f"{int(best.draws)} draws per sampler, {b.test_faces} faces per test set, stem {b.stem}"))
+    return (f"{best.vertex_mm:.2f} mm",
+            f"vertex error on {first} faces of the best BPRN, trained on {_label(best.sampler)} "
+            f"(95 % interval over {int(best.draws)} draws and the faces, {best.vertex_low:.2f}–{best.vertex_high:.2f} mm)",
+            sentence, tuple(rows))
 
 
 def _h06(r: _Reader, params) -> tuple:

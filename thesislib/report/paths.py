@@ -1,7 +1,7 @@
 """Paths as a shared report shows them: relative to the output folder, never the machine's own.
 
 A report lies in the run's output folder (``<out>/NN_name.html``) and is read on other
-machines, so a path in it should say where a file is *in that folder* (``data/05_ensemble.parquet``),
+machines, so a path in it should say where a file is *in that folder* (``data/05_errors.parquet``),
 not where the folder was on the machine that ran it (``/home/ana/thesislib/outputs/default/...``).
 
 * :func:`shown_path` is for a chapter that prints a path: ``print(f"saved {shown_path(p, out)}")``;

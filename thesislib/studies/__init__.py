@@ -4,30 +4,39 @@ BPRN samplers, sweeps, learning curves and result tables, data variety).
 A study computes and returns; :mod:`thesislib.viz` draws.
 """
 from ._bprn_results import (
-    BestModels, best_models, bprn_geometry, learning_curve_table, learning_curves, model_outputs,
-    per_model_scores, photo_reconstructions, photo_test_sets, prediction_means, ridge_evaluations,
-    sample_efficiency, score_models, stem_summary, sweep_histories, test_inputs)
+    best_sampler, first_draw, learning_curve_table, learning_curves, photo_reconstructions, photo_test_sets,
+    prediction_means, reconstruction_gallery, sample_efficiency, stem_summary, sweep_histories)
 from .bprn import (
-    generate_datasets, learning_curve, ridge_reference, stem_experiment, study_samplers, train_sweep)
+    generate_datasets, learning_curve, ridge_reference, stem_experiment, train_sweep)
+from .design import (
+    DATASET_SEED, FIT_SEED, TEST_SEEDS, baseline_predictions, draw_sampler, population_mean, study_test_sets,
+    train_draws)
+from .fitted import FitRecipe, estimated_fitted_set, fit_quality, load_estimated
 from .gan import (
     age_sex_corners, best_variant, conditioning_table, gan_effects, gan_ks_table, train_variants,
     training_labels, variant_metrics)
 from .gmm import (
     chosen_mixture, criterion_table, grid_counts, ks_per_coefficient, mixture_draws, mixture_name,
     sampler_comparison)
+from .replicates import (
+    METRICS, STEPS, DrawScores, baseline_names, comparisons, decomposition, error_arrays, geometry_summary,
+    sampler_errors, score_draws, study_answer)
 from .variety import (
     AGE_GROUPS, age_groups, draw_datasets, gan_draws, has_age_sex, sex_accuracy_table,
     sex_in_leading_dims, sex_names, sex_pca_panels)
 
 __all__ = [
-    "AGE_GROUPS", "BestModels", "age_groups", "age_sex_corners", "best_models", "best_variant",
-    "bprn_geometry", "chosen_mixture", "conditioning_table", "criterion_table", "draw_datasets",
-    "gan_draws", "gan_effects", "gan_ks_table", "generate_datasets", "grid_counts", "has_age_sex",
+    "DATASET_SEED", "DrawScores", "best_sampler", "first_draw", "reconstruction_gallery", "FIT_SEED", "METRICS", "STEPS", "TEST_SEEDS", "baseline_names",
+    "baseline_predictions", "comparisons", "decomposition", "draw_sampler", "error_arrays", "geometry_summary",
+    "population_mean", "sampler_errors", "score_draws", "study_answer", "study_test_sets", "train_draws",
+    "AGE_GROUPS", "FitRecipe", "age_groups", "age_sex_corners", "best_variant",
+    "chosen_mixture", "conditioning_table", "criterion_table", "draw_datasets",
+    "estimated_fitted_set", "fit_quality", "gan_draws", "gan_effects", "gan_ks_table", "generate_datasets", "grid_counts", "has_age_sex",
     "ks_per_coefficient", "learning_curve", "learning_curve_table", "learning_curves",
-    "mixture_draws", "mixture_name", "model_outputs", "per_model_scores", "photo_reconstructions",
-    "photo_test_sets", "prediction_means", "ridge_evaluations", "ridge_reference",
-    "sample_efficiency", "sampler_comparison", "score_models", "sex_accuracy_table",
+    "load_estimated", "mixture_draws", "mixture_name", "photo_reconstructions",
+    "photo_test_sets", "prediction_means", "ridge_reference",
+    "sample_efficiency", "sampler_comparison", "sex_accuracy_table",
     "sex_in_leading_dims", "sex_names", "sex_pca_panels", "stem_experiment", "stem_summary",
-    "study_samplers", "sweep_histories", "test_inputs", "train_sweep", "train_variants",
+    "sweep_histories", "train_sweep", "train_variants",
     "training_labels", "variant_metrics",
 ]

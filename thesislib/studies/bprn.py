@@ -24,47 +24,12 @@ from thesislib.evaluation import albedo_errors, evaluate, input_embeddings, test
 
 
 # ----------------------------------------------------------------- samplers and datasets of the study
-def study_samplers(names, fitted, saved: dict | None = None, settings: dict | None = None):
-    """The samplers chapter 05 draws its datasets from, ready, by registry name.
-
-    Every sampler comes from :func:`thesislib.samplers.ready_sampler`: fitted on ``fitted``
-    (params, and age and sex for the samplers that learn them) when it needs a fit, or
-    loaded from ``saved[name]`` when its class is one that is saved and loaded (the GANs of
-    chapter 04); such a sampler is skipped when its file is absent.
-
-    Parameters
-    ----------
-    names : registry names, in order
-    fitted : the run's fitted set (:class:`thesislib.facemodel.population.Population`)
-    saved : dict name -> model file (e.g. chapter 04's GAN files from the suite's table)
-    settings : dict name -> keyword settings for the registry (e.g. the GMM chapter 03 chose)
-
-    Returns
-    -------
-    ready : dict name -> sampler
-    skipped : names whose saved model is absent
-    """
-    from thesislib.samplers import ready_sampler, resolve_class
-
-    saved, settings = dict(saved or {}), dict(settings or {})
-    X = np.asarray(fitted.params, np.float64)
-    ready, skipped = {}, []
-    for name in names:
-        path = saved.get(name) if hasattr(resolve_class(name), "load") else None
-        if path is not None and not Path(path).is_file():
-            skipped.append(name)
-            continue
-        ready[name] = ready_sampler(name, X.shape[1], X, age=fitted.age, sex=fitted.sex, saved=path,
-                                    **settings.get(name, {}))
-    return ready, skipped
-
-
 def generate_datasets(samplers: dict, folders: dict, **settings) -> dict:
     """One dataset per sampler (:func:`thesislib.datasets.generate`, resumable).
 
     Parameters
     ----------
-    samplers : dict name -> ready sampler (:func:`study_samplers`)
+    samplers : dict name -> ready sampler (e.g. :func:`thesislib.studies.draw_sampler`)
     folders : dict name -> dataset folder
     settings : keyword arguments of :func:`thesislib.datasets.generate` shared by all
 

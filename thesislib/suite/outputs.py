@@ -14,6 +14,9 @@ from pathlib import Path
 
 #: chapter -> key -> path relative to the run's output folder
 OUTPUTS: dict[str, dict[str, str]] = {
+    "run": {  # shared by every chapter
+        "fitted_set": "fitted_set",
+    },
     "01": {
         "validity": "data/01_validity.csv",
         "mean_face_png": "mean_face.png",
@@ -50,11 +53,11 @@ OUTPUTS: dict[str, dict[str, str]] = {
         "stem_dataset": "data/datasets/05_stem_{sampler}",
         "models": "models/bprn",
         "geometry": "data/05_geometry.csv",
-        "score_table": "data/05_score_table.csv",
-        "scores": "data/05_scores.csv",
+        "errors": "data/05_errors.parquet",
+        "comparisons": "data/05_comparisons.csv",
+        "decomposition": "data/05_decomposition.csv",
         "learning_curves": "data/05_learning_curves.csv",
         "stem_experiment": "data/05_stem_experiment.csv",
-        "ensemble": "data/05_ensemble.parquet",
         "meshes": "meshes/05_bprn",
     },
     "06": {

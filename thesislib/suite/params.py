@@ -50,11 +50,6 @@ class DataPaths(_Section):
     photos: Optional[str] = Field(None, description="folder of your own face photos to reconstruct (chapter 05)")
 
 
-class PopulationSection(_Section):
-    n: int = Field(2000, ge=50, le=1_000_000)
-    holdout: float = Field(0.25, gt=0, lt=1)
-
-
 class EventSpaceSection(_Section):
     n_random: int = Field(2000, ge=10, le=1_000_000)
     slider_components: int = Field(8, ge=1, le=50)
@@ -83,6 +78,38 @@ SamplerName = Annotated[str, AfterValidator(_check_sampler),
 RandomSamplerName = Annotated[str, AfterValidator(_check_random_sampler),
                               WithJsonSchema({"type": "string", "enum": sorted(set(SAMPLERS) - set(_GENERATIVE))})]
 """A sampler name that is not one of the generative models (GMM, copula, GANs)."""
+
+
+class EstimateSection(_Section):
+    """How the run's fitted set is estimated from images (:mod:`thesislib.studies.fitted`)."""
+    samplers: list[SamplerName] = Field(default_factory=lambda: ["naive_normal_1"], min_length=1,
+                                        description="naive samplers whose BPRNs predict the fit split's renders; "
+                                                    "several: per image the prediction the face-recognition "
+                                                    "judge prefers (the thesis' ensemble)")
+    faces: int = Field(1000, ge=2, le=10_000_000, description="faces of each sampler's training dataset")
+    images_per_face: int = Field(2, ge=1, le=100)
+    stem: Literal["facemesh", "dlib", "wide_resnet50_2"] = "facemesh"
+    epochs: int = Field(60, ge=1, le=1_000_000)
+    early_stopping: Optional[int] = Field(15, ge=1, le=1_000_000)
+    max_yaw: float = Field(30.0, ge=0, le=90, description="yaw range of the training datasets' scenes")
+    workers: int = Field(2, ge=1, le=1024)
+    scheduler: Optional[str] = None
+
+    @field_validator("samplers")
+    @classmethod
+    def _naive(cls, v):
+        from thesislib.samplers import samplers_needing_fit
+
+        fitted = sorted(set(v) & set(samplers_needing_fit()))
+        if fitted:
+            raise ValueError(f"{fitted} learn from a fitted set and cannot make one; use naive samplers")
+        return v
+
+
+class PopulationSection(_Section):
+    n: int = Field(2000, ge=50, le=1_000_000, description="faces of the fit split whose renders give the fitted set")
+    holdout: float = Field(0.25, gt=0, lt=1, description="fraction of the fitted set chapters 03/04 hold out")
+    estimate: EstimateSection = EstimateSection()
 
 
 class SamplersSection(_Section):
@@ -147,7 +174,12 @@ class BprnSection(_Section):
     gmm_criterion: Literal["bic", "aic"] = Field("bic", description="which of chapter 03's models the gmm sampler uses")
     faces: int = Field(100, ge=2, le=10_000_000)
     images_per_face: int = Field(2, ge=1, le=100)
-    seeds: int = Field(2, ge=1, le=100)
+    draws: int = Field(3, ge=1, le=100, description="independent replications per sampler: a new training dataset "
+                                                    "and, for samplers that learn, a new fit (seeds the BPRN too)")
+    test_sets: list[Literal["held-out", "shifted", "new backgrounds"]] = Field(
+        default_factory=lambda: ["held-out", "shifted", "new backgrounds"], min_length=1,
+        description="synthetic test sets, each reported on its own: held-out faces of the reference population, "
+                    "a shifted population no sampler saw, held-out faces in front of photos no training scene uses")
     stem: Literal["facemesh", "dlib", "cnn", "wide_resnet50_2"] = Field(
         "facemesh", description="facemesh: MediaPipe's 478 3D landmarks + colours (frozen, the default)")
     epochs: int = Field(60, ge=1, le=1_000_000)
@@ -379,10 +411,28 @@ def scene_sampler(params: SuiteParams, max_yaw: float = 90.0):
     return SceneSampler(**kwargs)
 
 
-def fitted_set(params: SuiteParams, model, rng):
-    """The fitted set of a run: ``data.fitted_set`` when given, else the reference population."""
-    from thesislib.facemodel import load_fitted_set, reference_population
+def fitted_set(params: SuiteParams, model, out_dir, progress: bool = True):
+    """The fitted set of a run, the same for every chapter.
+
+    ``data.fitted_set`` when given (a parquet of parameters estimated elsewhere, e.g. from
+    photos); else the estimate from real-like renders of :mod:`thesislib.studies.fitted`,
+    made by the first chapter that asks and cached under the output folder. Never the
+    population's true parameters.
+    """
+    from thesislib.facemodel import load_fitted_set
+    from thesislib.studies import FitRecipe, estimated_fitted_set
+
+    from .outputs import output_path
 
     if params.data.fitted_set:
         return load_fitted_set(params.data.fitted_set, model)
-    return reference_population(model, params.population.n, rng)
+    e = params.population.estimate
+    recipe = FitRecipe(n=params.population.n, seed=params.seed, samplers=tuple(e.samplers), faces=e.faces,
+                       images_per_face=e.images_per_face, stem=e.stem, epochs=e.epochs,
+                       early_stopping=e.early_stopping, extra={"max_yaw": e.max_yaw,
+                                                               "backgrounds": params.data.backgrounds,
+                                                               "illumination": params.data.illumination})
+    pop, _ = estimated_fitted_set(model, recipe, output_path(out_dir, "run", "fitted_set"),
+                                  scene_sampler(params, e.max_yaw), params.data.stem_weights, e.workers,
+                                  e.scheduler, progress)
+    return pop

@@ -7,6 +7,7 @@ from .figures import (
     criterion_heatmap, effect_bars, face_images, histogram_overlay, image_grid, labelled_grid,
     loss_curves, mesh_figure, pca_scatter, score_ci_figure, setup_notebook, sigma_score_figure,
     slider_figure, spectrum_figure)
+from .replicates import decomposition_figure, study_geometry_figure
 from .samplers import gallery_rows, gallery_slider, moments_figure, parameter_histogram, sampler_galleries
 from .studies import (
     age_sex_grid, geometry_bars, ks_coefficient_figure, learning_curve_figure, parameter_means_figure,
@@ -19,8 +20,7 @@ from .widgets import AgeSexExplorer, FaceExplorer, SamplerComparison, age_sex_fr
 
 __all__ = [
     "AgeSexExplorer", "FaceExplorer", "SamplerComparison", "age_sex_frames", "age_sex_grid",
-    "comparison_matrix", "concept_matrix", "criterion_heatmap", "difference_view", "distortion_figure",
-    "effect_bars",
+    "comparison_matrix", "concept_matrix", "criterion_heatmap", "decomposition_figure", "difference_view", "distortion_figure", "effect_bars",
     "face_images", "face_view", "gallery_rows", "gallery_slider", "geometry_bars",
     "histogram_overlay", "image_grid", "ks_coefficient_figure", "label_extremes_view",
     "labelled_grid", "learning_curve_figure", "loss_curves", "mesh_figure", "metric_score_figure",
@@ -29,5 +29,5 @@ __all__ = [
     "quartile_figure", "reconstruction_extremes", "sampler_galleries", "sampler_intervals_figure",
     "score_ci_figure",
     "setup_notebook", "show", "sigma_score_figure", "slider_figure", "spectrum_figure",
-    "stem_curves_figure", "update_times", "validation_curves",
+    "stem_curves_figure", "study_geometry_figure", "update_times", "validation_curves",
 ]
