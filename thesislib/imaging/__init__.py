@@ -8,13 +8,13 @@ from .crops import (
 from .png import PNG_FILTER, png_bytes
 from .rasterizer import Workspace, project, render
 from .scene import (
-    DEFAULT_DISTANCE, DEFAULT_FOCAL, Scene, SceneSampler, default_scene, load_illumination_prior,
-    rotation_matrix, sample_builtin_sh)
+    DEFAULT_DISTANCE, DEFAULT_FOCAL, DEFAULT_SH, SH_KERNEL, Scene, SceneSampler, default_scene,
+    load_illumination_prior, rotation_matrix, sample_builtin_sh, sh_basis)
 
 __all__ = [
-    "DEFAULT_DISTANCE", "DEFAULT_FOCAL", "IMAGE_SIZE", "IMAGE_SUFFIXES", "LANDMARK_CROP_MARGIN",
-    "LANDMARK_CROP_SHIFT", "PACKAGE_BACKGROUNDS", "PNG_FILTER", "Scene", "SceneSampler", "SimpleCrop", "Workspace",
+    "DEFAULT_DISTANCE", "DEFAULT_FOCAL", "DEFAULT_SH", "IMAGE_SIZE", "IMAGE_SUFFIXES", "LANDMARK_CROP_MARGIN",
+    "LANDMARK_CROP_SHIFT", "PACKAGE_BACKGROUNDS", "PNG_FILTER", "SH_KERNEL", "Scene", "SceneSampler", "SimpleCrop", "Workspace",
     "center_crop", "default_scene", "landmark_crop", "landmark_crop_box", "load_backgrounds",
     "load_illumination_prior", "package_backgrounds", "png_bytes", "project", "render", "rotation_matrix",
-    "sample_builtin_sh",
+    "sample_builtin_sh", "sh_basis",
 ]
