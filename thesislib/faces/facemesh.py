@@ -17,10 +17,11 @@ Two ways to find the face region (``detector=``):
   face detector first, on any image, about 6-7 ms plus the graph's overhead. :func:`landmarks`
   defaults to it, since it finds a face anywhere.
 
-On chapter 05's setting (2,000 renders of N(0, 1) faces at yaw <= 30°, 200 real-like test faces)
-the BPRN's mean vertex error with version 2 features is 4.336 mm against 4.348 mm with version 1
-(ridge head: 4.334 / 4.356); feeding the whole crop instead of :data:`CROP_ROI` gave 4.458 mm and
-MediaPipe's smaller 468-point network without attention 4.482 mm (``benchmarks/features.py``).
+On chapter 05's setting (2,000 renders of N(0, 1) faces at yaw <= 30°, 200 real-like test faces;
+``python benchmarks/features.py --quality``) the BPRN's mean vertex error with version 2 features
+is 4.335 mm against 4.348 mm with version 1 (2 seeds; ridge head: 4.336 / 4.356 mm). In the same
+setting, feeding the whole crop instead of :data:`CROP_ROI` gave 4.458 mm, and MediaPipe's smaller
+468-point network without attention (``face_landmark.tflite``, 1.3 ms) 4.482 mm.
 
 Features of one 224 px crop (:func:`features`), float32 (:data:`N_FEATURES`,):
 

@@ -1,0 +1,159 @@
+"""Training image + face-mesh features: the old path against features on the fly (issue 23).
+
+Run ``python benchmarks/features.py [--n 300] [--max-yaw 30]``. Prints milliseconds of process CPU
+time per image, one worker (``workers=1``: everything runs in this process), warm (a small run of
+each configuration first pays imports, numba compilation, model loads and the background bank), for
+
+(old) the path before: ``generate(..., store="png")`` (instance, scene, render, landmark crop, PNG
+      write, labels), then every PNG read back and decoded, then the face-mesh stem version 1,
+      ``faces.features(image, detector=True)`` (MediaPipe's ``FaceMesh`` graph with its face
+      detector on every crop);
+(new) ``generate(..., store="features")``: the same images, the stem version 2 (the landmark
+      network on the crop's known face region, :mod:`thesislib.faces.meshnet`) in the worker
+      on the crop in memory, features stored instead of PNGs;
+
+with the parts of each (the images alone; the stem alone on the same crops) and the ratio
+old / new (targets: new <= 5 ms per image and ratio >= 3x).
+
+``--quality`` instead measures what the faster stem costs in accuracy, on chapter 05's default
+setting: a BPRN (60 epochs, early stopping 15, seeds 0 and 1) and the ridge head trained on
+``--train`` renders of N(0, 1) faces (yaw <= 30°, 2 per face) with version 1 and with version 2
+features, scored on ``datasets.realistic_test_set(200, seed=7919)`` by the mean vertex error after
+rigid alignment (``evaluation.shape_errors``); the two versions share images, seeds and test faces.
+Takes a few minutes on 2 cores.
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from thesislib import faces
+from thesislib.datasets import generate, load_dataset
+from thesislib.imaging import SceneSampler
+
+SEED = 5
+
+
+def _cpu_ms(fn, n: int) -> tuple[float, object]:
+    t0 = time.process_time()
+    out = fn()
+    return 1e3 * (time.process_time() - t0) / n, out
+
+
+def old_path(root: Path, n: int, scenes) -> dict:
+    """ms per image: PNG dataset, PNG reads, version 1 features."""
+    from PIL import Image
+
+    def read_all(ds):
+        out = []
+        for i in ds.ids:
+            with Image.open(ds.image_path(i)) as im:
+                out.append(np.asarray(im.convert("RGB")))
+        return out
+
+    generate(root / "old-warm", "naive_normal_1", 4, 1, SEED + 1, scene_sampler=scenes, progress=False)
+    [faces.features(im, detector=True) for im in read_all(load_dataset(root / "old-warm"))]
+    image, card = _cpu_ms(lambda: generate(root / "old", "naive_normal_1", n, 1, SEED, scene_sampler=scenes,
+                                           progress=False), n)
+    read, crops = _cpu_ms(lambda: read_all(load_dataset(card.path)), n)
+    feats, X = _cpu_ms(lambda: np.stack([faces.features(im, detector=True) for im in crops]), n)
+    return {"image": image, "read": read, "features": feats, "total": image + read + feats,
+            "found": int(np.isfinite(X).all(1).sum()), "crops": crops}
+
+
+def new_path(root: Path, n: int, scenes, crops) -> dict:
+    """ms per image: features dataset (images and version 2 features in the worker); the stem alone."""
+    generate(root / "new-warm", "naive_normal_1", 4, 1, SEED + 1, scene_sampler=scenes, progress=False,
+             store="features")
+    total, card = _cpu_ms(lambda: generate(root / "new", "naive_normal_1", n, 1, SEED, scene_sampler=scenes,
+                                           progress=False, store="features"), n)
+    feats, X = _cpu_ms(lambda: np.stack([faces.features(im) for im in crops]), n)
+    same = np.array_equal(X, load_dataset(card.path).stem_features(), equal_nan=True)
+    return {"total": total, "features": feats, "image": total - feats, "found": int(np.isfinite(X).all(1).sum()),
+            "same": same}
+
+
+def cost(n: int, max_yaw: float) -> None:
+    import os
+
+    print(f"{n} images of N(0, 1) faces, yaw <= {max_yaw:g}°, 1 worker, warm process, ms of process CPU per "
+          f"image; load average {os.getloadavg()[0]:.2f}")
+    scenes = SceneSampler(max_yaw=max_yaw)
+    with tempfile.TemporaryDirectory(prefix="features-bench-") as tmp:
+        old = old_path(Path(tmp), n, scenes)
+        new = new_path(Path(tmp), n, scenes, old["crops"])
+    print(f"(old) image + PNG (generate, store='png'):           {old['image']:6.2f}")
+    print(f"      PNG read and decode:                           {old['read']:6.2f}")
+    print(f"      features v1 (FaceMesh + detector):             {old['features']:6.2f}  "
+          f"(face found in {old['found']}/{n})")
+    print(f"      total:                                         {old['total']:6.2f}")
+    print(f"(new) image + features v2 (generate, store='features'): {new['total']:6.2f}")
+    print(f"      of which features v2 (the stem alone, same crops): {new['features']:6.2f}  "
+          f"(found in {new['found']}/{n}; stored = stem on the crops: {new['same']})")
+    print(f"      of which the image (the rest):                 {new['image']:6.2f}")
+    print(f"ratio old / new: {old['total'] / new['total']:5.2f}x   (target >= 3x); new {new['total']:.2f} ms per "
+          f"image (target <= 5); features v1 / v2: {old['features'] / new['features']:5.2f}x (target v2 <= 4 ms)")
+
+
+def quality(n_train: int, n_test: int, workers: int) -> None:
+    import torch
+
+    from thesislib import bprn
+    from thesislib.datasets import realistic_test_set
+    from thesislib.evaluation import shape_errors
+    from thesislib.facemodel import default_model
+
+    torch.set_num_threads(1)
+    model = default_model().truncated(50, 50)
+    with tempfile.TemporaryDirectory(prefix="features-quality-") as tmp:
+        t0 = time.perf_counter()
+        card = generate(Path(tmp) / "train", "naive_normal_1", n_train // 2, 2, 100, model=model,
+                        scene_sampler=SceneSampler(max_yaw=30), workers=workers, progress=False, store="both")
+        ds = load_dataset(card.path)
+        test = realistic_test_set(n_test, seed=7919, model=model)
+        Y, groups = ds.parameters(), ds.labels["instance_id"].to_numpy()
+        crops = ds.images()
+        stems = {"v1 (detector)": lambda ims: np.stack([faces.features(im, detector=True) for im in ims]),
+                 "v2 (crop region)": None}
+        print(f"{len(ds)} training renders, {len(test)} test faces; mean face: "
+              f"{shape_errors(np.zeros_like(test.params), test.params, model).mean():.4f} mm")
+        rows = {}
+        for name, fn in stems.items():
+            X = ds.stem_features() if fn is None else fn(crops)
+            T = np.stack([faces.features(im) for im in test.images]) if fn is None else fn(test.images)
+            ridge = shape_errors(bprn.RidgeHead().fit(X, Y).predict(T), test.params, model).mean(1)
+            nets = []
+            for seed in (0, 1):
+                m = bprn.BPRN(n_params=100, epochs=60, early_stopping=15, seed=seed, progress=False)
+                nets.append(shape_errors(m.fit(X, Y, groups=groups).predict(T), test.params, model).mean(1))
+            rows[name] = (ridge, np.mean(nets, axis=0))
+            print(f"{name:17s} ridge {ridge.mean():.4f} mm   BPRN (2 seeds) {rows[name][1].mean():.4f} mm   "
+                  f"(rows without a face: train {int(np.isnan(X).any(1).sum())}, test {int(np.isnan(T).any(1).sum())})")
+        (r1, b1), (r2, b2) = rows.values()
+        d = b2 - b1
+        print(f"v2 - v1: BPRN {d.mean():+.4f} mm (95 % over test faces: {d.mean() - 1.96 * d.std(ddof=1) / np.sqrt(len(d)):+.4f}"
+              f" .. {d.mean() + 1.96 * d.std(ddof=1) / np.sqrt(len(d)):+.4f}), ridge {(r2 - r1).mean():+.4f} mm "
+              f"(limit: BPRN +0.05 mm); {time.perf_counter() - t0:.0f} s")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=300, help="images per configuration")
+    ap.add_argument("--max-yaw", type=float, default=30.0, help="scenes' largest |yaw| (chapter 05: 30)")
+    ap.add_argument("--quality", action="store_true", help="the BPRN error of both stem versions instead")
+    ap.add_argument("--train", type=int, default=2000, help="--quality: training renders")
+    ap.add_argument("--test", type=int, default=200, help="--quality: test faces")
+    ap.add_argument("--workers", type=int, default=2, help="--quality: processes for the training renders")
+    args = ap.parse_args(argv)
+    if args.quality:
+        quality(args.train, args.test, args.workers)
+    else:
+        cost(args.n, args.max_yaw)
+
+
+if __name__ == "__main__":
+    main()
