@@ -74,6 +74,15 @@ def test_features_store_same_bytes_with_two_workers(stored, tmp_path):
     assert_same_dataset(stored["features"], tmp_path / "w2")
 
 
+def test_features_store_same_bytes_on_a_dask_cluster_with_threads(stored, tmp_path):
+    """Two threads of one Dask worker compute features at once (one network per thread)."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(processes=True, n_workers=1, threads_per_worker=2,
+                                  dashboard_address=None) as cluster:
+        generate(tmp_path / "dask", **BASE, store="features", scheduler=cluster.scheduler_address)
+    assert_same_dataset(stored["features"], tmp_path / "dask")
+
+
 def test_other_store_is_other_settings_and_bad_store_raises(stored, tmp_path):
     with pytest.raises(ValueError, match="differ in: stem, store"):
         generate(stored["png"], **BASE, store="features")
