@@ -7,6 +7,7 @@ from .figures import (
     criterion_heatmap, effect_bars, face_images, histogram_overlay, image_grid, labelled_grid,
     loss_curves, mesh_figure, pca_scatter, score_ci_figure, setup_notebook, sigma_score_figure,
     slider_figure, spectrum_figure)
+from .judges import calibrated_figure, judge_gallery_figure, judge_table_figure
 from .replicates import decomposition_figure, study_geometry_figure
 from .samplers import gallery_rows, gallery_slider, moments_figure, parameter_histogram, sampler_galleries
 from .studies import (
@@ -30,4 +31,5 @@ __all__ = [
     "score_ci_figure",
     "setup_notebook", "show", "sigma_score_figure", "slider_figure", "spectrum_figure",
     "stem_curves_figure", "study_geometry_figure", "update_times", "validation_curves",
+    "calibrated_figure", "judge_gallery_figure", "judge_table_figure",
 ]

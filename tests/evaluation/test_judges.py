@@ -1,0 +1,273 @@
+"""Unit tests of the calibrated face-recognition judge (thesislib.evaluation.judges, judge_tables, posed)."""
+import importlib.util
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from thesislib import evaluation
+from thesislib.evaluation import judge_tables, judges, posed
+from thesislib.imaging import Scene, landmark_crop, render, rotation_matrix
+
+needs_faces = pytest.mark.skipif(
+    importlib.util.find_spec("dlib") is None or importlib.util.find_spec("face_recognition_models") is None
+    or importlib.util.find_spec("mediapipe") is None, reason="needs dlib, face-recognition-models and MediaPipe")
+
+
+@pytest.fixture(scope="module")
+def small(face_model):
+    return face_model.truncated(10, 10, 0)
+
+
+@pytest.fixture(scope="module")
+def test_set(small):
+    from thesislib.datasets import realistic_test_set
+
+    return realistic_test_set(8, 11, model=small)
+
+
+@pytest.fixture(scope="module")
+def predictions(test_set):
+    rng = np.random.default_rng(0)
+    T = test_set.params
+    return {"near": T[None] + rng.normal(0, 0.3, (2,) + T.shape), "far": rng.normal(0, 1, (1,) + T.shape),
+            "truth": T.copy(), "mean face": np.zeros_like(T)}
+
+
+@pytest.fixture(scope="module")
+def scored(test_set, predictions, small, tmp_path_factory):
+    path = tmp_path_factory.mktemp("judge") / "inputs.npz"
+    cache = judges.judge_inputs(test_set, small, faces=4, path=path)
+    return judges.judge_scores(predictions, test_set, small, rendering=judges.RENDERINGS, cache=cache), cache, path
+
+
+# ----------------------------------------------------------------- pose and light
+def _project(points, yaw, pitch, roll, distance=1000.0, focal=800.0, center=113.0):
+    q = np.asarray(points, np.float64) @ rotation_matrix(yaw, pitch, roll).T
+    d = distance - q[:, 2]
+    return np.c_[center + focal * q[:, 0] / d, center - focal * q[:, 1] / d]
+
+
+def test_fit_pose_recovers_exact_projections(small):
+    mesh = small.instance(np.full(10, 0.5), np.zeros(10))
+    X = mesh.vertices[small.ibug68[posed.INNER]]
+    for yaw, pitch, roll in [(0, 0, 0), (25, -8, 4), (-18, 12, -6)]:
+        p = evaluation.fit_pose(_project(X, yaw, pitch, roll), X)
+        assert abs(p.yaw - yaw) < 0.05 and abs(p.pitch - pitch) < 0.05 and abs(p.roll - roll) < 0.05
+        assert p.rms < 0.01
+    ortho = evaluation.fit_pose(_project(X, 15, 0, 0), X, distance=None)
+    assert ortho.yaw > 15.5  # perspective read as more yaw by a scaled-orthographic camera
+    nan = evaluation.fit_pose(np.full((3, 2), np.nan), X[:3])
+    assert np.isnan(nan.yaw)
+
+
+@needs_faces
+def test_pose_from_face_mesh_recovers_yaw_within_5_degrees(small):
+    from thesislib import faces
+    from thesislib.datasets import realistic_scenes
+
+    rng = np.random.default_rng(5)
+    ids, used = evaluation.landmark_vertices(small)
+    scenes = realistic_scenes().sample_many(12, np.random.default_rng(6))
+    errors = []
+    for i, yaw in enumerate(np.linspace(-25, 25, 12)):
+        p = rng.normal(0, 1, 20)
+        mesh = small.instance(p[:10], p[10:])
+        sc = Scene(yaw=yaw, pitch=float(rng.normal(0, 5)), roll=float(rng.normal(0, 3)), sh=scenes[i].sh,
+                   background=scenes[i].background)
+        r = render(mesh, sc)
+        crop = landmark_crop(r.image, r.landmarks, r.landmark_visible).image
+        pts = faces.facemesh_landmarks(crop)
+        assert pts is not None
+        errors.append(evaluation.fit_pose(pts[used, :2], mesh.vertices[ids[used]]).yaw - yaw)
+    assert np.median(np.abs(errors)) < 5.0
+
+
+@needs_faces
+def test_landmark_vertices_of_face_mesh_and_dlib(small):
+    ids, used = evaluation.landmark_vertices(small, "facemesh")
+    assert ids.shape == used.shape == (478,) and 350 < used.sum() < 468 and not used[468:].any()
+    ids68, used68 = evaluation.landmark_vertices(small, "dlib")
+    assert np.array_equal(ids68, small.ibug68) and used68.sum() == 51
+    with pytest.raises(ValueError, match="landmark source"):
+        evaluation.landmark_vertices(small, "openpose")
+
+
+def test_estimate_light_recovers_the_scene_light(small):
+    from thesislib.imaging import DEFAULT_SH, sample_builtin_sh
+    from thesislib.imaging.scene import sh_shading
+
+    mesh = small.instance(np.full(10, 0.3), np.full(10, -0.2))
+    sh = sample_builtin_sh(np.random.default_rng(2))
+    r = render(mesh, Scene(yaw=12, pitch=4, sh=sh))
+    crop = landmark_crop(r.image, r.landmarks, r.landmark_visible).image
+    X = mesh.vertices[small.ibug68[posed.INNER]]
+    # the crop's landmarks: the render's, moved into the crop
+    from thesislib.imaging import landmark_crop_box
+
+    x0, y0, x1, _ = landmark_crop_box(r.landmarks, r.landmark_visible)
+    lm = (r.landmarks - [x0, y0]) * 224.0 / (x1 - x0)
+    pose = evaluation.fit_pose(lm[posed.INNER], X)
+    est = evaluation.estimate_light(crop, mesh, pose, lm)
+    n = posed._vertex_normals(mesh.vertices, mesh.triangles) @ pose.rotation.T
+    front = n[:, 2] > 0.3
+    err = np.abs(sh_shading(n, est) - sh_shading(n, sh))[front].mean()
+    err_default = np.abs(sh_shading(n, DEFAULT_SH) - sh_shading(n, sh))[front].mean()
+    assert err < 0.5 * err_default and err < 0.05
+
+
+# ----------------------------------------------------------------- calibrated scores
+@needs_faces
+def test_scores_table_shape_and_columns(scored, test_set):
+    df, cache, _ = scored
+    assert list(df.columns) == judges.SCORE_COLUMNS
+    assert len(df) == 2 * (2 + 1 + 1 + 1) * 4  # renderings x draws x faces
+    assert set(df["face"]) == set(range(4)) and set(df["id"]) == set(test_set.ids[:4])
+    assert df.loc[df["sampler"] == "truth", "fixed"].all() and not df.loc[df["sampler"] == "near", "fixed"].any()
+    assert df["vertex_mm"].notna().all() and np.isfinite(df["score"]).all()
+
+
+@needs_faces
+def test_oracle_beats_mean_face_on_average(scored):
+    df, _, _ = scored
+    ref = df.drop_duplicates(["rendering", "face"])
+    for _, r in ref.groupby("rendering"):
+        assert (r["oracle"] - r["mean_face"]).mean() > 0
+
+
+@needs_faces
+def test_calibrated_is_one_for_the_truth_and_zero_for_the_mean_face(scored):
+    df, _, _ = scored
+    np.testing.assert_allclose(df.loc[df["sampler"] == "truth", "calibrated"], 1.0, atol=1e-4)
+    np.testing.assert_allclose(df.loc[df["sampler"] == "mean face", "calibrated"], 0.0, atol=1e-4)
+    g = df.groupby(["rendering", "sampler"])["vertex_mm"].mean()
+    assert (g.xs("near", level=1) < g.xs("far", level=1)).all()
+
+
+@needs_faces
+def test_inputs_file_is_reused_and_checked(scored, test_set, small):
+    _, cache, path = scored
+    back = judges.JudgeInputs.load(path)
+    assert back.key == cache.key and back.renderings == cache.renderings
+    np.testing.assert_array_equal(back.oracle["posed"], cache.oracle["posed"])
+    again = judges.judge_inputs(test_set, small, faces=4, path=path)  # read, not recomputed
+    np.testing.assert_array_equal(again.descriptors, cache.descriptors)
+    other = judges._key(test_set, small, np.arange(5))
+    assert other != cache.key
+
+
+def test_predictions_of_the_wrong_shape_are_refused(test_set, small):
+    with pytest.raises(ValueError, match="need"):
+        judges._as_draws(np.zeros((2, 3, 20)), len(test_set), 20, "x")
+    with pytest.raises(ValueError, match="rendering"):
+        judges.judge_scores({}, test_set, small, rendering="sideways")
+
+
+# ----------------------------------------------------------------- tables on made-up scores
+def _fake_scores(rng, n_faces=30, samplers=("a", "b", "c", "d"), quality=(0.8, 0.5, 0.3, 0.0), renderings=("frontal",)):
+    rows = []
+    for r in renderings:
+        mean_face = rng.normal(0.93, 0.01, n_faces)
+        oracle = mean_face + rng.uniform(0.02, 0.06, n_faces)
+        for s, q in zip(samplers, quality):
+            for d in range(3):
+                vert = 5.0 - 3.0 * q + rng.normal(0, 0.4, n_faces) + rng.normal(0, 0.1)
+                score = mean_face + q * (oracle - mean_face) + rng.normal(0, 0.01, n_faces)
+                rows.append(pd.DataFrame({"test_set": "t", "judge": "dlib", "rendering": r, "sampler": s, "draw": d,
+                                          "fixed": False, "face": np.arange(n_faces), "id": "x", "score": score,
+                                          "oracle": oracle, "mean_face": mean_face, "gain": score - mean_face,
+                                          "calibrated": (score - mean_face) / (oracle - mean_face), "vertex_mm": vert}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_summary_intervals_count_draws_and_faces(rng):
+    df = _fake_scores(rng)
+    s = evaluation.judge_summary(df)
+    assert list(s["sampler"]) == ["a", "b", "c", "d"]
+    a = s.iloc[0]
+    gain = df[df["sampler"] == "a"].pivot(index="draw", columns="face", values="gain").to_numpy()
+    iv = evaluation.draw_interval(gain)
+    assert a["gain_low"] == pytest.approx(iv.low) and a["gain_high"] == pytest.approx(iv.high)
+    ref = df.drop_duplicates("face")
+    gap = (ref["oracle"] - ref["mean_face"]).mean()
+    assert a["calibrated"] == pytest.approx(gain.mean() / gap)
+    assert a["calibrated_low"] < a["calibrated"] < a["calibrated_high"]
+    assert 0.6 < a["calibrated"] < 1.0 and abs(s.iloc[3]["calibrated"]) < 0.15
+    one = df[(df["sampler"] == "a") & (df["draw"] == 0)]
+    assert np.isnan(evaluation.judge_summary(one)["gain_low"].iloc[0])  # one draw: no interval
+
+
+def test_validation_statistics_agree_with_scipy(rng):
+    df = _fake_scores(rng, renderings=("frontal", "posed"))
+    v = evaluation.judge_validation(df, n_boot=200, rng=np.random.default_rng(1))
+    assert list(v.columns) == evaluation.VALIDATION_COLUMNS and len(v) == 2
+    f = df[df["rendering"] == "frontal"]
+    rho = [stats.spearmanr(g["score"], -g["vertex_mm"]).statistic for _, g in f.groupby("face")]
+    row = v[v["rendering"] == "frontal"].iloc[0]
+    assert row["spearman_per_image"] == pytest.approx(np.mean(rho))
+    m = f.groupby("sampler")[["score", "vertex_mm"]].mean()
+    assert row["kendall_tau"] == pytest.approx(stats.kendalltau(m["score"], -m["vertex_mm"]).statistic)
+    assert row["tau_low"] <= row["kendall_tau"] <= row["tau_high"] and row["kendall_tau"] == pytest.approx(1.0)
+    ref = f.drop_duplicates("face")
+    assert row["oracle"] == pytest.approx(ref["oracle"].mean()) and row["mean_face"] == pytest.approx(ref["mean_face"].mean())
+    # ties get average ranks, as in scipy
+    t = f.copy()
+    t["score"] = t["score"].round(2)
+    rho_t = [stats.spearmanr(g["score"], -g["vertex_mm"]).statistic for _, g in t.groupby("face")]
+    assert judge_tables._spearman_per_image(t) == pytest.approx(np.nanmean(rho_t))
+    assert evaluation.judge_validation(df.assign(vertex_mm=np.nan)).empty  # photos: nothing to validate
+
+
+def test_photo_summary_and_verdict(rng):
+    synth = _fake_scores(rng)
+    photos = _fake_scores(rng, n_faces=8, quality=(0.3, 0.1, -0.2, -0.5)).assign(oracle=np.nan, calibrated=np.nan,
+                                                                                  vertex_mm=np.nan)
+    s = evaluation.photo_summary(photos, synthetic=synth)
+    assert list(s["sampler"]) == ["a", "b", "c", "d"]  # by gain
+    ref = synth.drop_duplicates("face")
+    assert s.iloc[0]["scaled"] == pytest.approx(s.iloc[0]["gain"] / (ref["oracle"] - ref["mean_face"]).mean())
+    assert s.iloc[0]["beats_mean_face"] == "yes" and s.iloc[-1]["beats_mean_face"] == "no"
+    assert evaluation.photo_verdict(s).startswith("t: 1 model beats the mean face on 8 photos")
+    few = evaluation.photo_summary(photos[photos["face"] < 2])
+    assert few["gain_low"].isna().all() and (few["beats_mean_face"] != "yes").all()
+    assert evaluation.photo_verdict(few).startswith("t: no model is shown to beat the mean face on 2 photos")
+    worse = evaluation.photo_summary(photos[photos["sampler"].isin(["c", "d"])])
+    assert evaluation.photo_verdict(worse).startswith("t: no model beats the mean face on 8 photos")
+    assert evaluation.photo_verdict(s.iloc[:0]) == "No photos were scored."
+
+
+@needs_faces
+def test_gallery_shows_the_best_models_renders(scored, test_set, predictions, small):
+    df, cache, path = scored
+    g = evaluation.judge_gallery(df, predictions, test_set, small, cache=path, rendering="posed", n=3)
+    assert g.model in ("truth", "near") and g.inputs.shape == g.best.shape == g.mean_face.shape == (3, 224, 224, 3)
+    pick = df[(df["rendering"] == "posed") & (df["sampler"] == g.model)]
+    assert set(g.best_scores) <= set(pick["score"]) and g.ids == list(test_set.ids[:3])
+    np.testing.assert_array_equal(g.inputs, test_set.images[:3])
+    assert not np.array_equal(g.best, g.mean_face)
+
+
+def test_flat_predictions_of_a_study_are_nested_by_test_set_and_head():
+    P = np.zeros((2, 4, 3))
+    flat = {("held-out", "gmm", "bprn"): P, ("held-out", "gmm", "ridge"): P,
+            ("held-out", "model mean face", "baseline"): P[:1], ("shifted", "gmm", "bprn"): P}
+    nested, fixed = judges._nested(flat, ("bprn", "baseline"))
+    assert set(nested) == {"held-out", "shifted"} and set(nested["held-out"]) == {"gmm", "model mean face"}
+    assert fixed == {"model mean face"}
+    nested, _ = judges._nested(flat, ("bprn", "ridge"))
+    assert set(nested["held-out"]) == {"gmm", "gmm (ridge)"}
+    plain = {"held-out": {"gmm": P}}
+    assert judges._nested(plain, ("bprn",)) == (plain, set())
+    a, is_fixed = judges._as_draws(P[:1], 4, 3, "model mean face", fixed)
+    assert is_fixed and a.shape == (1, 4, 3)
+    assert not judges._as_draws(P[:1], 4, 3, "gmm", fixed)[1]
+
+
+def test_the_mean_face_itself_is_a_reference_not_a_model(rng):
+    photos = _fake_scores(rng, n_faces=8, samplers=("a", "model mean face"), quality=(-0.2, 0.0))
+    photos.loc[photos["sampler"] == "model mean face", ["gain", "fixed", "draw"]] = (0.0, True, 0)
+    photos = photos.drop_duplicates(["sampler", "draw", "face"])
+    s = evaluation.photo_summary(photos)
+    assert s.set_index("sampler").loc["model mean face", "beats_mean_face"] == "reference"
+    assert "the best, a," in evaluation.photo_verdict(s)
