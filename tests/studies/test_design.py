@@ -65,6 +65,9 @@ def test_draw_sampler_refits_per_draw_and_loads_saved_gans(tmp_path, small_model
     again = studies.draw_sampler("cvgan2", 1, fitted, 0, saved={"cvgan2": gan_file}, gan_folder=tmp_path)
     z = np.random.default_rng(0)
     assert np.allclose(again.sample(3, np.random.default_rng(0)), second.sample(3, z))
+    from thesislib.datasets.card import fit_fingerprint
+
+    assert fit_fingerprint(second) == fit_fingerprint(again)  # a dataset card resumes after a rerun
 
 
 def test_train_draws_makes_a_dataset_and_a_bprn_per_draw(tmp_path, small_model, fake_dlib):

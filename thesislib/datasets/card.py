@@ -140,13 +140,19 @@ def current_settings(held: dict) -> dict:
 
 
 def fit_fingerprint(sampler) -> str | None:
-    """Hash of a sampler's fitted state (public attributes ending in ``_``), None if unfitted."""
+    """Hash of a sampler's fitted state (public attributes ending in ``_``), None if unfitted.
+
+    Torch modules count by their weights; training state (optimizers, whose ``state_dict`` is
+    nested) does not, so a model just fitted and the same model loaded from its file agree.
+    """
     names = sorted(k for k in vars(sampler) if k.endswith("_") and not k.startswith("_"))
     if not names:
         return None
     h = hashlib.sha256()
     for k in names:
         v = getattr(sampler, k)
+        if hasattr(v, "state_dict") and not hasattr(v, "parameters"):  # an optimizer: not the model
+            continue
         h.update(k.encode())
         if hasattr(v, "state_dict"):
             for name, t in v.state_dict().items():

@@ -131,7 +131,7 @@ def draw_sampler(name: str, draw: int, fitted, seed: int, saved: dict | None = N
         gan = type(first)(**kw)
         gan.fit(train.params, train.age, train.sex)
         gan.save(target)
-        return gan
+        return ready_sampler(name, X.shape[1], saved=target)  # as a rerun gets it: the same dataset card
     kw = dict(settings.get(name, {}))
     if "seed" in inspect.signature(cls.__init__).parameters:
         kw["seed"] = fit_seed
@@ -153,7 +153,8 @@ def train_draws(names, draws: int, fitted, folder, models_dir, n_faces: int, see
     n_faces : faces per dataset (``generation["images_per_face"]`` images each)
     seed : the run's seed
     bprn_settings : :class:`thesislib.bprn.BPRNSettings` fields
-    generation : further keyword arguments of :func:`thesislib.datasets.generate`
+    generation : further keyword arguments of :func:`thesislib.datasets.generate` (``store`` defaults
+        to "features" for the face-mesh stem: no PNGs, the features computed while rendering)
     saved, settings, holdout : see :func:`draw_sampler`
 
     Returns
@@ -166,6 +167,9 @@ def train_draws(names, draws: int, fitted, folder, models_dir, n_faces: int, see
 
     from .bprn import train_sweep
 
+    # the face-mesh stem's features are computed while rendering and stored instead of PNGs
+    generation = {"store": "features" if bprn_settings.get("stem", "facemesh") == "facemesh" else "png",
+                  **generation}
     frames, skipped = [], []
     for d in range(int(draws)):
         datasets = {}

@@ -81,7 +81,8 @@ def _train(name: str, model, recipe: FitRecipe, folder: Path, scene_sampler, wor
     sampler = ready_sampler(name, model.n_params)
     ds = generate(folder / "datasets" / name, sampler, recipe.faces, recipe.images_per_face,
                   recipe.seed + FIT_SEED_OFFSET + 1, model=model, scene_sampler=scene_sampler, workers=workers,
-                  scheduler=scheduler, progress=progress)
+                  scheduler=scheduler, progress=progress,
+                  store="features" if recipe.stem == "facemesh" else "png")
     m = BPRN(stem=recipe.stem, n_params=model.n_params, epochs=recipe.epochs, early_stopping=recipe.early_stopping,
              seed=0, weights_path=weights_path, n_jobs=workers, progress=progress,
              checkpoint_dir=folder / "models" / "checkpoints" / name).fit(ds.path)
