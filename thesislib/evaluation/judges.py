@@ -50,12 +50,10 @@ import pandas as pd
 
 from .comparisons import draw_interval
 from .posed import posed_renders
-from .predictions import render_predictions, shape_errors
+from .predictions import FACE_BOX, render_predictions, shape_errors
 
 #: How a prediction (and its references) is rendered before the judge sees it.
 RENDERINGS = ("frontal", "posed")
-#: The face region of a 224 px crop (bprn.stems.CROP_FACE_BOX), dlib's box where its detector misses.
-FACE_BOX = (26, 26, 198, 198)
 #: Columns of :func:`judge_scores`.
 SCORE_COLUMNS = ["test_set", "judge", "rendering", "sampler", "draw", "fixed", "face", "id", "score", "oracle",
                  "mean_face", "gain", "calibrated", "vertex_mm"]

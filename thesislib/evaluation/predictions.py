@@ -36,8 +36,22 @@ from . import geometry, scores
 from thesislib.datasets import TestSet
 
 
+#: The face region of a 224 px crop (the dlib stem's box, bprn.stems.CROP_FACE_BOX), where dlib's detector misses.
+FACE_BOX = (26, 26, 198, 198)
+
+
+def _descriptors(images, n_jobs: int = 1, progress: bool = False) -> np.ndarray:
+    """dlib descriptors of 224 px crops of renders, (n, 128) float32: the dlib stem's box (detector,
+    else :data:`FACE_BOX`), dlib's network run by torch (:func:`thesislib.faces.describe_many`:
+    equal to dlib's within 1e-6, ~15 instead of ~95 ms per image)."""
+    from thesislib.faces import describe_many
+
+    return describe_many(images, fallback_box=FACE_BOX, n_jobs=n_jobs, progress=progress).descriptors
+
+
 def input_embeddings(test: TestSet, n_jobs: int = 1, progress: bool = False) -> np.ndarray:
-    """dlib descriptors of the test crops, (n, 128) float32; compute once, reuse for every model."""
+    """dlib descriptors of the test crops, (n, 128) float32; compute once, reuse for every model.
+    They are the dlib stem's features (:func:`thesislib.bprn.frozen_features`), dlib's own network."""
     return B.frozen_features(test.images, "dlib", n_jobs=n_jobs, progress=progress)
 
 
@@ -208,7 +222,7 @@ def evaluate(bprn, test: TestSet, model=None, n: float = 30, embeddings=None, n_
         from thesislib.faces import similarity
 
         renders = render_predictions(P, model)
-        R = B.frozen_features(renders, "dlib", n_jobs=n_jobs, progress=progress)
+        R = _descriptors(renders, n_jobs, progress)
         S = np.atleast_2d(similarity(R, E))
     else:
         renders, S = np.zeros((0, 224, 224, 3), np.uint8), np.full((len(P), len(P)), np.nan)
