@@ -1,8 +1,10 @@
 """Training image + face-mesh features: the old path against features on the fly (issue 23).
 
-Run ``python benchmarks/features.py [--n 300] [--max-yaw 30]``. Prints milliseconds of process CPU
-time per image, one worker (``workers=1``: everything runs in this process), warm (a small run of
-each configuration first pays imports, numba compilation, model loads and the background bank), for
+Run ``python benchmarks/features.py [--n 300] [--max-yaw 30] [--repeat 3]``. Prints milliseconds of
+process CPU time per image, one worker (``workers=1``: everything runs in this process), warm (a small
+run of each configuration first pays imports, numba compilation, model loads and the background
+bank), the median of ``--repeat`` runs that alternate between the two paths (so that other load on
+the machine hits both alike), for
 
 (old) the path before: ``generate(..., store="png")`` (instance, scene, render, landmark crop, PNG
       write, labels), then every PNG read back and decoded, then the face-mesh stem version 1,
@@ -44,22 +46,21 @@ def _cpu_ms(fn, n: int) -> tuple[float, object]:
     return 1e3 * (time.process_time() - t0) / n, out
 
 
-def old_path(root: Path, n: int, scenes) -> dict:
-    """ms per image: PNG dataset, PNG reads, version 1 features."""
+def _read_all(ds) -> list:
     from PIL import Image
 
-    def read_all(ds):
-        out = []
-        for i in ds.ids:
-            with Image.open(ds.image_path(i)) as im:
-                out.append(np.asarray(im.convert("RGB")))
-        return out
+    out = []
+    for i in ds.ids:
+        with Image.open(ds.image_path(i)) as im:
+            out.append(np.asarray(im.convert("RGB")))
+    return out
 
-    generate(root / "old-warm", "naive_normal_1", 4, 1, SEED + 1, scene_sampler=scenes, progress=False)
-    [faces.features(im, detector=True) for im in read_all(load_dataset(root / "old-warm"))]
-    image, card = _cpu_ms(lambda: generate(root / "old", "naive_normal_1", n, 1, SEED, scene_sampler=scenes,
+
+def old_path(root: Path, n: int, scenes) -> dict:
+    """ms per image: PNG dataset, PNG reads, version 1 features."""
+    image, card = _cpu_ms(lambda: generate(root, "naive_normal_1", n, 1, SEED, scene_sampler=scenes,
                                            progress=False), n)
-    read, crops = _cpu_ms(lambda: read_all(load_dataset(card.path)), n)
+    read, crops = _cpu_ms(lambda: _read_all(load_dataset(card.path)), n)
     feats, X = _cpu_ms(lambda: np.stack([faces.features(im, detector=True) for im in crops]), n)
     return {"image": image, "read": read, "features": feats, "total": image + read + feats,
             "found": int(np.isfinite(X).all(1).sum()), "crops": crops}
@@ -67,9 +68,7 @@ def old_path(root: Path, n: int, scenes) -> dict:
 
 def new_path(root: Path, n: int, scenes, crops) -> dict:
     """ms per image: features dataset (images and version 2 features in the worker); the stem alone."""
-    generate(root / "new-warm", "naive_normal_1", 4, 1, SEED + 1, scene_sampler=scenes, progress=False,
-             store="features")
-    total, card = _cpu_ms(lambda: generate(root / "new", "naive_normal_1", n, 1, SEED, scene_sampler=scenes,
+    total, card = _cpu_ms(lambda: generate(root, "naive_normal_1", n, 1, SEED, scene_sampler=scenes,
                                            progress=False, store="features"), n)
     feats, X = _cpu_ms(lambda: np.stack([faces.features(im) for im in crops]), n)
     same = np.array_equal(X, load_dataset(card.path).stem_features(), equal_nan=True)
@@ -77,26 +76,34 @@ def new_path(root: Path, n: int, scenes, crops) -> dict:
             "same": same}
 
 
-def cost(n: int, max_yaw: float) -> None:
+def cost(n: int, max_yaw: float, repeat: int) -> None:
     import os
 
     print(f"{n} images of N(0, 1) faces, yaw <= {max_yaw:g}°, 1 worker, warm process, ms of process CPU per "
-          f"image; load average {os.getloadavg()[0]:.2f}")
+          f"image, median of {repeat} alternating runs; load average {os.getloadavg()[0]:.2f}")
     scenes = SceneSampler(max_yaw=max_yaw)
+    runs = []
     with tempfile.TemporaryDirectory(prefix="features-bench-") as tmp:
-        old = old_path(Path(tmp), n, scenes)
-        new = new_path(Path(tmp), n, scenes, old["crops"])
-    print(f"(old) image + PNG (generate, store='png'):           {old['image']:6.2f}")
-    print(f"      PNG read and decode:                           {old['read']:6.2f}")
-    print(f"      features v1 (FaceMesh + detector):             {old['features']:6.2f}  "
-          f"(face found in {old['found']}/{n})")
-    print(f"      total:                                         {old['total']:6.2f}")
+        root = Path(tmp)
+        warm = old_path(root / "warm-old", 4, scenes)  # imports, numba, model loads, both networks
+        new_path(root / "warm-new", 4, scenes, warm["crops"])
+        for r in range(repeat):
+            old = old_path(root / f"old{r}", n, scenes)
+            runs.append((old, new_path(root / f"new{r}", n, scenes, old.pop("crops"))))
+    old = {k: float(np.median([o[k] for o, _ in runs])) for k in runs[0][0]}
+    new = {k: float(np.median([w[k] for _, w in runs])) for k in runs[0][1]}
+    print(f"(old) image + PNG (generate, store='png'):             {old['image']:6.2f}")
+    print(f"      PNG read and decode:                             {old['read']:6.2f}")
+    print(f"      features v1 (FaceMesh + detector):               {old['features']:6.2f}  "
+          f"(face found in {old['found']:.0f}/{n})")
+    print(f"      total:                                           {old['total']:6.2f}")
     print(f"(new) image + features v2 (generate, store='features'): {new['total']:6.2f}")
-    print(f"      of which features v2 (the stem alone, same crops): {new['features']:6.2f}  "
-          f"(found in {new['found']}/{n}; stored = stem on the crops: {new['same']})")
-    print(f"      of which the image (the rest):                 {new['image']:6.2f}")
+    print(f"      of which features v2 (the stem alone, same crops):  {new['features']:6.2f}  "
+          f"(found in {new['found']:.0f}/{n}; stored = stem on the crops: {bool(new['same'])})")
+    print(f"      of which the image (the rest):                   {new['image']:6.2f}")
     print(f"ratio old / new: {old['total'] / new['total']:5.2f}x   (target >= 3x); new {new['total']:.2f} ms per "
-          f"image (target <= 5); features v1 / v2: {old['features'] / new['features']:5.2f}x (target v2 <= 4 ms)")
+          f"image (target <= 5); features v1 / v2: {old['features'] / new['features']:5.2f}x (target v2 <= 4 ms); "
+          f"load average now {os.getloadavg()[0]:.2f}")
 
 
 def quality(n_train: int, n_test: int, workers: int) -> None:
@@ -144,6 +151,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=300, help="images per configuration")
     ap.add_argument("--max-yaw", type=float, default=30.0, help="scenes' largest |yaw| (chapter 05: 30)")
+    ap.add_argument("--repeat", type=int, default=3, help="alternating runs of each path (medians printed)")
     ap.add_argument("--quality", action="store_true", help="the BPRN error of both stem versions instead")
     ap.add_argument("--train", type=int, default=2000, help="--quality: training renders")
     ap.add_argument("--test", type=int, default=200, help="--quality: test faces")
@@ -152,7 +160,7 @@ def main(argv=None):
     if args.quality:
         quality(args.train, args.test, args.workers)
     else:
-        cost(args.n, args.max_yaw)
+        cost(args.n, args.max_yaw, args.repeat)
 
 
 if __name__ == "__main__":
