@@ -57,7 +57,9 @@ def test_draw_sampler_refits_per_draw_and_loads_saved_gans(tmp_path, small_model
     assert isinstance(g0, GMMSampler) and g0.n_components == 3 and g0.seed != g1.seed  # a new fit per draw
     assert studies.draw_sampler("cvgan2", 0, fitted, 0, saved={"cvgan2": tmp_path / "none.pt"}) is None
     gan_file = tmp_path / "gan.pt"
-    make_sampler("cvgan2", epochs=1, batch_size=60, progress=False).fit(fitted.params, fitted.age, fitted.sex).save(gan_file)
+    # as chapter 04 trains it: checkpointed and resumable
+    make_sampler("cvgan2", epochs=1, batch_size=60, progress=False, checkpoint_dir=tmp_path / "ck",
+                 resume=True).fit(fitted.params, fitted.age, fitted.sex).save(gan_file)
     first = studies.draw_sampler("cvgan2", 0, fitted, 0, saved={"cvgan2": gan_file})
     second = studies.draw_sampler("cvgan2", 1, fitted, 0, saved={"cvgan2": gan_file}, gan_folder=tmp_path)
     assert isinstance(first, CVGAN2) and isinstance(second, CVGAN2) and second.seed != first.seed

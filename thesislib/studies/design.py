@@ -125,7 +125,7 @@ def draw_sampler(name: str, draw: int, fitted, seed: int, saved: dict | None = N
         if target.is_file():
             return ready_sampler(name, X.shape[1], saved=target)
         _, train = fitted.split(holdout, np.random.default_rng(seed))
-        kw = {**first.get_params(), "seed": fit_seed, "progress": progress, "checkpoint_dir": None}
+        kw = {**first.get_params(), "seed": fit_seed, "progress": progress, "checkpoint_dir": None, "resume": False}
         if "variant" not in inspect.signature(type(first).__init__).parameters:  # CVGAN1/CVGAN2 fix it
             kw.pop("variant", None)
         gan = type(first)(**kw)
