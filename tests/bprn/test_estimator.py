@@ -223,6 +223,7 @@ def test_train_sweep_resumes(tiny_dataset, fake_dlib, tmp_path):
     df = XP.train_sweep({"naive": tiny_dataset}, seeds=[0, 1], settings=s, models_dir=tmp_path, progress=False)
     assert list(df["status"]) == ["trained", "trained"] and list(df["seed"]) == [0, 1]
     assert all(XP.model_path(tmp_path, "naive", k).is_file() for k in (0, 1))
+    assert not any((tmp_path / "checkpoints").glob("*/*"))  # a saved model needs no training checkpoint
     again = XP.train_sweep({"naive": tiny_dataset}, seeds=[0, 1], settings=s, models_dir=tmp_path, progress=False)
     assert list(again["status"]) == ["skipped", "skipped"]
     test = datasets.realistic_test_set(2, seed=97)

@@ -10,6 +10,7 @@ trained from scratch (thesis Table 6.1). Scoring the trained models is
 """
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 from dataclasses import asdict
@@ -53,10 +54,11 @@ def _train_one(job: dict) -> dict:
     t0 = time.perf_counter()
     settings = B.BPRNSettings(**{**job["settings"], "hidden": tuple(job["settings"]["hidden"])})
     out = Path(job["path"])
-    m = B.BPRN.from_settings(settings, job["seed"], progress=False,
-                             checkpoint_dir=out.parent / "checkpoints" / out.stem)
+    ckpt = out.parent / "checkpoints" / out.stem
+    m = B.BPRN.from_settings(settings, job["seed"], progress=False, checkpoint_dir=ckpt)
     m.fit(job["dataset_path"])
     m.save(out)
+    shutil.rmtree(ckpt, ignore_errors=True)  # the model file is what a rerun needs now
     last = m.history_.iloc[-1] if len(m.history_) else {"train_loss": np.nan, "val_loss": np.nan}
     return {"dataset": job["dataset"], "seed": job["seed"], "path": str(out), "status": "trained",
             "epochs": int(len(m.history_)), "best_epoch": m.best_epoch_, "train_loss": float(last["train_loss"]),
@@ -72,7 +74,8 @@ def train_sweep(datasets: dict, seeds, settings: B.BPRNSettings | dict | None = 
     trainings run in ``workers`` local processes, or on a Dask cluster when
     ``scheduler`` (address or ``distributed.Client``) is given (workers must see the
     dataset and model folders). A model whose file exists is skipped; an interrupted
-    training resumes from its checkpoint (``models_dir/checkpoints/<name>/``).
+    training resumes from its checkpoint (``models_dir/checkpoints/<name>/``, removed once the
+    model is saved).
 
     Parameters
     ----------
