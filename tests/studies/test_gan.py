@@ -72,7 +72,10 @@ def test_train_variants_writes_models_resumes_and_equals_a_direct_fit(tmp_path):
     assert weights_equal(again["cvgan2"], direct)
 
 
-def test_killed_run_resumes_and_other_settings_start_afresh(tmp_path):
+def test_killed_run_resumes_and_other_settings_start_afresh(tmp_path, monkeypatch):
+    from thesislib.samplers.gan import estimator
+
+    monkeypatch.setattr(estimator, "prune_checkpoints", lambda *a: 0)  # keep earlier epochs to kill after them
     X, age, sex = data()
     c = cfg(epochs=4)
     unbroken, _ = train_variants(c, X, age, sex, **_files(tmp_path / "a"), seed=0, progress=False, log=lambda s: None)

@@ -160,10 +160,13 @@ def test_resume_reproduces_uninterrupted_run(tmp_path):
     """Exact: 2 epochs + resume to 4 == 4 epochs straight (weights, history, samples)."""
     X, age, sex = toy_set(n=120)
     straight = small(cls=CVGAN1, epochs=4, checkpoint_dir=tmp_path / "a", checkpoint_every=2).fit(X, age, sex)
-    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["checkpoint_000002.pt", "checkpoint_000004.pt"]
+    # epoch 2's checkpoint was written, then replaced by epoch 4's: resuming needs only the latest
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["checkpoint_000004.pt"]
     assert latest_checkpoint(tmp_path / "a").name == "checkpoint_000004.pt"
 
     small(cls=CVGAN1, epochs=2, checkpoint_dir=tmp_path / "b").fit(X, age, sex)
+    mid = ConditionalGAN.load(tmp_path / "b" / "checkpoint_000002.pt")  # a checkpoint loads like a saved model
+    assert mid.epoch_ == 2 and len(mid.history_["d_loss"]) == 2
     resumed = small(cls=CVGAN1, epochs=4, checkpoint_dir=tmp_path / "b", resume=True).fit(X, age, sex)
     assert resumed.epoch_ == 4 and resumed.history_["epoch"] == [1, 2, 3, 4]
     assert resumed.history_ == straight.history_
@@ -173,9 +176,6 @@ def test_resume_reproduces_uninterrupted_run(tmp_path):
     # resume=True with no checkpoint yet starts fresh
     fresh = small(cls=CVGAN1, epochs=4, checkpoint_dir=tmp_path / "c", resume=True).fit(X, age, sex)
     assert same_weights(fresh, straight)
-    # a checkpoint file loads like a saved model
-    mid = ConditionalGAN.load(tmp_path / "a" / "checkpoint_000002.pt")
-    assert mid.epoch_ == 2 and len(mid.history_["d_loss"]) == 2
 
 
 # ----------------------------------------------------------------- labels of samples
@@ -329,7 +329,10 @@ def test_bad_settings_raise():
             small(**bad).fit(X, age, sex)
 
 
-def test_resume_with_all_settings_reproduces_unbroken_run(tmp_path):
+def test_resume_with_all_settings_reproduces_unbroken_run(tmp_path, monkeypatch):
+    from thesislib.samplers.gan import estimator
+
+    monkeypatch.setattr(estimator, "prune_checkpoints", lambda *a: 0)  # keep epoch 2's to kill after it
     X, age, sex = toy_set(n=120)
     kw = dict(cls=CVGAN1, **TRICKS)
     straight = small(epochs=4, **kw).fit(X, age, sex)
@@ -400,3 +403,14 @@ def test_sample_dropout_keeps_generator_dropout_on_and_stays_deterministic():
     r1, r2 = np.random.default_rng(4), np.random.default_rng(4)
     np.testing.assert_array_equal(g2.sample(30, r1), small(epochs=2).fit(X, age, sex).sample(30, r2))
     assert r1.random() == r2.random()
+
+
+def test_only_the_latest_checkpoint_is_kept(tmp_path):
+    X, age, sex = toy_set(n=120)
+    small(epochs=3, checkpoint_dir=tmp_path, checkpoint_every=1).fit(X, age, sex)
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint_000003.pt"]
+    (tmp_path / "notes.txt").write_text("mine")
+    from thesislib.samplers.gan.checkpoint import prune_checkpoints
+
+    assert prune_checkpoints(tmp_path, tmp_path / "checkpoint_000009.pt") == 1  # other files stay
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]

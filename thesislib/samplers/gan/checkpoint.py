@@ -51,6 +51,17 @@ def latest_checkpoint(directory):
     return max(found)[1] if found else None
 
 
+def prune_checkpoints(directory, keep) -> int:
+    """Delete the ``checkpoint_NNNNNN.pt`` files in ``directory`` other than ``keep`` (the one just
+    written: a resumed fit needs only the latest; a CVGAN1 checkpoint is 74 MB). Returns the count."""
+    keep, gone = Path(keep), 0
+    for p in Path(directory).iterdir():
+        if _CKPT_RE.match(p.name) and p != keep:
+            p.unlink(missing_ok=True)
+            gone += 1
+    return gone
+
+
 def pack_settings(settings: dict) -> dict:
     """An estimator's settings (``get_params()``) as primitives that ``weights_only`` loads."""
     s = dict(settings)

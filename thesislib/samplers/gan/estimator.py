@@ -31,8 +31,8 @@ import numpy as np
 import torch
 
 from .checkpoint import (
-    atomic_save, latest_checkpoint, pack_settings, pack_state, settings_conflicts, unpack_settings,
-    unpack_state)
+    atomic_save, latest_checkpoint, pack_settings, pack_state, prune_checkpoints, settings_conflicts,
+    unpack_settings, unpack_state)
 from .networks import (
     VARIANTS, Discriminator, GANArchitecture, Generator, broadcast_labels, generator_output,
     has_dropout, resolve_device, condition_matrix, training_rows)
@@ -60,7 +60,8 @@ class ConditionalGAN:
     seed : int, seeds weights, batch order, dropout and noise
     device : "cpu", "cuda", "auto" or a torch device string
     progress : bool, show a tqdm bar over epochs
-    checkpoint_dir : path or None; if set, ``checkpoint_NNNNNN.pt`` files are written there
+    checkpoint_dir : path or None; if set, ``checkpoint_NNNNNN.pt`` files are written there (the
+        latest is kept: resuming needs nothing older; the fitted model is saved apart)
     checkpoint_every : int, checkpoint period in epochs (the last epoch is always saved)
     resume : bool, continue from the latest checkpoint in ``checkpoint_dir`` when fitting
     hidden : tuple of int or None, override the variant's hidden widths (e.g. for tiny tests)
@@ -225,6 +226,7 @@ class ConditionalGAN:
         if self.checkpoint_dir is not None and (last or self.epoch_ % max(1, int(self.checkpoint_every)) == 0):
             path = Path(self.checkpoint_dir) / f"checkpoint_{self.epoch_:06d}.pt"
             atomic_save(self.state_dict(include_rng=True), path)
+            prune_checkpoints(self.checkpoint_dir, path)
 
     def resume_conflicts(self, state) -> list[str]:
         """Training settings in which a checkpoint ``state`` differs from this estimator
