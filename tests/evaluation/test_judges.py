@@ -217,6 +217,14 @@ def test_validation_statistics_agree_with_scipy(rng):
     rho_t = [stats.spearmanr(g["score"], -g["vertex_mm"]).statistic for _, g in t.groupby("face")]
     assert judge_tables._spearman_per_image(t) == pytest.approx(np.nanmean(rho_t))
     assert evaluation.judge_validation(df.assign(vertex_mm=np.nan)).empty  # photos: nothing to validate
+    # a fixed baseline (the mean face, last by both) counts only when asked
+    base = f[(f["sampler"] == "a") & (f["draw"] == 0)].assign(sampler="mean face", fixed=True,
+                                                               score=f["mean_face"].iloc[:30].to_numpy(), vertex_mm=9.0)
+    both = pd.concat([f, base])
+    assert evaluation.judge_validation(both, n_boot=10)["kendall_tau"].iloc[0] == pytest.approx(row["kendall_tau"])
+    m5 = both.groupby("sampler")[["score", "vertex_mm"]].mean()
+    assert evaluation.judge_validation(both, n_boot=10, baselines=True)["kendall_tau"].iloc[0] == pytest.approx(
+        stats.kendalltau(m5["score"], -m5["vertex_mm"]).statistic)
 
 
 def test_photo_summary_and_verdict(rng):
@@ -246,6 +254,10 @@ def test_gallery_shows_the_best_models_renders(scored, test_set, predictions, sm
     assert set(g.best_scores) <= set(pick["score"]) and g.ids == list(test_set.ids[:3])
     np.testing.assert_array_equal(g.inputs, test_set.images[:3])
     assert not np.array_equal(g.best, g.mean_face)
+    folder = path.parent / "judge_inputs_real-like.npz"
+    folder.write_bytes(path.read_bytes())  # judge_test_sets' file name in its cache_dir
+    g2 = evaluation.judge_gallery(df, predictions, test_set, small, cache=path.parent, n=1)
+    np.testing.assert_array_equal(g2.best, g.best[:1])
 
 
 def test_flat_predictions_of_a_study_are_nested_by_test_set_and_head():

@@ -107,7 +107,7 @@ def _kendall(s: np.ndarray, v: np.ndarray) -> float:
 
 
 def judge_validation(scores: pd.DataFrame, n_boot: int = 1000, level: float = 0.95,
-                     rng: np.random.Generator | None = None) -> pd.DataFrame:
+                     rng: np.random.Generator | None = None, baselines: bool = False) -> pd.DataFrame:
     """How far a judge agrees with geometry, on test sets with known truth.
 
     Parameters
@@ -117,13 +117,16 @@ def judge_validation(scores: pd.DataFrame, n_boot: int = 1000, level: float = 0.
     n_boot : bootstrap resamples of the faces for the Kendall interval
     level : interval level
     rng : numpy Generator for the bootstrap (None: ``default_rng(0)``)
+    baselines : also count the fixed baselines (``fixed`` rows: mean faces, ...) in both
+        correlations; by default only the samplers' models are (a mean face, ranked last by
+        judge and geometry alike, would make any judge look better)
 
     Returns
     -------
     DataFrame with :data:`VALIDATION_COLUMNS`, one row per (test_set, judge, rendering):
 
     * ``spearman_per_image`` -- per image, Spearman's rho across every scored prediction of
-      that image (all models and draws) between the judge's score and minus the vertex error
+      that image (all samplers' models and draws) between the judge's score and minus the vertex error
       (+1: the judge orders an image's reconstructions as geometry does), averaged over images;
     * ``kendall_tau`` -- Kendall's tau-b between the models' order by mean score and by mean
       vertex error (+1: the same ranking), ``tau_low``/``tau_high`` its percentile bootstrap
@@ -133,9 +136,10 @@ def judge_validation(scores: pd.DataFrame, n_boot: int = 1000, level: float = 0.
     """
     rng = np.random.default_rng(0) if rng is None else rng
     rows = []
-    for key, f in scores.groupby(_GROUP, sort=False):
-        if not f["vertex_mm"].notna().all():
+    for key, everything in scores.groupby(_GROUP, sort=False):
+        if not everything["vertex_mm"].notna().all():
             continue
+        f = everything if baselines else everything[~everything["fixed"].astype(bool)]
         per_face = f.groupby(["sampler", "face"], sort=False)[["score", "vertex_mm"]].mean()
         S = per_face["score"].unstack("face").to_numpy()
         V = per_face["vertex_mm"].unstack("face").to_numpy()
@@ -146,7 +150,7 @@ def judge_validation(scores: pd.DataFrame, n_boot: int = 1000, level: float = 0.
             boot[b] = _kendall(np.nanmean(S[:, cols], 1), np.nanmean(V[:, cols], 1))
         a = (1 - level) / 2
         lo, hi = (np.nanquantile(boot, [a, 1 - a]) if np.isfinite(boot).any() else (np.nan, np.nan))
-        ref = f.drop_duplicates("face")
+        ref = everything.drop_duplicates("face")
         rows.append(dict(zip(_GROUP, key), spearman_per_image=_spearman_per_image(f), kendall_tau=tau,
                          tau_low=float(lo), tau_high=float(hi), oracle=float(ref["oracle"].mean()),
                          mean_face=float(ref["mean_face"].mean())))

@@ -22,7 +22,9 @@ prediction is rendered the way its input looks instead:
   are regressed on albedo x (SH basis of the rotated normal) per colour channel, a ridge
   towards the default light, twice trimmed of outliers (eyes, hair, background). A render's
   pixel is exactly albedo x SH shading, so on synthetic inputs with the true albedo this
-  recovers the scene's light; with a predicted albedo the light absorbs part of its error.
+  recovers the scene's light (30 real-like renders with their true meshes: mean absolute error
+  of the shading factor on front-facing vertices 0.035, against 0.136 for the default light);
+  with a predicted albedo the light absorbs part of its error.
 * **background** -- uniform grey (the renderer's default), so that the judge sees the face only.
 
 Each render is cropped from its projected landmarks (:func:`thesislib.imaging.landmark_crop`),
