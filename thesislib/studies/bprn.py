@@ -21,7 +21,7 @@ import pandas as pd
 
 from thesislib import bprn as B
 from thesislib.common import run_tasks
-from thesislib.evaluation import albedo_errors, evaluate, input_embeddings, test_features, shape_errors
+from thesislib.evaluation import albedo_errors, evaluate, input_embeddings, mean_shape_errors, test_features
 
 
 # ----------------------------------------------------------------- samplers and datasets of the study
@@ -139,7 +139,7 @@ def _test_model(model, test):
 
 def _truth_errors(P, test, model) -> dict:
     m = _test_model(model, test)
-    v = shape_errors(P, test.params, m).mean(1)
+    v = mean_shape_errors(P, test.params, m)
     a = albedo_errors(P, test.params, m).mean(1)
     return {"vertex_mean_mm": float(v.mean()), "vertex_sem_mm": float(v.std(ddof=1) / np.sqrt(len(v))),
             "albedo_mean": float(a.mean()), "albedo_sem": float(a.std(ddof=1) / np.sqrt(len(a)))}

@@ -95,18 +95,18 @@ def fit_quality(estimate, truth, model) -> dict:
 
     Returns
     -------
-    dict: vertex_mm (mean per-vertex error after rigid alignment, :func:`thesislib.evaluation.shape_errors`),
+    dict: vertex_mm (mean per-vertex error after rigid alignment, :func:`thesislib.evaluation.mean_shape_errors`),
     mean_face_vertex_mm (the same for the model's mean face), param_rmse (sd units),
     correlation (mean over parameters of the correlation between estimate and truth),
     variance_ratio (mean over parameters of var(estimate) / var(truth): below 1 is shrinkage),
     mean_distance (distance between the estimate's and the truth's mean vectors, sd units)
     """
-    from thesislib.evaluation import shape_errors
+    from thesislib.evaluation import mean_shape_errors
 
     E, T = np.asarray(estimate, float), np.asarray(truth, float)
     corr = [np.corrcoef(E[:, j], T[:, j])[0, 1] for j in range(T.shape[1]) if E[:, j].std() > 0]
-    return {"vertex_mm": round(float(shape_errors(E, T, model).mean()), 4),
-            "mean_face_vertex_mm": round(float(shape_errors(np.zeros_like(T), T, model).mean()), 4),
+    return {"vertex_mm": round(float(mean_shape_errors(E, T, model).mean()), 4),
+            "mean_face_vertex_mm": round(float(mean_shape_errors(np.zeros_like(T), T, model).mean()), 4),
             "param_rmse": round(float(np.sqrt(((E - T) ** 2).mean())), 4),
             "correlation": round(float(np.mean(corr)), 4),
             "variance_ratio": round(float(np.mean(E.var(0) / T.var(0))), 4),
@@ -127,6 +127,16 @@ def load_estimated(folder, model, recipe: FitRecipe | None = None):
         return None
     pop = load_fitted_set(folder / TABLE, model)
     return type(pop)(pop.params, pop.age, pop.sex, pop.n_shape, pop.n_color, card["source"]), card
+
+
+def quality_table(folder, model) -> pd.DataFrame:
+    """The cached fitted set's error against the truth of its faces (:func:`fit_quality`, from its
+    card) as a one-column table; empty when ``folder`` holds no estimate for ``model`` (a run
+    whose params name ``data.fitted_set``)."""
+    cached = load_estimated(folder, model)
+    if cached is None:
+        return pd.DataFrame(columns=["the fitted set against the truth of its faces"])
+    return pd.Series(cached[1]["quality"], name="the fitted set against the truth of its faces").to_frame()
 
 
 def estimated_fitted_set(model, recipe: FitRecipe, folder, scene_sampler=None, weights_path=None, workers: int = 1,

@@ -42,9 +42,9 @@ class DrawScores:
 
 
 def _errors(P, test, model) -> tuple[np.ndarray, np.ndarray]:
-    from thesislib.evaluation import albedo_errors, shape_errors
+    from thesislib.evaluation import albedo_errors, mean_shape_errors
 
-    return shape_errors(P, test.params, model).mean(1), albedo_errors(P, test.params, model).mean(1)
+    return mean_shape_errors(P, test.params, model), albedo_errors(P, test.params, model).mean(1)
 
 
 def score_draws(sweep: pd.DataFrame, tests: dict, baselines: dict, model, stem: str, weights_path=None,

@@ -188,7 +188,10 @@ class BprnSection(_Section):
     linear_skip: bool = Field(True, description="frozen ridge path beside the 3x200 head (false: the thesis head)")
     batch_size: int = Field(64, ge=1, le=100_000)
     lr: float = Field(1e-3, gt=0, le=1)
-    test_faces: int = Field(40, ge=2, le=1_000_000)
+    test_faces: int = Field(40, ge=2, le=1_000_000, description="faces per synthetic test set")
+    judge_faces: int = Field(40, ge=2, le=1_000_000,
+                             description="faces of each test set the face-recognition judge scores (dlib costs "
+                                         "~20-35 ms per render: 40 faces keep a sampler's calibrated interval ~+-0.14)")
     learning_curve: list[int] = Field(default_factory=lambda: [250, 500, 1000, 2000],
                                       description="training-set sizes (images) of the learning curves")
     stem_images: int = Field(400, ge=4, le=1_000_000, description="images of the stem experiment's dataset")
