@@ -37,6 +37,8 @@ def test_summary_counts_draws_and_baselines_have_one():
     arr = studies.error_arrays(e)["held-out"]["gmm"]
     ci = draw_interval(arr)
     assert row.vertex_mm == pytest.approx(ci.mean) and row.vertex_low == pytest.approx(ci.low)
+    held = g[(g.test_set == "held-out") & (g["head"] == "bprn")].set_index("sampler")
+    assert held.loc["naive_normal_1", "rank_low"] > held.loc["gmm", "rank_high"]  # 0.7 mm apart: ranks apart
     base = g[g.sampler == "model mean face"].iloc[0]
     assert base.draws == 1 and base["head"] == "baseline"
     assert list(g.test_set.unique()) == ["held-out", "shifted"]

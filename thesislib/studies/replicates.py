@@ -115,11 +115,13 @@ def geometry_summary(errors: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     Returns
     -------
     DataFrame: test_set, sampler, head, draws, faces, vertex_mm, vertex_low, vertex_high,
-    albedo, albedo_low, albedo_high; sorted by test set, then vertex error
-    (:func:`thesislib.evaluation.draw_interval`; a baseline is one fixed prediction, so its
+    albedo, albedo_low, albedo_high, and for the BPRNs and baselines rank, rank_low, rank_high
+    (rank by vertex error among them, with simultaneous bounds from the Holm-adjusted pairwise
+    comparisons, :func:`thesislib.evaluation.sampler_intervals`); sorted by test set, then vertex
+    error (:func:`thesislib.evaluation.draw_interval`; a baseline is one fixed prediction, so its
     interval counts faces only)
     """
-    from thesislib.evaluation import draw_interval
+    from thesislib.evaluation import draw_interval, sampler_intervals
 
     rows = []
     for (test_set, sampler, head), g in errors.groupby(["test_set", "sampler", "head"], sort=False):
@@ -132,6 +134,10 @@ def geometry_summary(errors: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
                         f"{short}_high": ci.high})
         rows.append(row)
     df = pd.DataFrame(rows)
+    ranks = sampler_intervals(error_arrays(errors, "bprn"), "vertex_mm", level, fixed=baseline_names(errors))
+    ranks = ranks[["test_set", "sampler", "rank", "rank_low", "rank_high"]].assign(head=lambda r: np.where(
+        r["sampler"].isin(baseline_names(errors)), "baseline", "bprn"))
+    df = df.merge(ranks, on=["test_set", "sampler", "head"], how="left")
     order = list(dict.fromkeys(errors["test_set"]))
     df["_t"] = df["test_set"].map(order.index)
     return df.sort_values(["_t", "vertex_mm"], kind="stable").drop(columns="_t").reset_index(drop=True)
