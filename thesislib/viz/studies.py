@@ -51,21 +51,22 @@ def geometry_bars(geometry: pd.DataFrame) -> go.Figure:
 
 
 def learning_curve_figure(lc: pd.DataFrame, datasets=None) -> go.Figure:
-    """Vertex error against training images per dataset (colour) and head (solid: BPRN, dotted:
-    ridge, x: thesis head alone), the mean face dashed (``lc``: :func:`thesislib.studies.learning_curve`);
+    """Vertex error against training images per dataset (colour) and head (lines: heads trained at
+    every size; single points: diamond BPRN, x thesis head alone), the mean face dashed (``lc``: :func:`thesislib.studies.learning_curve`);
     ``datasets`` gives the order of the colours (default: as they appear in ``lc``)."""
     fig = go.Figure()
     palette = dict(zip(datasets or dict.fromkeys(lc["dataset"]), plotly.colors.qualitative.Plotly))
     for (name, head), part in lc[lc["head"] != "mean face"].groupby(["dataset", "head"]):
+        curve = part.n_images.nunique() > 1
         fig.add_trace(go.Scatter(x=part.n_images, y=part.vertex_mean_mm, error_y=dict(array=part.vertex_sem_mm),
                                  name=f"{name} ({head})", legendgroup=name,
-                                 mode="lines+markers" if head != "thesis" else "markers",
-                                 marker_symbol="x" if head == "thesis" else "circle",
-                                 line=dict(color=palette[name], dash="solid" if head == "bprn" else "dot")))
+                                 mode="lines+markers" if curve else "markers",
+                                 marker_symbol={"thesis": "x", "bprn": "diamond"}.get(head, "circle"),
+                                 line=dict(color=palette[name], dash="solid" if head in ("ridge", "bprn") else "dot")))
     fig.add_hline(y=float(lc.loc[lc["head"] == "mean face", "vertex_mean_mm"].iloc[0]), line_dash="dash",
                   annotation_text="mean face")
-    fig.update_layout(title="learning curves: vertex error vs training images (solid: BPRN, dotted: ridge, "
-                            "x: thesis head alone)",
+    fig.update_layout(title="learning curves: vertex error vs training images (lines: a head at every size; "
+                            "diamond: BPRN, x: thesis head alone)",
                       xaxis=dict(type="log", tickvals=sorted(lc.n_images.unique()), title="training images"),
                       yaxis_title="mean vertex error (mm)", height=460)
     return fig
