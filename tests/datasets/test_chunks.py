@@ -101,3 +101,25 @@ def test_one_thread_limits_blas_inside_only():
     with ex._OneThread():
         assert all(p["num_threads"] == 1 for p in threadpoolctl.threadpool_info())
     assert [p["num_threads"] for p in threadpoolctl.threadpool_info()] == before
+
+
+def landmark_crop_after_render(image, landmarks, visible, size=224):
+    """The landmark crop through the generic path (a full render, then the crop function)."""
+    from thesislib.imaging import landmark_crop
+
+    return landmark_crop(image, landmarks, visible, size)
+
+
+@pytest.mark.parametrize("expression", [False, {"per": "face", "n_expression": 4}, {"per": "image", "n_expression": 4}])
+def test_default_crop_renders_straight_to_it_with_the_same_bytes(tmp_path, expression):
+    """The default crop takes imaging.render_crop (normals once per face unless each image has its own
+    expression); any other crop function renders whole images first: the same crops."""
+    from thesislib.datasets import generate, load_dataset
+
+    kw = dict(sampler="naive_normal_1", n_faces=3, images_per_face=2, seed=4, chunk_size=4, progress=False,
+              expression=expression)
+    direct = load_dataset(generate(tmp_path / "direct", **kw).path)
+    generic = load_dataset(generate(tmp_path / "generic", crop=landmark_crop_after_render, **kw).path)
+    np.testing.assert_array_equal(direct.images(), generic.images())
+    cols = [c for c in direct.labels.columns if c.startswith("crop_")]
+    assert direct.labels[cols].equals(generic.labels[cols])

@@ -138,7 +138,7 @@ def _run_chunk(chunk: Chunk, ctx: ChunkContext) -> dict:
 
 def _render_chunk(chunk: Chunk, ctx: ChunkContext) -> dict:
     from thesislib.facemodel import param_columns
-    from thesislib.imaging import Workspace, render
+    from thesislib.imaging import Workspace, landmark_crop, mesh_normals, render, render_crop
 
     model = _worker_model(ctx)
     out = Path(ctx.out_dir)
@@ -155,10 +155,21 @@ def _render_chunk(chunk: Chunk, ctx: ChunkContext) -> dict:
     scenes, crops, feats, ws = [], [], [], Workspace()  # feats: the crops to compute features of
     images = out / IMAGES_DIR
     stem = _stem(ctx.store)
+    # the default crop renders straight to it (same bytes, less work); then the normals of a face
+    # serve all its images unless each image has its own expression
+    direct = ctx.crop is landmark_crop
+    same_vertices = esampler is None or ctx.expression.per == "face"
+    normals, normals_face = None, -1
     for index, mesh in zip(range(chunk.start, chunk.stop), meshes):
         scene = ctx.scene_sampler.sample(np.random.default_rng([ctx.seed, 1, index]))
-        result = render(mesh, scene, workspace=ws)
-        c = ctx.crop(result.image, result.landmarks, result.landmark_visible, size=ctx.size)
+        if direct:
+            if same_vertices and index // ctx.images_per_face != normals_face:
+                normals = mesh_normals(mesh, _normals_buffer(len(mesh.vertices)))
+                normals_face = index // ctx.images_per_face
+            c = render_crop(mesh, scene, size=ctx.size, normals=normals, workspace=ws)
+        else:
+            result = render(mesh, scene, workspace=ws)
+            c = ctx.crop(result.image, result.landmarks, result.landmark_visible, size=ctx.size)
         img = np.asarray(c.image)
         if img.shape != (ctx.size, ctx.size, 3) or img.dtype != np.uint8:
             raise ValueError(f"crop returned {img.shape} {img.dtype}, need ({ctx.size}, {ctx.size}, 3) uint8")
@@ -173,6 +184,14 @@ def _render_chunk(chunk: Chunk, ctx: ChunkContext) -> dict:
     table = _label_table(chunk, ctx, pcols + ecols, exprs, scenes, crops)
     write_file(out / PARTS_DIR / f"part-{chunk.number:05d}.parquet", parquet_bytes(table))
     return {"number": chunk.number, "n": len(crops)}
+
+
+def _normals_buffer(n: int) -> np.ndarray:
+    """This thread's (n, 3) float32 buffer for a face's vertex normals."""
+    buf = getattr(_BUFFERS, "normals", None)
+    if buf is None or len(buf) != n:
+        buf = _BUFFERS.normals = np.empty((n, 3), np.float32)
+    return buf
 
 
 def _stem(store: str):

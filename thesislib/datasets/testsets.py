@@ -62,7 +62,8 @@ def realistic_scenes(background_images=None):
                         roll_std=4.0, max_roll=10.0, **bg)
 
 
-def realistic_test_set(n: int, seed: int, model=None, scene_sampler=None, name: str = "real-like", progress: bool = False) -> TestSet:
+def realistic_test_set(n: int, seed: int, model=None, scene_sampler=None, name: str = "real-like", progress: bool = False,
+                       workers: int = 1, scheduler=None) -> TestSet:
     """Held-out real-like faces with known truth.
 
     Faces come from :func:`thesislib.facemodel.population.reference_population` (``rng =
@@ -78,6 +79,7 @@ def realistic_test_set(n: int, seed: int, model=None, scene_sampler=None, name: 
     scene_sampler : scene distribution (default :func:`realistic_scenes`)
     name : str
     progress : bool, show a tqdm bar
+    workers, scheduler : where the renders run (see :func:`population_test_set`)
 
     Returns
     -------
@@ -87,17 +89,25 @@ def realistic_test_set(n: int, seed: int, model=None, scene_sampler=None, name: 
 
     base = _base_model(model)
     pop = reference_population(base, int(n), np.random.default_rng([int(seed), 0]))
-    return population_test_set(pop, seed, base, scene_sampler, name, progress)
+    return population_test_set(pop, seed, model, scene_sampler, name, progress, workers, scheduler)
 
 
 def _base_model(model):
+    """``model`` without expression components; None: the default truncated to 50 + 50 (once per process)."""
     from thesislib.facemodel import default_model
 
-    return (default_model().truncated(50, 50, 0) if model is None else model).truncated(None, None, 0)
+    if model is None:
+        if "default" not in _BASES:
+            _BASES["default"] = default_model().truncated(50, 50, 0).truncated(None, None, 0)
+        return _BASES["default"]
+    return model.truncated(None, None, 0)
+
+
+_BASES: dict = {}  # _base_model(None), once per process
 
 
 def population_test_set(population, seed: int, model=None, scene_sampler=None, name: str = "real-like",
-                        progress: bool = False) -> TestSet:
+                        progress: bool = False, workers: int = 1, scheduler=None) -> TestSet:
     """Real-like renders of given faces, with their truth.
 
     Scenes come from ``scene_sampler`` (default :func:`realistic_scenes`) with
@@ -110,14 +120,15 @@ def population_test_set(population, seed: int, model=None, scene_sampler=None, n
     population : :class:`thesislib.facemodel.population.Population` in ``model``'s layout
     seed : int, seeds the scenes
     model, scene_sampler, name, progress : as :func:`realistic_test_set`
+    workers, scheduler : where the renders run (:func:`thesislib.common.run_tasks`: this process,
+        local processes or a Dask cluster), :data:`RENDER_CHUNK` faces a task; the same bytes for any
+        worker count. The scenes are drawn here and sent with the tasks (~10 MB a task with backgrounds)
 
     Returns
     -------
     TestSet with the population's params, age and sex
     """
-    from tqdm.auto import tqdm
-
-    from thesislib.imaging import Workspace, landmark_crop, render
+    from thesislib.common import run_tasks
 
     base = _base_model(model)
     n_shape, n_color = base.n_shape, base.n_color
@@ -126,14 +137,42 @@ def population_test_set(population, seed: int, model=None, scene_sampler=None, n
                          f"{n_shape} + {n_color}")
     n = len(population)
     scenes = (scene_sampler or realistic_scenes()).sample_many(n, np.random.default_rng([int(seed), 1]))
-    images, ws = np.empty((n, 224, 224, 3), np.uint8), Workspace()
-    for i in tqdm(range(n), disable=not progress, desc=f"{name} test set"):
-        p = population.params[i]
-        r = render(base.instance(p[:n_shape], p[n_shape:]), scenes[i], workspace=ws)
-        images[i] = landmark_crop(r.image, r.landmarks, r.landmark_visible).image
+    params = np.asarray(population.params)
+    tasks = [(params[i:i + RENDER_CHUNK], scenes[i:i + RENDER_CHUNK]) for i in range(0, n, RENDER_CHUNK)]
+    parts = run_tasks(_render_faces, tasks, context=_Renders(model, n_shape), workers=workers, scheduler=scheduler,
+                      progress=progress, desc=f"{name} test set", unit="img", sizes=[len(t[1]) for t in tasks])
+    images = np.concatenate(parts) if parts else np.empty((0, 224, 224, 3), np.uint8)
     return TestSet(name, images, [f"{name}-{i:05d}" for i in range(n)], population.params.copy(),
                    population.age.copy(), population.sex.copy(), n_shape, n_color,
                    population.source + f", seed {seed}")
+
+
+#: Faces per task of :func:`population_test_set`.
+RENDER_CHUNK = 64
+
+
+@dataclass(frozen=True, eq=False)
+class _Renders:
+    """What a worker of :func:`population_test_set` needs: the model as given (None: the default,
+    which every worker process truncates itself, once) and the layout."""
+
+    model: object
+    n_shape: int
+
+
+def _render_faces(task, ctx: _Renders) -> np.ndarray:
+    """The landmark crops (k, 224, 224, 3) uint8 of one task's faces (params (k, d), k scenes)."""
+    from thesislib.imaging import Workspace, render_crop
+
+    from .chunks import _OneThread
+
+    base = _base_model(ctx.model)
+    params, scenes = task
+    out, ws, k = np.empty((len(scenes), 224, 224, 3), np.uint8), Workspace(), ctx.n_shape
+    with _OneThread():  # a face's instance is a small product: a BLAS thread pool only spin-waits (8 ms a face)
+        for i, (p, scene) in enumerate(zip(params, scenes)):
+            out[i] = render_crop(base.instance(p[:k], p[k:]), scene, workspace=ws).image
+    return out
 
 
 def wiki_test_set(mat_path, root, n: int | None = None, seed: int = 0, min_face_score: float = 1.0,

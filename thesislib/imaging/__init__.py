@@ -5,6 +5,7 @@ from .backgrounds import IMAGE_SIZE, IMAGE_SUFFIXES, PACKAGE_BACKGROUNDS, load_b
 from .crops import (
     LANDMARK_CROP_MARGIN, LANDMARK_CROP_SHIFT, SimpleCrop, center_crop, landmark_crop,
     landmark_crop_box)
+from .crop_render import mesh_normals, render_crop
 from .png import PNG_FILTER, png_bytes
 from .rasterizer import Workspace, project, render
 from .scene import (
@@ -15,6 +16,7 @@ __all__ = [
     "DEFAULT_DISTANCE", "DEFAULT_FOCAL", "DEFAULT_SH", "IMAGE_SIZE", "IMAGE_SUFFIXES", "LANDMARK_CROP_MARGIN",
     "LANDMARK_CROP_SHIFT", "PACKAGE_BACKGROUNDS", "PNG_FILTER", "SH_KERNEL", "Scene", "SceneSampler", "SimpleCrop", "Workspace",
     "center_crop", "default_scene", "landmark_crop", "landmark_crop_box", "load_backgrounds",
-    "load_illumination_prior", "package_backgrounds", "png_bytes", "project", "render", "rotation_matrix",
+    "load_illumination_prior", "mesh_normals", "package_backgrounds", "png_bytes", "project", "render",
+    "render_crop", "rotation_matrix",
     "sample_builtin_sh", "sh_basis",
 ]

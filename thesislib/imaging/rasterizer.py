@@ -153,6 +153,24 @@ def shade_vertices(albedo, normals, rotation, sh, out):
 
 
 @njit(cache=True)
+def _snap(screen, inv_depth, snapped):
+    """Vertices (N, 2) px -> (N, 2) int32 in 1/SUBPIXEL px, clamped to a guard band; vertices
+    behind the near plane (``inv_depth`` 0) get the returned marker (larger than the band)."""
+    lim = float(1 << 20)  # guard band, px * SUBPIXEL
+    flat, out = screen.reshape(-1), snapped.reshape(-1)
+    for k in range(flat.shape[0]):  # one flat loop: half the time of a loop over vertices
+        v = np.floor(flat[k] * SUBPIXEL + 0.5)
+        v = v if v > -lim else -lim  # NaN -> -lim, as a clamp after the integer conversion gave
+        out[k] = np.int32(v if v < lim else lim)
+    invalid = 1 << 28
+    for i in range(inv_depth.shape[0]):
+        if inv_depth[i] == 0.0:
+            snapped[i, 0] = invalid
+            snapped[i, 1] = invalid
+    return invalid
+
+
+@njit(cache=True)
 def rasterize(screen, inv_depth, triangles, size, zbuf, tri_id):
     """Z-buffered coverage of front-facing triangles.
 
@@ -160,17 +178,8 @@ def rasterize(screen, inv_depth, triangles, size, zbuf, tri_id):
     triangles (T, 3) counter-clockwise seen from the front. Outputs (size, size):
     zbuf float32 1/depth of the nearest surface (0 = empty), tri_id int32 (-1 = empty).
     """
-    n = screen.shape[0]
-    snapped = np.empty((n, 2), np.int32)
-    lim = 1 << 20  # guard band, px * SUBPIXEL
-    invalid = 1 << 28  # marks vertices behind the near plane
-    for i in range(n):
-        if inv_depth[i] == 0.0:
-            snapped[i, 0] = invalid
-            snapped[i, 1] = invalid
-        else:
-            snapped[i, 0] = min(max(np.int64(np.floor(screen[i, 0] * SUBPIXEL + 0.5)), -lim), lim)
-            snapped[i, 1] = min(max(np.int64(np.floor(screen[i, 1] * SUBPIXEL + 0.5)), -lim), lim)
+    snapped = np.empty((screen.shape[0], 2), np.int32)
+    invalid = _snap(screen, inv_depth, snapped)
     zbuf[:] = 0.0
     tri_id[:] = -1
     hi = size - 1
@@ -239,15 +248,26 @@ def resolve(zbuf, tri_id, screen, triangles, inv_depth, colors, background, imag
     (S, S, 3) uint8; writes image (S, S, 3) uint8 and turns ``zbuf`` into depth in mm
     (inf where empty).
     """
-    for py in range(zbuf.shape[0]):
-        for px in range(zbuf.shape[1]):
+    resolve_window(zbuf, tri_id, screen, triangles, inv_depth, colors, background, image,
+                   0, zbuf.shape[0], 0, zbuf.shape[1], True)
+
+
+@njit(cache=True, fastmath=FAST)
+def resolve_window(zbuf, tri_id, screen, triangles, inv_depth, colors, background, image, y0, y1, x0, x1,
+                   depth):
+    """:func:`resolve` on rows ``y0 .. y1 - 1`` and columns ``x0 .. x1 - 1`` only (the same bytes
+    there; other pixels untouched); ``depth``: also turn ``zbuf`` there into depth."""
+    for py in range(y0, y1):
+        for px in range(x0, x1):
             t = tri_id[py, px]
             if t < 0:
-                zbuf[py, px] = np.inf
+                if depth:
+                    zbuf[py, px] = np.inf
                 for c in range(3):
                     image[py, px, c] = background[py, px, c]
                 continue
-            zbuf[py, px] = 1.0 / zbuf[py, px]
+            if depth:
+                zbuf[py, px] = 1.0 / zbuf[py, px]
             i0, i1, i2 = triangles[t, 0], triangles[t, 1], triangles[t, 2]
             ax, ay = screen[i0, 0] - px, screen[i0, 1] - py
             bx, by = screen[i1, 0] - px, screen[i1, 1] - py
@@ -266,6 +286,31 @@ def resolve(zbuf, tri_id, screen, triangles, inv_depth, colors, background, imag
 
 
 @njit(cache=True)
+def _check_ids(triangles, n):
+    """Raise ValueError for triangle ids outside 0..n-1 (what :func:`vertex_normals` checks)."""
+    flat, bad, un = triangles.reshape(-1), False, np.uint32(n)
+    for k in range(flat.shape[0]):
+        bad |= np.uint32(flat[k]) >= un
+    if bad:
+        raise ValueError("triangle vertex ids out of range")
+
+
+@njit(cache=True)
+def draw(vertices, colors, triangles, rotation, translation, distance, focal, sh, size, screen, inv_depth,
+         normals, shaded, tri_id, zbuf, have_normals):
+    """Project, shade (computing ``normals`` first unless ``have_normals``: then they are the unit
+    normals of ``vertices``) and rasterize into ``tri_id`` and ``zbuf`` (size, size): everything of
+    :func:`render_arrays` but :func:`resolve`."""
+    project(vertices, rotation, translation, distance, focal, (size - 1) / 2.0, screen, inv_depth)
+    if have_normals:
+        _check_ids(triangles, vertices.shape[0])
+    else:
+        vertex_normals(vertices, triangles, normals)
+    shade_vertices(colors, normals, rotation, sh, shaded)
+    rasterize(screen, inv_depth, triangles, size, zbuf, tri_id)
+
+
+@njit(cache=True)
 def render_arrays(vertices, colors, triangles, rotation, translation, distance, focal, sh,
                   background, screen, inv_depth, normals, shaded, tri_id):
     """The whole pipeline on arrays (one compiled call).
@@ -278,11 +323,9 @@ def render_arrays(vertices, colors, triangles, rotation, translation, distance, 
     Raises ValueError for triangle ids outside 0..N-1.
     """
     size = background.shape[0]
-    project(vertices, rotation, translation, distance, focal, (size - 1) / 2.0, screen, inv_depth)
-    vertex_normals(vertices, triangles, normals)
-    shade_vertices(colors, normals, rotation, sh, shaded)
     zbuf = np.empty((size, size), np.float32)
-    rasterize(screen, inv_depth, triangles, size, zbuf, tri_id)
+    draw(vertices, colors, triangles, rotation, translation, distance, focal, sh, size, screen, inv_depth,
+         normals, shaded, tri_id, zbuf, False)
     image = np.empty((size, size, 3), np.uint8)
     resolve(zbuf, tri_id, screen, triangles, inv_depth, shaded, background, image)
     return image, zbuf
@@ -298,6 +341,7 @@ class Workspace:
     def __init__(self):
         self._vertex = None
         self._pixel = None
+        self._frame = None
         self.grey = np.full((IMAGE_SIZE, IMAGE_SIZE, 3), GREY, np.uint8)
 
     def vertex_buffers(self, n: int):
@@ -312,6 +356,13 @@ class Workspace:
         if self._pixel is None or self._pixel.shape[0] != size:
             self._pixel = np.empty((size, size), np.int32)
         return self._pixel
+
+    def frame_buffers(self, size: int):
+        """(zbuf (size, size) float32, image (size, size, 3) uint8): scratch for renders whose
+        full image and depth are not returned (:func:`thesislib.imaging.crop_render.render_crop`)."""
+        if self._frame is None or self._frame[0].shape[0] != size:
+            self._frame = (np.empty((size, size), np.float32), np.empty((size, size, 3), np.uint8))
+        return self._frame
 
 
 def render(mesh, scene: Scene | None = None, *, landmark_tolerance: float = 5.0,
@@ -333,14 +384,7 @@ def render(mesh, scene: Scene | None = None, *, landmark_tolerance: float = 5.0,
     """
     scene = default_scene() if scene is None else scene
     ws = Workspace() if workspace is None else workspace
-    vertices = np.ascontiguousarray(mesh.vertices, dtype=np.float32)
-    colors = np.ascontiguousarray(mesh.colors, dtype=np.float32)
-    triangles = np.ascontiguousarray(mesh.triangles, dtype=np.int32)
-    if vertices.ndim != 2 or vertices.shape[1] != 3 or colors.shape != vertices.shape:
-        raise ValueError(f"need vertices and colors of shape (N, 3), got {vertices.shape} "
-                         f"and {colors.shape}")
-    if triangles.ndim != 2 or triangles.shape[1] != 3:
-        raise ValueError(f"triangles must have shape (T, 3), got {triangles.shape}")
+    vertices, colors, triangles = mesh_arrays(mesh)
     background = ws.grey if scene.background is None else scene.background
     screen, inv_depth, normals, shaded = ws.vertex_buffers(len(vertices))
     tri_id = ws.pixel_buffer(IMAGE_SIZE)
@@ -352,19 +396,52 @@ def render(mesh, scene: Scene | None = None, *, landmark_tolerance: float = 5.0,
     return RenderResult(image, depth, tri_id >= 0, landmarks, visible)
 
 
-def _landmarks(ids, screen, inv_depth, depth, tolerance):
-    """Pixel positions (L, 2) float32 and z-buffer visibility (L,) of landmark vertices."""
+def mesh_arrays(mesh) -> tuple:
+    """(vertices (N, 3) float32, colors (N, 3) float32, triangles (T, 3) int32) of a mesh,
+    C-contiguous (no copies when they are already); ValueError for other shapes."""
+    vertices = np.ascontiguousarray(mesh.vertices, dtype=np.float32)
+    colors = np.ascontiguousarray(mesh.colors, dtype=np.float32)
+    triangles = np.ascontiguousarray(mesh.triangles, dtype=np.int32)
+    if vertices.ndim != 2 or vertices.shape[1] != 3 or colors.shape != vertices.shape:
+        raise ValueError(f"need vertices and colors of shape (N, 3), got {vertices.shape} "
+                         f"and {colors.shape}")
+    if triangles.ndim != 2 or triangles.shape[1] != 3:
+        raise ValueError(f"triangles must have shape (T, 3), got {triangles.shape}")
+    return vertices, colors, triangles
+
+
+def _landmarks(ids, screen, inv_depth, depth, tolerance, tri_id=None):
+    """Pixel positions (L, 2) float32 and z-buffer visibility (L,) of landmark vertices; ``depth``
+    is a z-buffer of 1/depth (not yet turned into depth by :func:`resolve`) when ``tri_id`` is given."""
     if ids is None:
         return np.zeros((0, 2), np.float32), np.zeros(0, bool)
     ids = np.asarray(ids, dtype=np.int64)
-    xy = screen[ids].astype(np.float32)
+    xy, visible = np.empty((len(ids), 2), np.float32), np.empty(len(ids), np.bool_)
+    inverse = tri_id is not None
+    _landmark_kernel(ids, screen, inv_depth, depth, tri_id if inverse else np.empty((1, 1), np.int32),
+                     inverse, float(tolerance), xy, visible)
+    return xy, visible
+
+
+@njit(cache=True)
+def _landmark_kernel(ids, screen, inv_depth, depth, tri_id, inverse, tolerance, xy, visible):
+    """Positions rounded to float32 (pixel: the nearest, halves to even) and visibility: inside
+    the image, in front of the near plane, no surface in its pixel nearer than its depth - tolerance.
+    ``inverse``: ``depth`` holds 1/depth where ``tri_id`` >= 0 (turned as :func:`resolve` does)."""
     size = depth.shape[0]
-    col = np.rint(xy[:, 0]).astype(np.int64)
-    row = np.rint(xy[:, 1]).astype(np.int64)
-    inside = (col >= 0) & (col < size) & (row >= 0) & (row < size) & (inv_depth[ids] > 0)
-    own = 1.0 / np.where(inv_depth[ids] > 0, inv_depth[ids], 1.0)
-    seen = depth[np.clip(row, 0, size - 1), np.clip(col, 0, size - 1)]
-    return xy, inside & (seen >= own - tolerance)
+    for k in range(ids.shape[0]):
+        i = ids[k]
+        x, y = np.float32(screen[i, 0]), np.float32(screen[i, 1])
+        xy[k, 0], xy[k, 1] = x, y
+        col, row = np.int64(np.rint(x)), np.int64(np.rint(y))
+        inv = inv_depth[i]
+        inside = col >= 0 and col < size and row >= 0 and row < size and inv > 0
+        own = 1.0 / (inv if inv > 0 else 1.0)
+        r, c = min(max(row, 0), size - 1), min(max(col, 0), size - 1)
+        seen = depth[r, c]
+        if inverse:
+            seen = np.float32(1.0 / seen) if tri_id[r, c] >= 0 else np.float32(np.inf)
+        visible[k] = inside and seen >= own - tolerance
 
 
 def render_batch(items, scenes, template=None) -> list:
