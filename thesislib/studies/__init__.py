@@ -1,7 +1,8 @@
 """One module per chapter that needs more than calls: the loops, selections and tables that
-chapters 03-06 run (the GMM grid's choice and KS comparison, GAN variants and their tables,
-BPRN samplers, sweeps, learning curves and result tables, data variety).
-A study computes and returns; :mod:`thesislib.viz` draws.
+chapters 02-06 run (the fitted set every chapter fits on, estimated from images; the GMM grid's
+choice and KS comparison; GAN variants and their tables; chapter 05's test sets, baselines,
+replicated draws, their scores, comparisons and decomposition, sweeps and learning curves; data
+variety). A study computes and returns; :mod:`thesislib.viz` draws.
 """
 from ._bprn_results import (
     best_and_worst, first_draw, learning_curve_table, learning_curves, photo_predictions, photo_test_sets,
