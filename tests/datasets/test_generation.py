@@ -377,3 +377,29 @@ def test_load_wiki_bad_files(tmp_path):
     savemat(str(other), {"x": np.ones(3)})
     with pytest.raises(ValueError, match="struct"):
         load_wiki(other)
+
+
+def test_coarse_mesh_is_a_dataset_setting(tmp_path, face_model):
+    from dataclasses import replace
+
+    card = generate(tmp_path / "coarse", **BASE, mesh="coarse")
+    full = generate(tmp_path / "full", **BASE)
+    assert card.settings["mesh"] == "coarse" and "mesh" not in full.settings  # older cards stay equal
+    a, b = load_dataset(card.path), load_dataset(full.path)
+    same = [c for c in a.labels.columns if not c.startswith("crop_")]  # faces and scenes; crop boxes may move
+    assert a.labels[same].equals(b.labels[same])
+    ia, ib = a.images(), b.images()
+    assert ia.shape == ib.shape and not np.array_equal(ia, ib)
+    assert np.abs(ia.astype(int) - ib.astype(int)).mean() < 3.0  # the same faces, a little coarser
+    assert generate(tmp_path / "coarse", **BASE, mesh="coarse").run == card.run  # finished: not rendered again
+    generate(tmp_path / "coarse2", **BASE, mesh="coarse", workers=2)  # each worker makes its coarse model
+    assert_same_dataset(card.path, tmp_path / "coarse2")
+    with pytest.raises(ValueError, match="differ in: mesh"):
+        generate(tmp_path / "coarse", **BASE)
+    with pytest.raises(ValueError, match="mesh must be one of"):
+        generate(tmp_path / "x", **BASE, mesh="fine")
+    model = face_model.truncated(50, 50, 0)
+    off_grid = replace(model, shape=replace(model.shape, mean=model.shape.mean + np.float32(0.01) * np.arange(
+        model.shape.mean.size, dtype=np.float32) % np.float32(0.3)))
+    with pytest.raises(ValueError, match="regular grid"):
+        generate(tmp_path / "y", **BASE, model=off_grid, mesh="coarse")

@@ -1,8 +1,10 @@
 """Running the chunks of a dataset: what a worker does with one, and where chunks run.
 
 A chunk (:class:`Chunk`) is ``chunk_size`` consecutive images; its faces are instanced
-``INSTANCE_BATCH`` at a time (:func:`_chunk_meshes`), each image is rendered, cropped and
-written as a PNG and/or turned into the face-mesh stem's features in memory
+``INSTANCE_BATCH`` at a time (:func:`_chunk_meshes`; from :func:`thesislib.imaging.coarse_model` of
+the model when ``mesh="coarse"``), each image is rendered and cropped (the default landmark crop
+straight from the render, :func:`thesislib.imaging.render_crop`, a face's vertex normals computed once
+for all its images) and written as a PNG and/or turned into the face-mesh stem's features in memory
 (:func:`thesislib.faces.features`; the chunk's features go to one ``.npy`` part), then the
 chunk's label part (:func:`_label_table`) is written
 (:mod:`thesislib.datasets.store` says where and how). No image depends on which worker
@@ -52,6 +54,7 @@ class ChunkContext:
     expression: object  # thesislib.datasets.generation.ExpressionSettings, or None: no expression
     size: int = CROP_SIZE
     store: str = "png"  # thesislib.datasets.store.STORES
+    mesh: str = "full"  # or "coarse": thesislib.imaging.coarse_model of the model
 
 
 @dataclass(frozen=True, eq=False)
@@ -138,9 +141,11 @@ def _run_chunk(chunk: Chunk, ctx: ChunkContext) -> dict:
 
 def _render_chunk(chunk: Chunk, ctx: ChunkContext) -> dict:
     from thesislib.facemodel import param_columns
-    from thesislib.imaging import Workspace, landmark_crop, mesh_normals, render, render_crop
+    from thesislib.imaging import Workspace, coarse_model, landmark_crop, mesh_normals, render, render_crop
 
     model = _worker_model(ctx)
+    if ctx.mesh == "coarse":
+        model = coarse_model(model)
     out = Path(ctx.out_dir)
     pcols = param_columns(ctx)
     ecols = [f"expression_{i:03d}" for i in range(ctx.n_expression)] if ctx.expression else []

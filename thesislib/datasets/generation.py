@@ -37,7 +37,7 @@ from typing import Callable
 import numpy as np
 
 from thesislib.faces import detector_crop
-from thesislib.imaging import center_crop, landmark_crop
+from thesislib.imaging import center_crop, coarse_model, landmark_crop
 from thesislib.samplers import ready_sampler, registered_name, sampler_identity, samplers_needing_fit
 from .card import DatasetCard, fit_fingerprint, jsonable, normalised_settings, package_versions
 from .chunks import Chunk, compact_model, ChunkContext, default_truncated, run_chunks
@@ -71,6 +71,9 @@ class ExpressionSettings:
     def __post_init__(self):
         if self.per not in ("image", "face"):
             raise ValueError(f"expression per must be 'image' or 'face', got {self.per!r}")
+
+#: Meshes :func:`generate` renders: the model's own, or its :func:`thesislib.imaging.coarse_model`.
+MESHES = ("full", "coarse")
 
 #: Crop names accepted by :func:`thesislib.datasets.generation.generate`.
 CROPS = {"detect": detector_crop, "landmarks": landmark_crop, "center": center_crop}
@@ -136,7 +139,7 @@ def _expression_arg(expression, model) -> ExpressionSettings | None:
 def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, model=None,
              scene_sampler=None, expression=False,
              workers: int = 1, scheduler=None, chunk_size: int = 64, progress: bool = True,
-             crop="landmarks", overwrite: bool = False, store: str = "png") -> DatasetCard:
+             crop="landmarks", overwrite: bool = False, store: str = "png", mesh: str = "full") -> DatasetCard:
     """Render a dataset of face crops with labels (resumable, deterministic).
 
     Parameters
@@ -174,6 +177,11 @@ def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, mo
         no PNG; :func:`thesislib.bprn.dataset_features` and so ``BPRN.fit`` read them) or "both".
         The card records the store and the stem's name and version; the features are the same
         bytes as the stem applied to the PNG of a "both" dataset
+    mesh : "full" (default) or "coarse": render every image from
+        :func:`thesislib.imaging.coarse_model` of the model (its grid in 2 x 2 blocks but at the
+        outline and the detail: 20k of 52k triangles, about half the image's cost; crops differ by 0.2
+        of 255 per pixel on average, 0.1 % of pixels by more than 8; only models built on a grid,
+        such as the embedded one)
 
     Returns
     -------
@@ -195,6 +203,8 @@ def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, mo
         raise ValueError("seed must be >= 0 and n_faces, images_per_face, chunk_size >= 1")
     if store not in STORES:
         raise ValueError(f"store must be one of {STORES}, got {store!r}")
+    if mesh not in MESHES:
+        raise ValueError(f"mesh must be one of {MESHES}, got {mesh!r}")
     out = Path(out_dir)
     base = default_model() if model is None else model
     n_shape, n_color = base.n_shape, base.n_color
@@ -207,6 +217,8 @@ def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, mo
     else:
         truncated = compact_model(base.truncated(n_shape, n_color, n_expression))
         fingerprint = truncated.fingerprint
+    if mesh == "coarse":
+        coarse_model(truncated)  # raises here for a model that is not built on a grid
     scene_sampler = SceneSampler() if scene_sampler is None else scene_sampler
     crop_name, crop_fn = _crop_spec(crop)
     sampler, sampler_entry = _resolve_sampler(sampler, n_shape + n_color)
@@ -215,7 +227,8 @@ def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, mo
         "model": {"name": base.name, "fingerprint": fingerprint, "n_shape": n_shape,
                   "n_color": n_color, "n_expression": n_expression},
         "expression": expr, "scene": scene_sampler, "crop": crop_name, "image_size": CROP_SIZE,
-        "png_filter": PNG_FILTER, "chunk_size": chunk_size, **_store_settings(store)})
+        "png_filter": PNG_FILTER, "chunk_size": chunk_size, **_store_settings(store),
+        **({} if mesh == "full" else {"mesh": mesh})})
 
     out.mkdir(parents=True, exist_ok=True)
     if check_request(out, settings, overwrite):
@@ -234,7 +247,7 @@ def generate(out_dir, sampler, n_faces: int, images_per_face: int, seed: int, mo
     chunks, done = _pending_chunks(out, X, face_labels, images_per_face, chunk_size, store)
     ctx = ChunkContext(str(out), seed, images_per_face, n_shape, n_color, n_expression,
                        None if model is None else truncated, fingerprint,
-                       scene_sampler, crop_fn, expr, store=store)
+                       scene_sampler, crop_fn, expr, store=store, mesh=mesh)
     cpu_s = run_chunks(chunks, ctx, workers, scheduler, progress, done)
     run = {"images_rendered": n_faces * images_per_face - done, "render_cpu_s": round(cpu_s, 3),
            "workers": int(workers) if scheduler is None else None,

@@ -2,6 +2,7 @@
 backgrounds), the rasterizer (:func:`render`), crops around the face and PNG encoding.
 """
 from .backgrounds import IMAGE_SIZE, IMAGE_SUFFIXES, PACKAGE_BACKGROUNDS, load_backgrounds, package_backgrounds
+from .coarse import coarse_model
 from .crops import (
     LANDMARK_CROP_MARGIN, LANDMARK_CROP_SHIFT, SimpleCrop, center_crop, landmark_crop,
     landmark_crop_box)
@@ -15,7 +16,7 @@ from .scene import (
 __all__ = [
     "DEFAULT_DISTANCE", "DEFAULT_FOCAL", "DEFAULT_SH", "IMAGE_SIZE", "IMAGE_SUFFIXES", "LANDMARK_CROP_MARGIN",
     "LANDMARK_CROP_SHIFT", "PACKAGE_BACKGROUNDS", "PNG_FILTER", "SH_KERNEL", "Scene", "SceneSampler", "SimpleCrop", "Workspace",
-    "center_crop", "default_scene", "landmark_crop", "landmark_crop_box", "load_backgrounds",
+    "center_crop", "coarse_model", "default_scene", "landmark_crop", "landmark_crop_box", "load_backgrounds",
     "load_illumination_prior", "mesh_normals", "package_backgrounds", "png_bytes", "project", "render",
     "render_crop", "rotation_matrix",
     "sample_builtin_sh", "sh_basis",

@@ -137,7 +137,8 @@ class Scene:
         out = dict(yaw=self.yaw, pitch=self.pitch, roll=self.roll, distance=self.distance,
                    focal=self.focal, tx=float(self.translation[0]), ty=float(self.translation[1]),
                    tz=float(self.translation[2]), background_id=self.background_id)
-        out.update({f"sh{i}_{ch}": float(self.sh[i, c]) for i in range(9) for c, ch in enumerate("rgb")})
+        sh = self.sh.tolist()  # Python floats, as float() of each element gives, without 27 numpy scalars
+        out.update({f"sh{i}_{ch}": sh[i][c] for i in range(9) for c, ch in enumerate("rgb")})
         return out
 
 
