@@ -57,3 +57,19 @@ def test_shapes_methods_and_fallback(crops):
     assert empty.descriptors.shape == (0, 128)
     with pytest.raises(ValueError, match="backend"):
         faces.describe_many(crops, backend="cuda")
+
+
+def test_network_threads_are_restored_and_change_nothing(crops):
+    import torch
+
+    chips = np.stack([np.asarray(crops[i, 37:187, 37:187]) for i in range(len(crops))])
+    path = faces.model_file(faces.RECOGNITION_FILE)
+    saved = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        one = descriptors.network_descriptors(chips, path)  # one thread by default
+        assert torch.get_num_threads() == 2
+        two = descriptors.network_descriptors(chips, path, threads=None)
+    finally:
+        torch.set_num_threads(saved)
+    np.testing.assert_allclose(one, two, atol=1e-6)

@@ -3,9 +3,11 @@
 :func:`describe_many` runs dlib's HOG detector and 68-point shape predictor per image, then the
 face-recognition network on a batch of aligned 150 px chips. The network runs in torch by
 default (``backend="torch"``). dlib-bin 20 is built without BLAS: its CPU network takes about
-85 ms per chip, batched or not; the same network in torch takes about 7.7 ms on one thread, with
+85 ms per chip, batched or not; the same network in torch takes about 6-7 ms on one thread, with
 descriptors equal to dlib's within 1e-6 (3e-7 measured, on descriptors of norm ~0.4;
-tests/faces/test_descriptors.py compares).
+tests/faces/test_descriptors.py compares). It runs on one torch thread unless told otherwise
+(:func:`network_descriptors`): torch's default, a thread per core, cost 21-80 ms of CPU per chip
+in a process beside others on a busy 2-core machine.
 
 The weights are read from the ``.dat`` file that ``face-recognition-models`` ships
 (:func:`read_weights`; dlib's binary serialisation: integers as a length byte -- bit 7 the
@@ -100,44 +102,75 @@ def read_weights(path) -> dict:
 
 @functools.lru_cache(maxsize=1)
 def _network(path: str):
+    """The network's tensors, read once per process: convolutions with their affine layer folded
+    in (``w * gamma``, ``b * gamma + beta``: one pass over each activation fewer; descriptors move
+    by < 5e-7), the fc matrix and the input mean."""
     import torch
 
     w = read_weights(path)
-    t = {k: [tuple(torch.from_numpy(np.ascontiguousarray(x)) if isinstance(x, np.ndarray) else x for x in item)
-             for item in w[k]] for k in ("convs", "affines")}
-    return t["convs"], t["affines"], torch.from_numpy(w["fc"]), torch.from_numpy(w["mean"]).view(1, 3, 1, 1)
+    convs = [(torch.from_numpy(np.ascontiguousarray(k * g[:, None, None, None])),
+              torch.from_numpy(np.ascontiguousarray(b * g + beta)), stride, pad)
+             for (k, b, stride, pad), (g, beta) in zip(w["convs"], w["affines"])]
+    return convs, torch.from_numpy(w["fc"]), torch.from_numpy(w["mean"]).view(1, 3, 1, 1)
 
 
 def _add(a, b):
     """dlib's add_prev: tensors of unequal size zero-padded at the end, then summed."""
     import torch.nn.functional as F
 
+    if a.shape == b.shape:
+        return a + b
     k, h, w = (max(a.shape[i], b.shape[i]) for i in (1, 2, 3))
     pad = (lambda x: F.pad(x, (0, w - x.shape[3], 0, h - x.shape[2], 0, k - x.shape[1])))
     return pad(a) + pad(b)
 
 
-def network_descriptors(chips, path, batch: int = 64) -> np.ndarray:
-    """128-D descriptors of aligned 150 px chips (n, 150, 150, 3) uint8 RGB, (n, 128) float32."""
+class _torch_threads:
+    """Context manager: torch's intra-op threads set to ``n`` (restored after)."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __enter__(self):
+        import torch
+
+        self.saved = torch.get_num_threads()
+        if self.n != self.saved:
+            torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc):
+        import torch
+
+        if torch.get_num_threads() != self.saved:
+            torch.set_num_threads(self.saved)
+
+
+def network_descriptors(chips, path, batch: int = 64, threads: int | None = 1) -> np.ndarray:
+    """128-D descriptors of aligned 150 px chips (n, 150, 150, 3) uint8 RGB, (n, 128) float32.
+
+    ``threads``: torch's intra-op threads for the call (None: as torch is set). One by default:
+    on batches of 150 px chips more threads gain little, and on a machine whose cores are busy
+    they cost several times over (2 threads on a loaded 2-core machine: 21-80 ms of CPU per chip
+    against 7 ms on one); :func:`describe_many` parallelises over processes instead.
+    """
     import torch
     import torch.nn.functional as F
 
-    convs, affines, fc, mean = _network(str(path))
+    convs, fc, mean = _network(str(path))
 
     def layer(x, i):
         w, b, stride, pad = convs[i]
-        g, beta = affines[i]
-        return F.conv2d(x, w, b, stride, pad) * g.view(1, -1, 1, 1) + beta.view(1, -1, 1, 1)
+        return F.conv2d(x, w, b, stride, pad)
 
     chips = np.asarray(chips, np.uint8)
     out = np.empty((len(chips), 128), np.float32)
-    with torch.no_grad():
+    with torch.no_grad(), _torch_threads(torch.get_num_threads() if threads is None else int(threads)):
         for a in range(0, len(chips), batch):
             x = (torch.from_numpy(chips[a:a + batch]).permute(0, 3, 1, 2).float() - mean) / 256.0
             x = F.max_pool2d(F.relu(layer(x, 0)), 3, 2)
             for j in range(14):
-                y = layer(F.relu(layer(x, 1 + 2 * j)), 2 + 2 * j)
-                x = F.relu(_add(y, F.avg_pool2d(x, 2, 2) if j in _DOWN else x))
+                y = layer(F.relu_(layer(x, 1 + 2 * j)), 2 + 2 * j)
+                x = F.relu_(_add(y, F.avg_pool2d(x, 2, 2) if j in _DOWN else x))
             out[a:a + batch] = (x.mean((2, 3)) @ fc).numpy()
     return out
 
@@ -167,7 +200,7 @@ CHIP_SIZE, CHIP_PADDING = 150, 0.25
 
 
 #: How :func:`describe_many` runs the recognition network: "torch" (the same network and
-#: weights in torch, :mod:`thesislib.faces._dlib_net`: ~7.7 ms instead of ~85 ms per chip) or "dlib".
+#: weights in torch, :func:`network_descriptors`: ~6-7 ms instead of ~85 ms per chip) or "dlib".
 BACKENDS = ("torch", "dlib")
 
 
@@ -217,7 +250,7 @@ def describe_many(images, fallback_box=None, upsample: int = 0, n_jobs: int = 1,
     the chips of ``chunk`` images go through the recognition network in one call. With the
     same box, the numbers are :func:`embed`'s (backend "dlib") or equal to them within 1e-6
     (backend "torch"). dlib-bin 20 has no BLAS: its network costs ~85 ms of CPU per chip, and a
-    batch saves only ~5 % of it; torch runs the same network in ~7.7 ms (one thread). Detector
+    batch saves only ~5 % of it; torch runs the same network in ~6-7 ms (one thread). Detector
     and shape predictor add ~7 ms per image.
 
     Parameters
