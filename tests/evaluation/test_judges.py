@@ -78,10 +78,41 @@ def test_pose_from_face_mesh_recovers_yaw_within_5_degrees(small):
                    background=scenes[i].background)
         r = render(mesh, sc)
         crop = landmark_crop(r.image, r.landmarks, r.landmark_visible).image
-        pts = faces.facemesh_landmarks(crop)
+        pts = faces.facemesh_landmarks(crop, detector=False)  # as the judge reads its inputs
         assert pts is not None
         errors.append(evaluation.fit_pose(pts[used, :2], mesh.vertices[ids[used]]).yaw - yaw)
     assert np.median(np.abs(errors)) < 5.0
+
+
+def test_fit_pose_analytic_jacobian_and_rotation(small):
+    from scipy.spatial.transform import Rotation
+
+    w = np.array([0.3, -0.2, 0.1])
+    np.testing.assert_allclose(posed._rotvec_matrix(w), Rotation.from_rotvec(w).as_matrix(), atol=1e-14)
+    np.testing.assert_allclose(posed._rotvec_matrix(np.zeros(3)), np.eye(3))
+    mesh = small.instance(np.full(10, -0.4), np.zeros(10))
+    X = mesh.vertices[small.ibug68[posed.INNER]]
+    noisy = _project(X, 14, 6, -3) + np.random.default_rng(3).normal(0, 1.0, (len(X), 2))
+    p = evaluation.fit_pose(noisy, X)
+    assert abs(p.yaw - 14) < 2 and abs(p.roll + 3) < 1
+    # the least-squares optimum: no small turn of the fitted rotation lowers the residual
+    for d in np.eye(3) * 0.05:
+        R = rotation_matrix(p.yaw + d[0], p.pitch + d[1], p.roll + d[2])
+        q = np.asarray(X, np.float64) @ R.T
+        z = 1000.0 - q[:, 2]
+        moved = np.c_[p.center[0] + p.scale * 1000.0 * q[:, 0] / z, p.center[1] - p.scale * 1000.0 * q[:, 1] / z]
+        assert np.sqrt(np.mean(np.sum((moved - noisy) ** 2, 1))) >= p.rms - 1e-9
+
+
+def test_vertex_normals_are_area_weighted_unit_normals(small):
+    mesh = small.instance(np.full(10, 0.3), np.zeros(10))
+    v, t = np.asarray(mesh.vertices, np.float64), np.asarray(mesh.triangles, np.int64)
+    fn = np.cross(v[t[:, 1]] - v[t[:, 0]], v[t[:, 2]] - v[t[:, 0]])
+    ref = np.zeros_like(v)
+    for c in range(3):
+        np.add.at(ref, t[:, c], fn)
+    ref /= np.maximum(np.linalg.norm(ref, axis=1, keepdims=True), 1e-12)
+    np.testing.assert_allclose(posed._vertex_normals(mesh.vertices, mesh.triangles), ref, atol=1e-12)
 
 
 @needs_faces
@@ -155,6 +186,20 @@ def test_inputs_file_is_reused_and_checked(scored, test_set, small):
     np.testing.assert_array_equal(again.descriptors, cache.descriptors)
     other = judges._key(test_set, small, np.arange(5))
     assert other != cache.key
+
+
+@needs_faces
+def test_inputs_print_nothing_and_keep_thread_settings(test_set, small, capfd):
+    import torch
+    from threadpoolctl import threadpool_info
+
+    threads = torch.get_num_threads(), [i["num_threads"] for i in threadpool_info()]
+    capfd.readouterr()
+    got = judges.judge_inputs(test_set, small, renderings=("frontal",), faces=[5, 6])
+    err = capfd.readouterr().err
+    assert err == "", err  # no MediaPipe graph (absl, inference_feedback_manager), no LiteRT lines
+    assert np.isfinite(got.landmarks).all() and got.landmarks.shape == (2, 478, 3)
+    assert (torch.get_num_threads(), [i["num_threads"] for i in threadpool_info()]) == threads
 
 
 def test_predictions_of_the_wrong_shape_are_refused(test_set, small):

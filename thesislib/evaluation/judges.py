@@ -22,9 +22,17 @@ light on grey (:mod:`thesislib.evaluation.posed`).
 What a test set needs once, for every model (input descriptors and landmarks, oracle and
 mean-face descriptors per rendering), is a :class:`JudgeInputs` (:func:`judge_inputs`), kept in
 memory or in an ``.npz`` file. Descriptors come from :func:`thesislib.faces.describe_many` (dlib's
-network run by torch). Cost per image on one core: an input ~23 ms (face mesh, detector, 68
-landmarks, descriptor), a frontal prediction ~19 ms, a posed one ~35 ms (render ~3 ms, pose fit
-~10 ms, light ~20 ms); predictions that are all zero reuse the mean face's descriptors.
+network run by torch). Cost per image on one core: an input ~16 ms (face-mesh landmarks ~2 ms,
+dlib's detector, 68 landmarks and descriptor ~14 ms), a frontal prediction ~18 ms (render and
+crop ~4 ms), a posed one ~30 ms (render ~4 ms, pose fit ~3 ms, light ~8 ms); predictions that are
+all zero reuse the mean face's descriptors. Every task runs BLAS, OpenMP and torch on one thread
+(parallelism is ``n_jobs`` processes: more threads per process cost several times over on busy
+cores), and every :func:`thesislib.common.run_tasks` call of one model passes the same context, so
+its worker pool (and what the workers loaded) serves every test set. Measured 2026-12-04 on a
+2-core machine that others loaded (load 2-6): chapter 05's smoke-sized call (3 sets x 4 faces,
+11 prediction sets, both renderings, ``n_jobs=1``) took 74-78 s (55 s of CPU) before these
+choices and 9-17 s (9 s of CPU) after; a default-sized test set (40 faces, 30 prediction sets,
+``n_jobs=2``) 48 s (>= 84 s of CPU) before, 34 s (65 s of CPU) after.
 
 Measured (2026-12-04; 100 real-like faces of the embedded model, 50 + 50; "samplers" made of the
 truth plus noise of sd 0.3-1.5 or shrunk by half, 3 draws each; a ridge head on 400 naive renders;
@@ -55,7 +63,7 @@ import pandas as pd
 
 from .comparisons import draw_interval
 from .posed import posed_renders
-from .predictions import FACE_BOX, render_predictions, shape_errors
+from .predictions import FACE_BOX, mean_shape_errors, render_predictions
 
 #: How a prediction (and its references) is rendered before the judge sees it.
 RENDERINGS = ("frontal", "posed")
@@ -63,6 +71,10 @@ RENDERINGS = ("frontal", "posed")
 SCORE_COLUMNS = ["test_set", "judge", "rendering", "sampler", "draw", "fixed", "face", "id", "score", "oracle",
                  "mean_face", "gain", "calibrated", "vertex_mm"]
 _VERSION = 1
+#: What the inputs' numbers are made by, part of :class:`JudgeInputs`' key (a file made otherwise is
+#: recomputed): 1 -- face-mesh landmarks by MediaPipe's detector graph; 2 -- by the face-mesh network
+#: on the crop's fixed region (:func:`thesislib.faces.facemesh_landmarks` with ``detector=False``).
+_INPUTS = 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,8 +89,9 @@ class JudgeInputs:
     key : str, fingerprint of the test images, truth, model and faces (a file is reused only
         for the same key)
     descriptors : (k, 128) float32, dlib descriptors of the input crops
-    landmarks : (k, 478, 3) float64, MediaPipe face-mesh landmarks of the inputs, px; they pose
-        the "posed" renders (NaN rows: no face found; that face's renders are then frontal)
+    landmarks : (k, 478, 3) float64, MediaPipe face-mesh landmarks of the inputs, px (the network
+        on the crop's fixed region, ``facemesh_landmarks(detector=False)``); they pose the "posed"
+        renders (NaN rows: no face found; that face's renders are then frontal)
     dlib_landmarks : (k, 68, 2) float32, dlib's 68 points of the inputs, px
     oracle : dict rendering -> (k, 128) descriptors of the true faces' renders (empty for photos)
     mean_face : dict rendering -> (k, 128) descriptors of the mean face's renders
@@ -140,6 +153,7 @@ def _key(test, model, idx) -> str:
               np.zeros(0) if test.params is None else np.ascontiguousarray(test.params[idx], np.float64)):
         h.update(np.ascontiguousarray(a).tobytes())
     h.update(model.fingerprint.encode())
+    h.update(f"inputs {_INPUTS}".encode())
     return h.hexdigest()[:24]
 
 
@@ -150,15 +164,28 @@ def _model(model, test):
 
 
 # ----------------------------------------------------------------- rendering and describing
+def _one_thread():
+    """Context manager: BLAS and OpenMP on one thread. A task's products are small (a face's
+    20-100 coefficients times its 28.6k vertices, pose and light fits): more threads gain nothing
+    and on busy cores cost up to 10x (a face instance: 0.9 ms of CPU on one thread, 5-11 ms on two
+    of a loaded 2-core machine). Parallelism comes from run_tasks' processes."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1)
+
+
 def _inputs_chunk(images, _context=None):
-    """Face-mesh landmarks and dlib's view of input crops (a worker task)."""
+    """Face-mesh landmarks and dlib's view of input crops (a worker task). The landmarks come
+    from the face-mesh network run on the crop's fixed region (``detector=False``, LiteRT, ~2 ms;
+    no MediaPipe graph to start, nothing printed), as the face-mesh stem reads test crops."""
     from thesislib.faces import describe_many, facemesh_landmarks
 
-    marks = []
-    for im in images:
-        pts = facemesh_landmarks(im)
-        marks.append(np.full((478, 3), np.nan) if pts is None else pts)
-    d = describe_many(images, fallback_box=FACE_BOX)
+    with _one_thread():
+        marks = []
+        for im in images:
+            pts = facemesh_landmarks(im, detector=False)
+            marks.append(np.full((478, 3), np.nan) if pts is None else pts)
+        d = describe_many(images, fallback_box=FACE_BOX)
     return d.descriptors, d.landmarks, np.stack(marks)
 
 
@@ -177,7 +204,8 @@ def _describe_task(task, model):
     from thesislib.faces import describe_many
 
     P, rendering, images, landmarks = task
-    return describe_many(_render(P, rendering, model, images, landmarks), fallback_box=FACE_BOX).descriptors
+    with _one_thread():
+        return describe_many(_render(P, rendering, model, images, landmarks), fallback_box=FACE_BOX).descriptors
 
 
 def _describe_predictions(jobs, test, inputs: JudgeInputs, model, n_jobs, progress, chunk: int = 16) -> list:
@@ -237,7 +265,7 @@ def judge_inputs(test, model=None, renderings=RENDERINGS, faces=None, n_jobs: in
             return have
     if have is None:
         parts = [test.images[idx[a:a + 16]] for a in range(0, len(idx), 16)]
-        out = run_tasks(_inputs_chunk, parts, context=0, workers=n_jobs, progress=progress,
+        out = run_tasks(_inputs_chunk, parts, context=m, workers=n_jobs, progress=progress,
                         desc=f"inputs of {test.name}", unit="img", sizes=[len(p) for p in parts])
         desc, dl, fm = (np.concatenate([o[i] for o in out]) if out else np.zeros((0,) + s)
                         for i, s in enumerate([(128,), (68, 2), (478, 3)]))
@@ -324,8 +352,7 @@ def judge_scores(predictions: dict, test, model=None, rendering="frontal", n_job
     described = dict(zip(todo, done))
     got = [cache.mean_face[k[0]] if k in zero else described[k] for k in keys]
     truth = None if test.params is None else np.asarray(test.params, np.float64)[idx]
-    vertex = {(name, d): shape_errors(a[d, idx], truth, m).mean(1) if truth is not None else np.full(len(idx), np.nan)
-              for name, (a, _) in arrays.items() for d in range(len(a))}
+    vertex = _vertex_errors(arrays, idx, truth, m, n_jobs)
     frames = []
     for (r, name, d), D in zip(keys, got):
         s = _cosine(D, cache.descriptors)
@@ -339,6 +366,29 @@ def judge_scores(predictions: dict, test, model=None, rendering="frontal", n_job
             "fixed": arrays[name][1], "face": idx, "id": cache.ids, "score": s, "oracle": o, "mean_face": mf,
             "gain": s - mf, "calibrated": cal, "vertex_mm": vert}))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SCORE_COLUMNS)
+
+
+def _vertex_task(task, model) -> np.ndarray:
+    """Mean vertex error (mm) per row of predictions P against truth T (a worker task: (P, T));
+    :func:`thesislib.evaluation.mean_shape_errors`, ``shape_errors(P, T).mean(1)`` within 1e-12."""
+    P, T = task
+    with _one_thread():
+        return mean_shape_errors(P, T, model)
+
+
+def _vertex_errors(arrays: dict, idx, truth, model, n_jobs: int, chunk: int = 128) -> dict:
+    """{(name, draw): (k,) mean vertex error of the scored faces} (NaN without truth), in tasks of
+    ``chunk`` faces on :func:`thesislib.common.run_tasks`' pool."""
+    from thesislib.common import run_tasks
+
+    pairs = [(name, d) for name, (a, _) in arrays.items() for d in range(len(a))]
+    if truth is None or not len(idx) or not pairs:
+        return {k: np.full(len(idx), np.nan) for k in pairs}
+    P = np.concatenate([arrays[name][0][d, idx] for name, d in pairs])
+    T = np.tile(truth, (len(pairs), 1))
+    out = run_tasks(_vertex_task, [(P[a:a + chunk], T[a:a + chunk]) for a in range(0, len(P), chunk)],
+                    context=model, workers=n_jobs)
+    return dict(zip(pairs, np.concatenate(out).reshape(len(pairs), len(idx))))
 
 
 def judge_test_sets(tests: dict, predictions: dict, model=None, rendering=RENDERINGS, n_jobs: int = 1,

@@ -7,16 +7,22 @@ prediction is rendered the way its input looks instead:
 * **pose** -- :func:`fit_pose`: the renderer's camera, up to the crop's scale and shift,
   fitted by least squares to the 2D landmarks found in the input and the corresponding
   vertices of the *predicted* mesh (:func:`landmark_vertices`). Landmarks come from MediaPipe's
-  face mesh (the default stem's 478 points, :func:`thesislib.faces.facemesh_landmarks`; 408
+  face mesh (the default stem's 478 points, :func:`thesislib.faces.facemesh_landmarks` with
+  ``detector=False``: the network on the crop's fixed region, as the stem reads crops; 408-410
   of them, without the face oval and the irises) or from dlib's 68 iBUG points (51, without the
   jaw contour: in a turned face both follow the silhouette, not fixed vertices). Face-mesh
-  points are mapped to model vertices once per model, on a frontal render of its mean face.
-  The rotation is returned as yaw, pitch and roll in :mod:`thesislib.imaging.scene`'s
-  convention, so the render's pose is the input's. Measured on 60 real-like renders
-  (|yaw| <= 20°, pitch sd 8°) fitted with their true meshes: face mesh -- yaw error median
-  2.0°, 90th percentile 5.0°, roll 0.6°, pitch 5.9° (biased up; on frontal renders of other
-  faces than the mean the face mesh reads pitch 4 ± 4°); dlib -- yaw median 2.4° but 90th
-  percentile 15°, pitch 6.7°.
+  points are mapped to model vertices once per mean face, on the landmark crop of a frontal
+  render of it, read the same way. The rotation is returned as yaw, pitch and roll in
+  :mod:`thesislib.imaging.scene`'s convention, so the render's pose is the input's. Measured
+  on 60 real-like renders (|yaw| <= 20°, pitch sd 8°) fitted with their true meshes: face mesh
+  -- yaw error median 2.0°, 90th percentile 5.0°, roll 0.6°, pitch 5.9° (biased up; on frontal
+  renders of other faces than the mean the face mesh reads pitch 4 ± 4°); dlib -- yaw median
+  2.4° but 90th percentile 15°, pitch 6.7°. Those face-mesh numbers used MediaPipe's detector
+  graph; on another 60 (2026-12-04, 50 + 50 components) the detector graph gave yaw median 1.76°,
+  90th percentile 3.9°, pitch 5.4° (mean +5.5°), roll 0.44°, and the crop network 1.49°, 3.6°,
+  4.1° (mean +3.8°), 0.49°: no worse, ~3x cheaper (2 against 6-14 ms) and without the graph's
+  log lines. Their landmarks differ by 1.3 px (median over images; 0.8-1.6 px on the two photos
+  packages ship).
 * **light** -- :func:`estimate_light`: with that camera, the predicted mesh's front-facing
   vertices inside the hull of the input's landmarks are projected into the input; their pixel colours
   are regressed on albedo x (SH basis of the rotated normal) per colour channel, a ridge
@@ -35,6 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from thesislib.imaging import DEFAULT_DISTANCE
 
@@ -134,27 +141,79 @@ def fit_pose(image_points, model_points, distance: float | None = DEFAULT_DISTAN
         theta[3:] = np.r_[np.log(s * distance), theta[4:6]]
 
     def residual(t):
-        Y = X @ Rotation.from_rotvec(t[:3]).as_matrix().T
+        Y = X @ _rotvec_matrix(t[:3]).T
         q = Y[:, :2] if distance is None else Y[:, :2] / (distance - Y[:, 2:3])
         return (np.exp(t[3]) * q + t[4:6] - u).ravel()
 
+    def jacobian(t):  # analytic, instead of scipy's finite differences: 2.9 instead of 4.1 ms a fit
+        w = t[:3]
+        R = _rotvec_matrix(w)
+        Y = X @ R.T
+        th2 = float(w @ w)
+        # d(R v)/dw = -R [v]x M, M = (w w^T + (R^T - I) [w]x) / |w|^2 (Gallego & Yezzi 2015); M = I at w = 0
+        M = np.eye(3) if th2 < 1e-20 else (np.outer(w, w) + (R.T - np.eye(3)) @ _skew(w)) / th2
+        dY = -np.einsum("ac,ikc->iak", R, np.cross(X[:, None, :], M.T[None]))  # (L, 3 coords, 3 params)
+        if distance is None:
+            q, dq = Y[:, :2], dY[:, :2]
+        else:
+            z = distance - Y[:, 2:3]
+            q = Y[:, :2] / z
+            dq = dY[:, :2] / z[:, :, None] + (Y[:, :2] / z ** 2)[:, :, None] * dY[:, 2:3]
+        scale = np.exp(t[3])
+        J = np.zeros((len(X), 2, 6))
+        J[:, :, :3] = scale * dq
+        J[:, :, 3] = scale * q
+        J[:, 0, 4] = J[:, 1, 5] = 1.0
+        return J.reshape(-1, 6)
+
     if refine:
-        theta = least_squares(residual, theta, method="lm").x
-    R = Rotation.from_rotvec(theta[:3]).as_matrix()
+        theta = least_squares(residual, theta, jac=jacobian, method="lm").x
+    R = _rotvec_matrix(theta[:3])
     rms = float(np.sqrt(np.mean(residual(theta) ** 2) * 2))
     yaw, pitch, roll = _angles(R)
     scale = float(np.exp(theta[3])) / (1.0 if distance is None else distance)
     return Pose(yaw, pitch, roll, scale, (float(theta[4]), float(-theta[5])), rms)
 
 
+def _skew(w) -> np.ndarray:
+    """The cross-product matrix [w]x of a 3-vector."""
+    return np.array([[0.0, -w[2], w[1]], [w[2], 0.0, -w[0]], [-w[1], w[0], 0.0]])
+
+
+def _rotvec_matrix(w) -> np.ndarray:
+    """Rotation matrix of a rotation vector (Rodrigues; scipy's ``Rotation.from_rotvec``, without its overhead)."""
+    th = float(np.sqrt(w @ w))
+    if th < 1e-12:
+        return np.eye(3) + _skew(w)
+    K = _skew(np.asarray(w) / th)
+    return np.eye(3) + np.sin(th) * K + (1.0 - np.cos(th)) * (K @ K)
+
+
 def _vertex_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    """Area-weighted unit vertex normals (N, 3) of a mesh."""
-    v = np.asarray(vertices, np.float64)
-    t = np.asarray(triangles, np.int64)
-    fn = np.cross(v[t[:, 1]] - v[t[:, 0]], v[t[:, 2]] - v[t[:, 0]])
-    ids = t.T.ravel()
-    n = np.stack([np.bincount(ids, np.tile(fn[:, c], 3), minlength=len(v)) for c in range(3)], 1)
-    return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+    """Area-weighted unit vertex normals (N, 3) of a mesh (numba: ~0.4 ms against ~6 ms in numpy)."""
+    v = np.ascontiguousarray(vertices, np.float64)
+    out = np.empty(v.shape)
+    _normals_kernel(v, np.ascontiguousarray(triangles, np.int64), out)
+    return out
+
+
+@njit(cache=True)
+def _normals_kernel(v, t, out):  # pragma: no cover - numba
+    out[:] = 0.0
+    for k in range(t.shape[0]):
+        a, b, c = t[k, 0], t[k, 1], t[k, 2]
+        ux, uy, uz = v[b, 0] - v[a, 0], v[b, 1] - v[a, 1], v[b, 2] - v[a, 2]
+        wx, wy, wz = v[c, 0] - v[a, 0], v[c, 1] - v[a, 1], v[c, 2] - v[a, 2]
+        nx, ny, nz = uy * wz - uz * wy, uz * wx - ux * wz, ux * wy - uy * wx
+        for i in (a, b, c):
+            out[i, 0] += nx
+            out[i, 1] += ny
+            out[i, 2] += nz
+    for i in range(out.shape[0]):
+        r = max(np.sqrt(out[i, 0] ** 2 + out[i, 1] ** 2 + out[i, 2] ** 2), 1e-12)
+        out[i, 0] /= r
+        out[i, 1] /= r
+        out[i, 2] /= r
 
 
 def _inside(points: np.ndarray, hull_points: np.ndarray) -> np.ndarray:
@@ -175,7 +234,7 @@ LIGHT_RIDGE = (1e-3, 1e-2, 1e-1)
 
 
 def estimate_light(image, mesh, pose: Pose, landmarks=None, min_normal_z: float = 0.3, step: int = 5,
-                   trims: int = 2) -> np.ndarray:
+                   trims: int = 2, normals=None) -> np.ndarray:
     """The SH light (9, 3) that makes ``mesh`` under ``pose`` look like ``image``.
 
     Parameters
@@ -188,6 +247,8 @@ def estimate_light(image, mesh, pose: Pose, landmarks=None, min_normal_z: float 
     min_normal_z : vertices whose rotated normal faces the camera less than this are left out
     step : every ``step``-th vertex is used (about 6k of the embedded model's 28.6k)
     trims : rounds of leaving out residuals beyond 3 robust standard deviations
+    normals : (N, 3) unit vertex normals of the unposed mesh (e.g. :func:`thesislib.imaging.mesh_normals`,
+        which its render reuses), or None: computed here
 
     Returns
     -------
@@ -200,7 +261,8 @@ def estimate_light(image, mesh, pose: Pose, landmarks=None, min_normal_z: float 
     h, w = img.shape[:2]
     idx = np.arange(0, len(mesh.vertices), max(1, int(step)))
     R = pose.rotation
-    n = _vertex_normals(mesh.vertices, mesh.triangles)[idx] @ R.T
+    normals = _vertex_normals(mesh.vertices, mesh.triangles) if normals is None else normals
+    n = np.asarray(normals, np.float64)[idx] @ R.T
     xy = pose.project(np.asarray(mesh.vertices, np.float64)[idx])
     keep = (n[:, 2] > min_normal_z) & (xy[:, 0] >= 0) & (xy[:, 0] <= w - 1) & (xy[:, 1] >= 0) & (xy[:, 1] <= h - 1)
     if landmarks is not None:
@@ -222,10 +284,11 @@ def estimate_light(image, mesh, pose: Pose, landmarks=None, min_normal_z: float 
         use = (y > 1 / 255) & (y < 254 / 255)  # clipped pixels say nothing about the light
         lam = np.asarray(LIGHT_RIDGE)[band] * max(float(np.mean(X[use] ** 2)), 1e-12) * max(int(use.sum()), 1)
         for _ in range(int(trims) + 1):
-            A = X[use].T @ X[use] + np.diag(lam)
-            out[:, c] = np.linalg.solve(A, X[use].T @ y[use] + lam * prior[:, c])
+            Xu = X[use]
+            out[:, c] = np.linalg.solve(Xu.T @ Xu + np.diag(lam), Xu.T @ y[use] + lam * prior[:, c])
             r = y - X @ out[:, c]
-            mad = 1.4826 * np.median(np.abs(r[use] - np.median(r[use])))
+            ru = r[use]
+            mad = 1.4826 * np.median(np.abs(ru - np.median(ru)))
             use = use & (np.abs(r) <= 3 * max(mad, 1e-3))
     return out.astype(np.float32)
 
@@ -238,9 +301,12 @@ def landmark_vertices(model, source: str = "facemesh") -> tuple[np.ndarray, np.n
 
     ``"dlib"``: the model's 68 iBUG vertices (``model.ibug68``), the inner 51 used.
     ``"facemesh"``: MediaPipe's 478 points found on a frontal render of the model's mean face
-    (default scene), each back-projected through the depth map to its nearest vertex; used
+    (default scene; read on its landmark crop by the crop network, as the inputs are, and mapped
+    back to the render's pixels), each back-projected through the depth map to its nearest vertex; used
     are the 468 mesh points off the face oval whose vertex faces the camera (normal z > 0.5).
-    Computed once per model (its fingerprint) and process.
+    Computed once per mean face (a hash of the model's mean shape, mean colour, triangles and
+    landmarks: all the mapping depends on; cheaper than the model's fingerprint, which hashes
+    every basis) and process.
 
     Returns
     -------
@@ -257,23 +323,40 @@ def landmark_vertices(model, source: str = "facemesh") -> tuple[np.ndarray, np.n
         used = np.zeros(68, bool)
         used[INNER] = True
         return ids, used
-    key = (base.fingerprint, source)
+    key = (_mean_fingerprint(base), source)
     if key not in _VERTICES:
         _VERTICES[key] = _facemesh_vertices(base)
     return _VERTICES[key]
+
+
+def _mean_fingerprint(model) -> str:
+    """Hash of what a model's mean face is made of (mean shape and colour, triangles, landmarks)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for a in (model.shape.mean, model.color.mean, model.triangles):
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype}{a.shape}".encode())
+        h.update(a.tobytes())
+    h.update(repr(sorted(model.landmarks.items())).encode())
+    return h.hexdigest()[:16]
 
 
 def _facemesh_vertices(base) -> tuple[np.ndarray, np.ndarray]:
     from scipy.spatial import cKDTree
 
     from thesislib.faces import facemesh_landmarks
-    from thesislib.imaging import DEFAULT_FOCAL, render
+    from thesislib.imaging import DEFAULT_FOCAL, landmark_crop, render
 
     mean = base.instance()
     r = render(mean)
-    pts = facemesh_landmarks(r.image)
+    crop = landmark_crop(r.image, r.landmarks, r.landmark_visible)  # framed as the inputs are
+    pts = facemesh_landmarks(crop.image, detector=False)
     if pts is None:
         raise ValueError(f"MediaPipe's face mesh finds no face on {base.name!r}'s mean face: use landmarks='dlib'")
+    x0, y0, x1, _ = crop.box  # crop px -> render px (the crop's bilinear resampling: pixel centres)
+    k = (x1 - x0) / crop.image.shape[1]
+    pts = np.c_[x0 + (pts[:, 0] + 0.5) * k - 0.5, y0 + (pts[:, 1] + 0.5) * k - 0.5]
     c = (r.image.shape[0] - 1) / 2.0
     col = np.clip(np.rint(pts[:, 0]).astype(int), 0, r.image.shape[1] - 1)
     row = np.clip(np.rint(pts[:, 1]).astype(int), 0, r.image.shape[0] - 1)
@@ -321,7 +404,7 @@ def posed_renders(P, model, landmarks, images=None, light: bool = True) -> Posed
     -------
     :class:`PosedRenders`
     """
-    from thesislib.imaging import DEFAULT_SH, Scene, Workspace, landmark_crop, render
+    from thesislib.imaging import DEFAULT_SH, Scene, Workspace, mesh_normals, render_crop
 
     base = model.truncated(None, None, 0)
     n_shape = base.n_shape
@@ -337,13 +420,14 @@ def posed_renders(P, model, landmarks, images=None, light: bool = True) -> Posed
     poses, shs = [], np.empty((len(P), 9, 3), np.float32)
     for i, p in enumerate(P):
         mesh = base.instance(p[:n_shape], p[n_shape:])
+        normals = mesh_normals(mesh)  # once for the light and the render
         pose = fit_pose(L[i, used, :2], mesh.vertices[ids[used]])
         sh = np.asarray(DEFAULT_SH, np.float32)
         if light and np.isfinite(pose.yaw):
-            sh = estimate_light(images[i], mesh, pose, L[i, :, :2])
+            sh = estimate_light(images[i], mesh, pose, L[i, :, :2], normals=normals)
         angles = (pose.yaw, pose.pitch, pose.roll) if np.isfinite(pose.yaw) else (0.0, 0.0, 0.0)
-        r = render(mesh, Scene(*angles, sh=sh), workspace=ws)
-        out[i] = landmark_crop(r.image, r.landmarks, r.landmark_visible).image
+        # render_crop: landmark_crop(render(...)) bit for bit, with less work
+        out[i] = render_crop(mesh, Scene(*angles, sh=sh), normals=normals, workspace=ws).image
         poses.append(pose)
         shs[i] = sh
     return PosedRenders(out, poses, shs)
