@@ -3,8 +3,8 @@
 * :func:`corrected_score` -- eq. 6.2, vectorised;
 * :func:`ranks`, :func:`group_mean_ci`, :func:`mean_rank_ci` -- ranks among models and
   95 % intervals;
-* :func:`score_by_sampler`, :func:`metric_correlations` -- the score per sampler and its
-  correlation with the dataset metrics of :func:`thesislib.evaluation.metrics.variety_table`.
+* :func:`metric_correlations` -- a per-sampler result (e.g. chapter 05's vertex error) correlated
+  with the dataset metrics of :func:`thesislib.evaluation.metrics.variety_table`.
 
 Pure functions on arrays and tables; importable from :mod:`thesislib.evaluation.metrics` too.
 """
