@@ -163,9 +163,9 @@ d.generate(sys.argv[1], **{kw})
 """
 
 
-def test_sigkill_midway_then_resume_same_bytes(reference, tmp_path):
-    out = tmp_path / "killed"
-    script = KILL_SCRIPT.replace("{kw}", repr(BASE))
+def kill_after_first_chunk(script: str, out) -> int:
+    """Run ``script`` (a python -c program that generates into ``out``) and SIGKILL it as soon as
+    its first labels part exists; returns the process's return code."""
     proc = subprocess.Popen([sys.executable, "-c", script, str(out)])
     part = out / "labels" / "part-00000.parquet"
     deadline = time.time() + 120
@@ -177,7 +177,12 @@ def test_sigkill_midway_then_resume_same_bytes(reference, tmp_path):
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    return proc.returncode
+
+
+def test_sigkill_midway_then_resume_same_bytes(reference, tmp_path):
+    out = tmp_path / "killed"
+    assert kill_after_first_chunk(KILL_SCRIPT.replace("{kw}", repr(BASE)), out) == -signal.SIGKILL
     assert not (out / "card.json").exists() and not (out / "labels.parquet").exists()
     assert len(list((out / "images").glob("*.png"))) < N_FACES * PER_FACE
     generate(out, **BASE)

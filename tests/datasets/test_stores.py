@@ -2,9 +2,6 @@
 the same bytes for any worker count, resuming after a kill, features equal to the stem on the PNGs."""
 import json
 import signal
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
@@ -14,7 +11,8 @@ pytest.importorskip("mediapipe")
 
 from thesislib import faces  # noqa: E402
 from thesislib.datasets import generate, load_dataset  # noqa: E402
-from tests.datasets.test_generation import BASE, N_FACES, PER_FACE, CHUNK, assert_same_dataset, files, no_leftovers  # noqa: E402,E501
+from tests.datasets.test_generation import (  # noqa: E402
+    BASE, CHUNK, N_FACES, PER_FACE, assert_same_dataset, files, kill_after_first_chunk, no_leftovers)
 
 N = N_FACES * PER_FACE
 
@@ -120,18 +118,7 @@ d.generate(sys.argv[1], **{kw})
 def test_sigkill_midway_then_resume_same_bytes(stored, tmp_path):
     out = tmp_path / "killed"
     kw = {**BASE, "store": "features"}
-    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT.replace("{kw}", repr(kw)), str(out)])
-    part = out / "labels" / "part-00000.parquet"
-    deadline = time.time() + 120
-    try:
-        while not part.exists():
-            assert proc.poll() is None, "generation ended before the first chunk part appeared"
-            assert time.time() < deadline, "no chunk part within 120 s"
-            time.sleep(0.01)
-        proc.send_signal(signal.SIGKILL)
-    finally:
-        proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    assert kill_after_first_chunk(KILL_SCRIPT.replace("{kw}", repr(kw)), out) == -signal.SIGKILL
     assert not (out / "card.json").exists()
     assert len(list((out / "stem_features").glob("*.npy"))) < -(-N // CHUNK)
     card = generate(out, **kw)
