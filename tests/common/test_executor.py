@@ -91,6 +91,50 @@ def test_workers_cap_their_thread_pools():
     assert all(env == share and blas <= {int(share)} and numba == int(share) for env, blas, numba in caps)
 
 
+class _ImportsNumba:
+    """A context whose unpickling imports numba, before the worker's initializer runs."""
+
+    def __reduce__(self):
+        return (_numba_loaded, ())
+
+
+def _numba_loaded():
+    import numba  # noqa: F401
+
+    return "numba loaded"
+
+
+def compile_parallel_then_plain(task, context):
+    """What a fresh clone's worker does: numba's threads start, then a function compiles (numba
+    rereads its environment variables at each compile)."""
+    import numba
+    import numpy as np
+
+    @numba.njit(parallel=True, cache=False)
+    def total(x):
+        s = 0.0
+        for i in numba.prange(len(x)):
+            s += x[i]
+        return s
+
+    @numba.njit(cache=False)
+    def plus(x):
+        return x + task
+
+    return total(np.ones(4)) + plus(1), numba.get_num_threads(), context
+
+
+def test_worker_whose_context_imports_numba_can_compile():
+    """A context that imports numba while it is unpickled (a model, a sampler) came before the
+    worker capped the thread variables; changing NUMBA_NUM_THREADS then made the next compile
+    raise (chapter 02 of a fresh clone's default run failed so)."""
+    close_pool()
+    out = run_tasks(compile_parallel_then_plain, [1, 2], context=_ImportsNumba(), workers=2)
+    share = max(1, (os.cpu_count() or 1) // 2)
+    assert out == [(6.0, share, "numba loaded"), (7.0, share, "numba loaded")]
+    close_pool()
+
+
 def test_progress_bar_counts_sizes_from_initial(capsys):
     run_tasks(square_plus, range(3), sizes=[2, 2, 1], initial=5, progress=True, desc="demo", unit="img")
     err = capsys.readouterr().err

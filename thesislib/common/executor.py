@@ -193,7 +193,10 @@ def close_pool() -> None:
 def _start_worker(context, threads: int) -> None:
     """A worker process's initializer: keep the context; cap thread pools at ``threads``."""
     _CONTEXT[:] = [context]
-    os.environ.update({name: str(threads) for name in THREAD_VARIABLES})  # for libraries loaded later
+    env = {name: str(threads) for name in THREAD_VARIABLES}  # for libraries loaded later
+    if "numba" in sys.modules:  # imported already (e.g. while the context was unpickled): numba rereads
+        env.pop("NUMBA_NUM_THREADS")  # its variables at each compile and raises when this one changed
+    os.environ.update(env)        # after its threads started; set_num_threads below caps it instead
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(threads)  # BLAS and OpenMP pools already loaded
