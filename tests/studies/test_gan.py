@@ -6,7 +6,7 @@ import torch
 from thesislib.samplers import ConditionalGAN
 from thesislib.studies.gan import resume_point, variant_epochs, variant_estimator
 from thesislib.studies import train_variants
-from thesislib.suite.params import GanSection
+from thesislib.suite.sections import GanSection
 from thesislib.suite import output_path
 
 

@@ -2,13 +2,13 @@
 chapters 02-06 run (the fitted set every chapter fits on, estimated from images; the GMM grid's
 choice and KS comparison; GAN variants and their tables; chapter 05's test sets, baselines,
 replicated draws, their scores, comparisons and decomposition, sweeps and learning curves; data
-variety). A study computes and returns; :mod:`thesislib.viz` draws.
+variety; chapter 07's learning curves to 100k images). A study computes and returns; :mod:`thesislib.viz` draws.
 """
 from ._bprn_results import (
     best_and_worst, first_draw, learning_curve_table, learning_curves, photo_predictions, photo_test_sets,
     prediction_means, reconstruction_gallery, sample_efficiency, stem_summary, sweep_histories)
 from .bprn import (
-    generate_datasets, learning_curve, ridge_reference, stem_experiment, train_sweep)
+    curve_epochs, curve_predictions, generate_datasets, learning_curve, ridge_reference, stem_experiment, train_sweep)
 from .design import (
     DATASET_SEED, FIT_SEED, TEST_SEEDS, baseline_predictions, draw_sampler, population_mean, study_test_sets,
     train_draws)
@@ -22,6 +22,9 @@ from .gmm import (
 from .replicates import (
     METRICS, STEPS, DrawScores, baseline_names, comparisons, decomposition, error_arrays, geometry_summary,
     sampler_errors, score_draws, study_answer)
+from .scale import (
+    SCALE_SEED, head_gaps, order_change, sampler_order, scale_answer, scale_datasets, scale_errors, scale_mixture,
+    scale_table)
 from .variety import (
     AGE_GROUPS, age_groups, draw_datasets, gan_draws, has_age_sex, sex_accuracy_table,
     sex_in_leading_dims, sex_names, sex_pca_panels)
@@ -39,5 +42,7 @@ __all__ = [
     "sample_efficiency", "sampler_comparison", "sex_accuracy_table",
     "sex_in_leading_dims", "sex_names", "sex_pca_panels", "stem_experiment", "stem_summary",
     "sweep_histories", "train_sweep", "train_variants",
-    "training_labels", "variant_metrics",
+    "training_labels", "variant_metrics", "curve_epochs", "curve_predictions",
+    "SCALE_SEED", "head_gaps", "order_change", "sampler_order", "scale_answer", "scale_datasets", "scale_errors",
+    "scale_mixture", "scale_table",
 ]

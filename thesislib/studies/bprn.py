@@ -145,72 +145,128 @@ def _truth_errors(P, test, model) -> dict:
             "albedo_mean": float(a.mean()), "albedo_sem": float(a.std(ddof=1) / np.sqrt(len(a)))}
 
 
-def _fit_predict(job: tuple, shared: tuple) -> np.ndarray:
-    """Predictions of test features ``T`` by one head trained on the first ``n`` images of a
-    dataset; ``job = (dataset, n, head, seed)``, ``shared = (settings, T, {dataset: (X, Y)})``."""
-    (name, n, head, seed), (settings, T, data) = job, shared
-    X, Y = (a[:n] for a in data[name])
+def _fit_predict(job: tuple, shared: tuple) -> tuple:
+    """Predictions of the test features ``T`` by one head trained on the first ``n`` images of a
+    dataset, and the training's cost; ``job = (n, head, seed, epochs)``, ``shared = (settings,
+    T, (X, Y))``. Returns (predictions, {"seconds", "epochs", "best_epoch"})."""
+    (n, head, seed, epochs), (settings, T, (X, Y)) = job, shared
+    t0 = time.perf_counter()
     if head == "ridge":
-        return B.RidgeHead().fit(X, Y).predict(T)
+        P = B.RidgeHead().fit(X[:n], Y[:n]).predict(T)
+        return P, {"seconds": time.perf_counter() - t0, "epochs": 0, "best_epoch": 0}
+    over = {"epochs": int(epochs)}
     if head == "thesis":  # the thesis head alone, without the linear path
-        settings = B.BPRNSettings(**{**asdict(settings), "linear_skip": False})
-    return B.BPRN.from_settings(settings, seed, progress=False).fit(X, Y).predict(T)
+        over["linear_skip"] = False
+    m = B.BPRN.from_settings(B.BPRNSettings(**{**asdict(settings), **over}), seed, progress=False).fit(X[:n], Y[:n])
+    return m.predict(T), {"seconds": time.perf_counter() - t0, "epochs": int(m.history_["epoch"].max()),
+                          "best_epoch": int(m.best_epoch_)}
+
+
+def curve_epochs(settings: B.BPRNSettings, n: int, epoch_images: int | None) -> int:
+    """Epochs of a network trained on ``n`` images: ``settings.epochs``, capped at
+    ``ceil(epoch_images / n)`` (at least 1) when ``epoch_images`` is set (the same number of
+    images seen, not epochs, bounds a training at every size)."""
+    if epoch_images is None:
+        return int(settings.epochs)
+    return int(max(1, min(settings.epochs, -(-int(epoch_images) // int(n)))))
+
+
+def curve_predictions(datasets: dict, tests: dict, sizes, settings: B.BPRNSettings, seeds=(0,),
+                      heads=("bprn", "ridge"), features: dict | None = None, n_jobs: int = 1, scheduler=None,
+                      epoch_images: int | None = None, progress: bool = True) -> tuple:
+    """Every learning-curve point's predictions of every test set.
+
+    Each point trains a head on the first ``n`` images of a dataset (whole faces, in dataset
+    order; sizes beyond the dataset are left out) from its frozen-stem features, and predicts
+    the test sets' features. One dataset's features are in memory at a time (100k images of
+    the face-mesh stem are 1.2 GB); its points run in ``n_jobs`` processes or on the Dask
+    cluster ``scheduler``, the largest first.
+
+    Returns
+    -------
+    predictions : dict (dataset, n, head, seed) -> {test set name: (n_faces, n_params)}
+    costs : DataFrame, one row per point: dataset, n_images, head, seed, seconds, epochs, best_epoch
+    """
+    from thesislib.datasets import load_dataset
+
+    unknown = set(heads) - {"bprn", "ridge", "thesis"}
+    if unknown:
+        raise ValueError(f"unknown head(s) {sorted(unknown)}; use 'bprn', 'ridge' or 'thesis'")
+    if settings.stem == "cnn":
+        raise ValueError("learning_curve needs a frozen stem (facemesh, dlib, wide_resnet50_2), not 'cnn'")
+    feats = {name: (np.asarray(features[name]) if features is not None and name in features
+                    else test_features(t, settings.stem, n_jobs, settings.weights_path)) for name, t in tests.items()}
+    T = np.concatenate(list(feats.values()))
+    edges = np.cumsum([0] + [len(f) for f in feats.values()])
+    predictions, costs = {}, []
+    for name, path in datasets.items():
+        ds = load_dataset(path)
+        data = B.dataset_features(ds, settings.stem, n_jobs, settings.weights_path, progress).X, ds.parameters()
+        jobs = [(n, h, seed, curve_epochs(settings, n, epoch_images))
+                for n in sorted((int(k) for k in sizes if int(k) <= len(ds)), reverse=True)
+                for h in heads for seed in (seeds if h != "ridge" else (0,))]
+        out = run_tasks(_fit_predict, jobs, context=(settings, T, data), workers=n_jobs, scheduler=scheduler,
+                        progress=progress, desc=f"learning curve {name}", unit="head")
+        del data
+        for (n, head, seed, _), (P, cost) in zip(jobs, out):
+            predictions[(name, n, head, int(seed))] = {t: P[edges[i]:edges[i + 1]] for i, t in enumerate(feats)}
+            costs.append({"dataset": name, "n_images": n, "head": head, "seed": int(seed), **cost})
+    return predictions, pd.DataFrame(costs)
 
 
 def learning_curve(datasets: dict, test, sizes=(250, 500, 1000, 2000), settings: B.BPRNSettings | dict | None = None,
                    seeds=(0,), heads=("bprn", "ridge"), features=None, model=None, n_jobs: int = 1,
-                   progress: bool = True) -> pd.DataFrame:
+                   progress: bool = True, scheduler=None, epoch_images: int | None = None) -> pd.DataFrame:
     """Vertex and albedo error against the number of training images, per dataset and head.
 
     Each point trains a head on the first ``n`` images of a dataset (whole faces, in
     dataset order; sizes beyond the dataset are left out) from its cached frozen-stem
-    features and predicts the test set, whose truth must be known. The mean face is
-    added as ``head="mean face"`` at every size.
+    features and predicts the test set, whose truth must be known
+    (:func:`curve_predictions`). The mean face is added as ``head="mean face"`` at every size.
 
     Parameters
     ----------
     datasets : dict name -> dataset folder
-    test : :class:`thesislib.evaluation.predictions.TestSet` with params
+    test : :class:`thesislib.evaluation.predictions.TestSet` with params, or a dict name -> test set
     sizes : training-set sizes in images
     settings : BPRN settings (its ``stem`` names the frozen stem; "cnn" is not supported)
     seeds : BPRN seeds per point (ridge is deterministic: one row)
     heads : any of "bprn" (:class:`thesislib.bprn.estimator.BPRN`), "ridge" (:class:`thesislib.bprn.estimator.RidgeHead`)
         and "thesis" (a BPRN without the linear path: the thesis head alone)
-    features : (n_test, F) stem features of the test crops, or None to compute them
+    features : (n_test, F) stem features of the test crops (a dict by test set name when ``test``
+        is a dict), or None to compute them
     n_jobs : processes for the stem features and the head trainings
+    scheduler : Dask scheduler address or client for the head trainings (instead of processes)
+    epoch_images : cap on the images a network sees (:func:`curve_epochs`), or None
 
     Returns
     -------
-    DataFrame: dataset, n_images, head, seed, vertex_mean_mm, vertex_sem_mm, albedo_mean,
-    albedo_sem (sem: standard error of the mean over test faces)
+    DataFrame: test_set, dataset, n_images, head, seed, vertex_mean_mm, vertex_sem_mm, albedo_mean,
+    albedo_sem (sem: standard error of the mean over test faces), seconds, epochs, best_epoch
     """
-    from thesislib.datasets import load_dataset
-
-    if test.params is None:
-        raise ValueError(f"test set {test.name!r} has no true parameters: a learning curve needs them")
+    tests = dict(test) if isinstance(test, dict) else {test.name: test}
+    if not isinstance(test, dict) and features is not None:
+        features = {test.name: features}
+    missing = [name for name, t in tests.items() if t.params is None]
+    if missing:
+        raise ValueError(f"test set(s) {missing} have no true parameters: a learning curve needs them")
     s = B.BPRNSettings() if settings is None else settings if isinstance(settings, B.BPRNSettings) else \
         B.BPRNSettings(**{**settings, "hidden": tuple(settings.get("hidden", (200, 200, 200)))})
-    if s.stem == "cnn":
-        raise ValueError("learning_curve needs a frozen stem (facemesh, dlib, wide_resnet50_2), not 'cnn'")
-    T = test_features(test, s.stem, n_jobs, s.weights_path) if features is None else np.asarray(features)
-    mean = _truth_errors(np.zeros_like(test.params), test, model)
-    jobs, data = [], {}
-    for name, path in datasets.items():
-        ds = load_dataset(path)
-        data[name] = B.dataset_features(ds, s.stem, n_jobs, s.weights_path, progress).X, ds.parameters()
-        for n in sorted(int(k) for k in sizes if int(k) <= len(ds)):
-            jobs += [(name, n, h, seed) for h in heads for seed in (seeds if h != "ridge" else (0,))]
-    unknown = set(heads) - {"bprn", "ridge", "thesis"}
-    if unknown:
-        raise ValueError(f"unknown head(s) {sorted(unknown)}; use 'bprn', 'ridge' or 'thesis'")
-    preds = run_tasks(_fit_predict, jobs, context=(s, T, data), workers=n_jobs, progress=progress,
-                      desc="learning curve", unit="head")
+    preds, costs = curve_predictions(datasets, tests, sizes, s, seeds, heads, features, n_jobs, scheduler,
+                                     epoch_images, progress)
     rows = []
-    for (name, n, head, seed), P in zip(jobs, preds):
-        rows.append({"dataset": name, "n_images": n, "head": head, "seed": int(seed), **_truth_errors(P, test, model)})
-    for name, n in dict.fromkeys((j[0], j[1]) for j in jobs):
-        rows.append({"dataset": name, "n_images": n, "head": "mean face", "seed": 0, **mean})
-    return pd.DataFrame(rows).sort_values(["dataset", "head", "n_images", "seed"], kind="stable").reset_index(drop=True)
+    for t, test_set in tests.items():
+        mean = _truth_errors(np.zeros_like(test_set.params), test_set, model)
+        for (name, n, head, seed), P in preds.items():
+            rows.append({"test_set": t, "dataset": name, "n_images": n, "head": head, "seed": seed,
+                         **_truth_errors(P[t], test_set, model)})
+        for name, n in dict.fromkeys((k[0], k[1]) for k in preds):
+            rows.append({"test_set": t, "dataset": name, "n_images": n, "head": "mean face", "seed": 0, **mean})
+    df = pd.DataFrame(rows)
+    if len(costs):
+        df = df.merge(costs, on=["dataset", "n_images", "head", "seed"], how="left")
+    keys = ["test_set", "dataset", "head", "n_images", "seed"]
+    return df.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
 # ----------------------------------------------------------------- stem experiment

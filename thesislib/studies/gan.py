@@ -34,7 +34,7 @@ def variant_estimator(cfg, variant: str, seed: int, checkpoint_dir=None, progres
 
     Parameters
     ----------
-    cfg : a :class:`thesislib.suite.params.GanSection` (or any object with its attributes)
+    cfg : a :class:`thesislib.suite.sections.GanSection` (or any object with its attributes)
     variant : "cvgan1" or "cvgan2"
     seed : int
     checkpoint_dir : folder or None; with a folder the estimator checkpoints every tenth
@@ -75,7 +75,7 @@ def train_variants(cfg, X, age, sex, model_files: dict, checkpoint_dirs: dict, s
 
     Parameters
     ----------
-    cfg : :class:`thesislib.suite.params.GanSection`
+    cfg : :class:`thesislib.suite.sections.GanSection`
     X : (n, d) parameter vectors; age, sex : (n,) labels or both None (unconditioned)
     model_files : dict variant -> file the fitted model is saved to
     checkpoint_dirs : dict variant -> folder of its training checkpoints

@@ -66,6 +66,14 @@ OUTPUTS: dict[str, dict[str, str]] = {
     "06": {
         "variety": "data/06_variety.csv",
     },
+    "07": {
+        "dataset": "data/datasets/07_{sampler}",
+        "errors": "data/07_errors.parquet",
+        "curves": "data/07_learning_curves.csv",
+        "costs": "data/07_costs.csv",
+        "order": "data/07_order.csv",
+        "head_gaps": "data/07_head_gaps.csv",
+    },
 }
 
 
@@ -74,7 +82,7 @@ def output_name(chapter: str, key: str, **fields) -> str:
 
     Parameters
     ----------
-    chapter : "01".."06"
+    chapter : "01".."07"
     key : a key of ``OUTPUTS[chapter]``
     fields : values of the name's ``{fields}``
 

@@ -226,7 +226,7 @@ def run_suite(params_path, only=None, out=None, notebooks_dir=None, progress: bo
     Parameters
     ----------
     params_path : the YAML params file (validated before anything runs)
-    only : chapter numbers to run, e.g. ``["01", "03"]`` (default: all)
+    only : chapter numbers to run, e.g. ``["01", "03"]`` (default: the params' ``chapters``, else 01-06)
     out : output folder (default ``outputs/<profile>``)
     notebooks_dir : where the ``NN_name.ipynb`` files are
     report_code : how code cells show in the reports, "shown", "folded" or "hidden"
@@ -244,7 +244,7 @@ def run_suite(params_path, only=None, out=None, notebooks_dir=None, progress: bo
     out_dir = output_dir(params, out)
     notebooks_dir = Path(notebooks_dir) if notebooks_dir else default_notebooks_dir()
     known = {c.number for c in CHAPTERS}
-    wanted = [str(o).zfill(2) for o in (only or [c.number for c in CHAPTERS])]
+    wanted = [str(o).zfill(2) for o in (only or params.chapters or [c.number for c in CHAPTERS if not c.opt_in])]
     unknown = sorted(set(wanted) - known)
     if unknown:
         raise ParamsError(f"--only: unknown chapters {unknown}; known: {sorted(known)}")

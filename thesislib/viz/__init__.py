@@ -9,6 +9,7 @@ from .figures import (
     slider_figure, spectrum_figure)
 from .judges import calibrated_figure, judge_gallery_figure, judge_table_figure
 from .replicates import decomposition_figure, study_geometry_figure
+from .scale import head_gap_figure, scale_figure
 from .samplers import gallery_rows, gallery_slider, moments_figure, parameter_histogram, sampler_galleries
 from .studies import (
     age_sex_grid, geometry_bars, ks_coefficient_figure, learning_curve_figure, parameter_means_figure,
@@ -31,5 +32,5 @@ __all__ = [
     "score_ci_figure",
     "setup_notebook", "show", "sigma_score_figure", "slider_figure", "spectrum_figure",
     "stem_curves_figure", "study_geometry_figure", "update_times", "validation_curves",
-    "calibrated_figure", "judge_gallery_figure", "judge_table_figure",
+    "calibrated_figure", "judge_gallery_figure", "judge_table_figure", "head_gap_figure", "scale_figure",
 ]
