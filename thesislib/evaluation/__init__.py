@@ -5,12 +5,11 @@ ensemble fit, age/sex effects and the realism of renders; the face-recognition j
 between the mean face and the truth, with renders frontal or posed like the input, checked
 against geometry and applied to photos.
 """
-from .comparisons import (
-    COMPARISON_COLUMNS, DrawInterval, PairedDifference, draw_interval, holm, paired_difference,
-    pairwise_comparisons, sampler_intervals)
+from .comparisons import COMPARISON_COLUMNS, holm, pairwise_comparisons, sampler_intervals
 from .effects import conditional_effects, effects_frame, population_effects
 from .ensemble import ensemble_fit
 from .geometry import rigid_align, vertex_error
+from .intervals import DrawInterval, PairedDifference, draw_interval, paired_difference
 from .judge_tables import VALIDATION_COLUMNS, judge_summary, judge_validation, photo_summary, photo_verdict
 from .judges import (
     RENDERINGS, SCORE_COLUMNS, JudgeGallery, JudgeInputs, judge_gallery, judge_inputs, judge_scores,

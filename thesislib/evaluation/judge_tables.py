@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .comparisons import draw_interval
+from .intervals import draw_interval
 
 #: Columns of :func:`judge_validation` (and of ``data/05_judges.csv``).
 VALIDATION_COLUMNS = ["test_set", "judge", "rendering", "spearman_per_image", "kendall_tau", "tau_low", "tau_high",

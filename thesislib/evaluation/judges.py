@@ -61,7 +61,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .comparisons import draw_interval
 from .posed import posed_renders
 from .predictions import FACE_BOX, mean_shape_errors, render_predictions
 
