@@ -1,4 +1,4 @@
-"""Unit tests of the calibrated face-recognition judge (thesislib.evaluation.judges, judge_tables, posed)."""
+"""Unit tests of the calibrated face-recognition judge (thesislib.evaluation.judges, judging, judge_tables, posed)."""
 import importlib.util
 
 import numpy as np
@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from thesislib import evaluation
-from thesislib.evaluation import judge_tables, judges, posed
+from thesislib.evaluation import judge_tables, judges, judging, posed
 from thesislib.imaging import Scene, landmark_crop, render, rotation_matrix
 
 needs_faces = pytest.mark.skipif(
@@ -39,7 +39,7 @@ def predictions(test_set):
 def scored(test_set, predictions, small, tmp_path_factory):
     path = tmp_path_factory.mktemp("judge") / "inputs.npz"
     cache = judges.judge_inputs(test_set, small, faces=4, path=path)
-    return judges.judge_scores(predictions, test_set, small, rendering=judges.RENDERINGS, cache=cache), cache, path
+    return judges.judge_scores(predictions, test_set, small, rendering=judging.RENDERINGS, cache=cache), cache, path
 
 
 # ----------------------------------------------------------------- pose and light
@@ -179,12 +179,12 @@ def test_calibrated_is_one_for_the_truth_and_zero_for_the_mean_face(scored):
 @needs_faces
 def test_inputs_file_is_reused_and_checked(scored, test_set, small):
     _, cache, path = scored
-    back = judges.JudgeInputs.load(path)
+    back = judging.JudgeInputs.load(path)
     assert back.key == cache.key and back.renderings == cache.renderings
     np.testing.assert_array_equal(back.oracle["posed"], cache.oracle["posed"])
     again = judges.judge_inputs(test_set, small, faces=4, path=path)  # read, not recomputed
     np.testing.assert_array_equal(again.descriptors, cache.descriptors)
-    other = judges._key(test_set, small, np.arange(5))
+    other = judging._key(test_set, small, np.arange(5))
     assert other != cache.key
 
 

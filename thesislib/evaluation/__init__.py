@@ -11,9 +11,8 @@ from .ensemble import ensemble_fit
 from .geometry import rigid_align, vertex_error
 from .intervals import DrawInterval, PairedDifference, draw_interval, paired_difference
 from .judge_tables import VALIDATION_COLUMNS, judge_summary, judge_validation, photo_summary, photo_verdict
-from .judges import (
-    RENDERINGS, SCORE_COLUMNS, JudgeGallery, JudgeInputs, judge_gallery, judge_inputs, judge_scores,
-    judge_test_sets)
+from .judges import SCORE_COLUMNS, JudgeGallery, judge_gallery, judge_scores, judge_test_sets
+from .judging import RENDERINGS, JudgeInputs, judge_inputs
 from .metrics import (
     distance_quartiles, draw_summary, kmeans_distortion, ks_quality_table, ks_summary, ks_table,
     nearest_centroid_accuracy, transfer_centroid_accuracy, variety_table)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from itertools import combinations
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from .intervals import draw_interval, paired_difference
@@ -66,7 +67,7 @@ def _check_sets(errors: dict, fixed) -> None:
 
 
 def pairwise_comparisons(errors: dict, metric: str = "vertex_mm", level: float = 0.95, *,
-                         fixed=()) -> "pd.DataFrame":
+                         fixed=()) -> pd.DataFrame:
     """Every unordered pair of samplers on every test set, with Holm-adjusted p-values.
 
     Each row is :func:`paired_difference` of ``sampler_a - sampler_b`` (samplers in the order the
@@ -96,8 +97,6 @@ def pairwise_comparisons(errors: dict, metric: str = "vertex_mm", level: float =
         p_adjusted`` (:data:`COMPARISON_COLUMNS`), one row per pair and test set; meant for
         ``data/05_comparisons.csv``.
     """
-    import pandas as pd
-
     _check_sets(errors, fixed)
     fixed = set(fixed)
     frames = []
@@ -118,7 +117,7 @@ def pairwise_comparisons(errors: dict, metric: str = "vertex_mm", level: float =
 
 
 def sampler_intervals(errors: dict, metric: str = "vertex_mm", level: float = 0.95, *,
-                      fixed=()) -> "pd.DataFrame":
+                      fixed=()) -> pd.DataFrame:
     """Per-sampler mean error, its interval, its rank and a rank interval, per test set.
 
     The mean and interval are :func:`draw_interval` (draws and faces counted, no
@@ -148,8 +147,6 @@ def sampler_intervals(errors: dict, metric: str = "vertex_mm", level: float = 0.
         Columns ``test_set, metric, sampler, mean, low, high, se, n_draws, n_faces, rank,
         rank_low, rank_high``, one row per sampler and test set, in the order given.
     """
-    import pandas as pd
-
     _check_sets(errors, fixed)
     fixed = set(fixed)
     pairs = pairwise_comparisons(errors, metric, level, fixed=fixed)
