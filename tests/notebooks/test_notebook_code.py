@@ -16,8 +16,8 @@ def code_lines(path: Path) -> int:
                if line.strip() and not line.strip().startswith("#"))
 
 
-def test_there_are_six_chapters():
-    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06"]
+def test_there_are_seven_chapters():
+    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06", "07"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

@@ -1,6 +1,7 @@
 """The whole notebook suite on the smoke profile: every chapter present runs and reports."""
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -76,7 +77,7 @@ def test_smoke_reports_read_clean(smoke_suite):
         assert "application/vnd.jupyter.stderr" not in STDERR_BOX.sub("", text).split("</style>")[-1], page.name
 
 
-FITS_A_SAMPLER = ("02", "03", "04", "05", "06")
+FITS_A_SAMPLER = ("02", "03", "04", "05", "06", "07")
 
 
 @pytest.mark.slow
@@ -123,3 +124,29 @@ def test_chapter_05_writes_the_study_tables(smoke_suite):
     assert {"model mean face", "fitted-set mean face", "population mean face (oracle)"} <= set(geometry.sampler)
     steps = pd.read_csv(output_path(out, "05", "decomposition"))
     assert {"mean", "scale", "covariance"} <= set(steps.step)
+
+
+@pytest.mark.slow
+def test_chapter_07_writes_the_scale_tables(smoke_suite):
+    """The scale chapter (smoke.yaml names it): every sampler, head and size on every test set,
+    the mean face beside them, and the two answers' tables."""
+    import pandas as pd
+
+    from thesislib.suite import output_path
+    from thesislib.suite.params import load_params
+
+    out, _ = smoke_suite
+    cfg = load_params(Path(__file__).resolve().parents[2] / "params" / "smoke.yaml").scale
+    curves = pd.read_csv(output_path(out, "07", "curves"))
+    nets = curves[curves["head"] != "baseline"]
+    assert set(nets.test_set) == set(cfg.test_sets) and set(nets.sampler) == set(cfg.samplers)
+    assert set(nets["head"]) == {"ridge", "thesis", "bprn"} and sorted(nets.n_images.unique()) == cfg.sizes
+    assert len(nets) == len(cfg.test_sets) * len(cfg.samplers) * 3 * len(cfg.sizes)
+    assert (curves.loc[curves["head"] == "baseline", "sampler"] == "mean face").all()
+    assert (nets.lo <= nets.vertex_mm).all() and (nets.vertex_mm <= nets.hi).all()
+    order = pd.read_csv(output_path(out, "07", "order"))
+    assert sorted(order["rank"].unique()) == list(range(1, len(cfg.samplers) + 1))
+    gaps = pd.read_csv(output_path(out, "07", "head_gaps"))
+    assert len(gaps) == len(cfg.test_sets) * len(cfg.samplers) * len(cfg.sizes)
+    costs = pd.read_csv(output_path(out, "07", "costs"))
+    assert (costs.loc[costs["head"] != "ridge", "epochs"] <= cfg.epochs).all()

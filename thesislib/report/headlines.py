@@ -36,6 +36,7 @@ MAIN_FIGURES = {
     "04": r"age \(across\) × sex",
     "05": r"mean per-vertex error",
     "06": r"k-means distortion",
+    "07": r"^learning curves to the thesis' scale",
 }
 
 
@@ -241,7 +242,26 @@ def _h06(r: _Reader, params) -> tuple:
             f"{_pct(t.valid_fraction.min())} to {_pct(t.valid_fraction.max())}.", rows)
 
 
-_CHAPTERS = {"01": _h01, "02": _h02, "03": _h03, "04": _h04, "05": _h05, "06": _h06}
+def _h07(r: _Reader, params) -> tuple:
+    order, gaps = r.csv("order"), r.csv("head_gaps")
+    first = order["test_set"].iloc[0]
+    last = int(order["n_images"].max())
+    top = order[(order["test_set"] == first) & (order["n_images"] == last)].sort_values("rank").iloc[0]
+    small = order[(order["test_set"] == first) & (order["n_images"] == order["n_images"].min())]
+    g = gaps[(gaps["test_set"] == first) & (gaps["n_images"] == last)]
+    rows = [(f"{t}: best at {int(p.n_images.min()):,} / {last:,} images",
+             f"{_label(p[p.n_images == p.n_images.min()].sort_values('rank').sampler.iloc[0])} / "
+             f"{_label(p[p.n_images == last].sort_values('rank').sampler.iloc[0])}")
+            for t, p in order.groupby("test_set", sort=False)]
+    return (f"{top.vertex_mm:.2f} mm",
+            f"vertex error on {first} faces of the best BPRN at {last:,} training images, trained on "
+            f"{_label(top.sampler)} (best at {int(small.n_images.iloc[0]):,}: "
+            f"{_label(small.sort_values('rank').sampler.iloc[0])})",
+            f"At {last:,} images the thesis head alone errs {g.gap_mm.mean():+.2f} mm against ridge on the same "
+            f"features (mean over {len(g)} samplers; {int((g.hi < 0).sum())} shown better).", tuple(rows))
+
+
+_CHAPTERS = {"01": _h01, "02": _h02, "03": _h03, "04": _h04, "05": _h05, "06": _h06, "07": _h07}
 
 
 def chapter_headline(chapter: str, out_dir, params=None, since: float | None = None,
@@ -250,7 +270,7 @@ def chapter_headline(chapter: str, out_dir, params=None, since: float | None = N
 
     Parameters
     ----------
-    chapter : "01".."06"
+    chapter : "01".."07"
     out_dir : the suite's output folder
     params : the run's validated :class:`~thesislib.suite.params.SuiteParams` (profile and sizes), optional
     since : ignore files last written before this time (``time.time()`` at the chapter's start)
