@@ -71,6 +71,16 @@ def test_head_gaps_and_answer():
     assert re.search(r"100: \+0\.(29|3|31)\d? mm \(0/3 samplers better\)", text)
 
 
+def test_answer_says_where_the_cap_stopped_improving_networks():
+    err = _errors()
+    costs = pd.DataFrame({"dataset": ["a", "a", "b", "a"], "n_images": [1000, 1000, 1000, 100],
+                          "head": ["bprn", "thesis", "thesis", "thesis"], "seed": 0,
+                          "seconds": 1.0, "epochs": [6, 6, 6, 60], "best_epoch": [6, 4, 6, 12]})
+    text = studies.scale_answer(studies.sampler_order(err, "bprn"), studies.head_gaps(err), None, costs)
+    assert text.endswith("still improving at their last epoch: 2 of 3 networks at 1,000 images (6 epochs) "
+                         "(a larger `epoch_images` would train them further)")
+
+
 def test_curve_epochs_caps_images_seen():
     s = B.BPRNSettings(epochs=60)
     assert studies.curve_epochs(s, 1000, None) == 60

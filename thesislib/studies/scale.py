@@ -190,9 +190,12 @@ def order_change(order: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def scale_answer(order: pd.DataFrame, gaps: pd.DataFrame, labels: dict | None = None) -> str:
+def scale_answer(order: pd.DataFrame, gaps: pd.DataFrame, labels: dict | None = None,
+                 costs: pd.DataFrame | None = None) -> str:
     """The chapter's answer to its two questions, as markdown lines (from :func:`sampler_order`
-    and :func:`head_gaps`; a difference counts when its 95 % interval excludes zero)."""
+    and :func:`head_gaps`; a difference counts when its 95 % interval excludes zero). With the
+    trainings' ``costs`` (:func:`thesislib.studies.bprn.curve_predictions`), a last line says at
+    which sizes the networks' best epoch was their last (still improving when the cap stopped them)."""
     label = (lambda s: (labels or {}).get(s, s))
     lines = []
     for _, r in order_change(order).iterrows():
@@ -210,4 +213,12 @@ def scale_answer(order: pd.DataFrame, gaps: pd.DataFrame, labels: dict | None = 
             parts.append(f"{n:,}: {h['gap_mm'].mean():+.2f} mm ({better}/{len(h)} samplers better)")
         lines.append(f"- **{t}**, thesis head minus ridge (mean over samplers; better: interval below 0): "
                      + "; ".join(parts))
+    if costs is not None and len(costs):
+        nets = costs[costs["head"] != "ridge"]
+        last = nets[nets["best_epoch"] >= nets["epochs"]].groupby("n_images").size()
+        if len(last):
+            lines.append("- still improving at their last epoch: " + "; ".join(
+                f"{int(k)} of {int((nets.n_images == n).sum())} networks at {n:,} images "
+                f"({int(nets[nets.n_images == n].epochs.max())} epochs)" for n, k in last.items())
+                + " (a larger `epoch_images` would train them further)")
     return "\n".join(lines)

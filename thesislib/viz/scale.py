@@ -41,10 +41,11 @@ def scale_figure(table: pd.DataFrame, labels: dict | None = None) -> go.Figure:
     return fig
 
 
-def head_gap_figure(gaps: pd.DataFrame, labels: dict | None = None) -> go.Figure:
+def head_gap_figure(gaps: pd.DataFrame, labels: dict | None = None, epochs: dict | None = None) -> go.Figure:
     """The thesis head's error minus the ridge head's (paired over test faces, 95 % intervals)
     against training images, one panel per test set; below zero the 3 x 200 head wins
-    (``gaps``: :func:`thesislib.studies.head_gaps`)."""
+    (``gaps``: :func:`thesislib.studies.head_gaps`). ``epochs`` (training images -> the most epochs
+    a network trained there) labels each size with its epoch cap."""
     label = (lambda s: (labels or {}).get(s, s))
     sets = list(dict.fromkeys(gaps["test_set"]))
     colours = dict(zip(dict.fromkeys(gaps["sampler"]), plotly.colors.qualitative.Plotly))
@@ -57,7 +58,9 @@ def head_gap_figure(gaps: pd.DataFrame, labels: dict | None = None) -> go.Figure
                                      error_y=dict(type="data", symmetric=False, array=g["hi"] - g["gap_mm"],
                                                   arrayminus=g["gap_mm"] - g["lo"], thickness=1)), row=1, col=i)
         fig.add_hline(y=0, line_color="grey", row=1, col=i)
-    fig.update_xaxes(type="log", title="training images", tickvals=sorted(gaps["n_images"].unique()))
+    sizes = sorted(gaps["n_images"].unique())
+    text = [f"{n:,}" + (f"<br>{int(epochs[n])} epochs" if epochs and n in epochs else "") for n in sizes]
+    fig.update_xaxes(type="log", title="training images", tickvals=sizes, ticktext=text)
     fig.update_yaxes(title="thesis head - ridge (mm)", col=1)
     fig.update_layout(title="does the 3 x 200 head beat ridge on the same features? (below 0: yes)", height=420,
                       legend_orientation="h", legend_y=-0.25)
