@@ -147,19 +147,25 @@ def _truth_errors(P, test, model) -> dict:
 
 def _fit_predict(job: tuple, shared: tuple) -> tuple:
     """Predictions of the test features ``T`` by one head trained on the first ``n`` images of a
-    dataset, and the training's cost; ``job = (n, head, seed, epochs)``, ``shared = (settings,
-    T, (X, Y))``. Returns (predictions, {"seconds", "epochs", "best_epoch"})."""
-    (n, head, seed, epochs), (settings, T, (X, Y)) = job, shared
+    dataset, and the training's cost; ``job = (dataset, n, head, seed, epochs)``, ``shared =
+    (settings, T, {dataset: (X, Y)})``. Returns (predictions, {"seconds", "epochs", "best_epoch"})."""
+    (name, n, head, seed, epochs), (settings, T, data) = job, shared
+    X, Y = (a[:n] for a in data[name])
     t0 = time.perf_counter()
     if head == "ridge":
-        P = B.RidgeHead().fit(X[:n], Y[:n]).predict(T)
+        P = B.RidgeHead().fit(X, Y).predict(T)
         return P, {"seconds": time.perf_counter() - t0, "epochs": 0, "best_epoch": 0}
     over = {"epochs": int(epochs)}
     if head == "thesis":  # the thesis head alone, without the linear path
         over["linear_skip"] = False
-    m = B.BPRN.from_settings(B.BPRNSettings(**{**asdict(settings), **over}), seed, progress=False).fit(X[:n], Y[:n])
+    m = B.BPRN.from_settings(B.BPRNSettings(**{**asdict(settings), **over}), seed, progress=False).fit(X, Y)
     return m.predict(T), {"seconds": time.perf_counter() - t0, "epochs": int(m.history_["epoch"].max()),
                           "best_epoch": int(m.best_epoch_)}
+
+
+#: Datasets whose features together stay below this share one pool of workers (one context
+#: sent once); a larger one (100k face-mesh images: 1.2 GB) is alone in memory with its points.
+GROUP_BYTES = 1 << 30
 
 
 def curve_epochs(settings: B.BPRNSettings, n: int, epoch_images: int | None) -> int:
@@ -178,9 +184,10 @@ def curve_predictions(datasets: dict, tests: dict, sizes, settings: B.BPRNSettin
 
     Each point trains a head on the first ``n`` images of a dataset (whole faces, in dataset
     order; sizes beyond the dataset are left out) from its frozen-stem features, and predicts
-    the test sets' features. One dataset's features are in memory at a time (100k images of
-    the face-mesh stem are 1.2 GB); its points run in ``n_jobs`` processes or on the Dask
-    cluster ``scheduler``, the largest first.
+    the test sets' features. Datasets go in groups whose features stay below
+    :data:`GROUP_BYTES` (100k images of the face-mesh stem, 1.2 GB, are a group alone); a
+    group's points run in ``n_jobs`` processes or on the Dask cluster ``scheduler``, the largest
+    first.
 
     Returns
     -------
@@ -198,19 +205,22 @@ def curve_predictions(datasets: dict, tests: dict, sizes, settings: B.BPRNSettin
                     else test_features(t, settings.stem, n_jobs, settings.weights_path)) for name, t in tests.items()}
     T = np.concatenate(list(feats.values()))
     edges = np.cumsum([0] + [len(f) for f in feats.values()])
-    predictions, costs = {}, []
-    for name, path in datasets.items():
-        ds = load_dataset(path)
-        data = B.dataset_features(ds, settings.stem, n_jobs, settings.weights_path, progress).X, ds.parameters()
-        jobs = [(n, h, seed, curve_epochs(settings, n, epoch_images))
-                for n in sorted((int(k) for k in sizes if int(k) <= len(ds)), reverse=True)
-                for h in heads for seed in (seeds if h != "ridge" else (0,))]
-        out = run_tasks(_fit_predict, jobs, context=(settings, T, data), workers=n_jobs, scheduler=scheduler,
-                        progress=progress, desc=f"learning curve {name}", unit="head")
-        del data
-        for (n, head, seed, _), (P, cost) in zip(jobs, out):
-            predictions[(name, n, head, int(seed))] = {t: P[edges[i]:edges[i + 1]] for i, t in enumerate(feats)}
-            costs.append({"dataset": name, "n_images": n, "head": head, "seed": int(seed), **cost})
+    predictions, costs, group = {}, [], {}
+    names = list(datasets)
+    for i, name in enumerate(names):
+        ds = load_dataset(datasets[name])
+        group[name] = B.dataset_features(ds, settings.stem, n_jobs, settings.weights_path, progress).X, ds.parameters()
+        if i + 1 < len(names) and sum(x.nbytes for x, _ in group.values()) < GROUP_BYTES:
+            continue
+        jobs = sorted(((d, n, h, seed, curve_epochs(settings, n, epoch_images)) for d, (x, _) in group.items()
+                       for n in sorted(int(k) for k in sizes if int(k) <= len(x))
+                       for h in heads for seed in (seeds if h != "ridge" else (0,))), key=lambda j: -j[1])
+        out = run_tasks(_fit_predict, jobs, context=(settings, T, group), workers=n_jobs, scheduler=scheduler,
+                        progress=progress, desc=f"learning curve {', '.join(group)}", unit="head")
+        group = {}
+        for (d, n, head, seed, _), (P, cost) in zip(jobs, out):
+            predictions[(d, n, head, int(seed))] = {t: P[edges[k]:edges[k + 1]] for k, t in enumerate(feats)}
+            costs.append({"dataset": d, "n_images": n, "head": head, "seed": int(seed), **cost})
     return predictions, pd.DataFrame(costs)
 
 
