@@ -254,9 +254,8 @@ def _h07(r: _Reader, params) -> tuple:
              f"{_label(p[p.n_images == last].sort_values('rank').sampler.iloc[0])}")
             for t, p in order.groupby("test_set", sort=False)]
     return (f"{top.vertex_mm:.2f} mm",
-            f"vertex error on {first} faces of the best BPRN at {last:,} training images, trained on "
-            f"{_label(top.sampler)} (best at {int(small.n_images.iloc[0]):,}: "
-            f"{_label(small.sort_values('rank').sampler.iloc[0])})",
+            f"vertex error on {first} faces, the best BPRN at {last:,} images: {_label(top.sampler)} "
+            f"(at {int(small.n_images.iloc[0]):,}: {_label(small.sort_values('rank').sampler.iloc[0])})",
             f"At {last:,} images the thesis head alone errs {g.gap_mm.mean():+.2f} mm against ridge on the same "
             f"features (mean over {len(g)} samplers; {int((g.hi < 0).sum())} shown better).", tuple(rows))
 

@@ -313,12 +313,12 @@ def _mesh_links(out_dir) -> str:
 
 _INDEX_CSS = """body{font-family:system-ui,sans-serif;margin:1.2em 2em;max-width:84em;color:#1f2328}
 h1{font-size:1.5em;margin:.2em 0}p.lead{margin:.2em 0 .8em 0;color:#57606a}
-table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #d0d7de;padding:.35em .7em;text-align:left;
+table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #d0d7de;padding:.25em .7em;text-align:left;
 vertical-align:top}td.time{white-space:nowrap}th{font-size:.85em;color:#57606a;font-weight:600}
 td.thumb img{display:block;border:1px solid #d0d7de;border-radius:4px}
 td.name a{font-weight:600;color:#0969da;text-decoration:none}td.name .title{display:block;color:#57606a;font-size:.9em}
-.headline .value{font-size:1.5em;font-weight:700;color:#0a3069;margin-right:.25em}
-.headline .label{font-weight:600}.headline .sentence{color:#424a53;font-size:.92em;margin-top:.15em}
+.headline .value{font-size:1.35em;font-weight:700;color:#0a3069;margin-right:.25em}
+.headline .label{font-weight:600}.headline .sentence{color:#424a53;font-size:.88em;margin-top:.1em}
 .status{font-weight:bold}pre{white-space:pre-wrap;margin:0;max-width:40em;color:#cf222e}
 td.files a{margin-right:.6em}"""
 
@@ -333,7 +333,7 @@ def _index_row(r: ChapterResult, out_dir) -> str:
     title = f'<span class="title">{e(title)}</span>' if title else ""
     thumb = ""
     if out_dir is not None and r.status == "ok" and (Path(out_dir) / "thumbnails" / f"{stem}.png").exists():
-        img = (f'<img src="thumbnails/{e(stem)}.png" width="160" height="100" '
+        img = (f'<img src="thumbnails/{e(stem)}.png" width="128" height="80" '
                f'alt="main figure of chapter {e(r.number)}">')
         thumb = f'<a href="{e(r.html)}">{img}</a>' if r.html else img
     h = read_headline(out_dir, r.number) if out_dir is not None and r.status == "ok" else None
