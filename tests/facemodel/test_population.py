@@ -37,6 +37,7 @@ def test_population_frame_and_split(face_model, rng, tmp_path):
     df.to_parquet(tmp_path / "fit.parquet")
     back = P.load_fitted_set(tmp_path / "fit.parquet", face_model.truncated(10, 5))
     np.testing.assert_allclose(back.params, pop.params)
+    assert back.params.flags["C_CONTIGUOUS"]  # as a set made in memory: fits see the same bits
     with pytest.raises(ValueError, match="missing columns"):
         P.load_fitted_set(tmp_path / "fit.parquet", face_model.truncated(12, 5))
     with pytest.raises(FileNotFoundError, match="fitted set not found"):

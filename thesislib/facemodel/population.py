@@ -203,7 +203,10 @@ def load_fitted_set(path, model: MorphableModel) -> Population:
         raise ValueError(f"{path}: missing columns {missing[:5]}{'...' if len(missing) > 5 else ''}; "
                          f"expected {cols[0]}..{cols[-1]}")
     nan = np.full(len(df), np.nan)
-    return Population(df[cols].to_numpy(np.float64), df["age"].to_numpy(float) if "age" in df else nan,
+    # C order, as a set made in memory has: a fit's last bits (BLAS) depend on the layout, and a
+    # dataset's card holds its sampler's fit fingerprint, so a rerun would refuse its own datasets
+    return Population(np.ascontiguousarray(df[cols].to_numpy(np.float64)),
+                      df["age"].to_numpy(float) if "age" in df else nan,
                       df["sex"].to_numpy(float) if "sex" in df else nan, n_shape, n_color, source=str(path))
 
 

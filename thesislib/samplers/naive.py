@@ -273,8 +273,8 @@ class FittedGaussian(_FittedMoments):
 
     def fit(self, X, y=None):
         """Mean ``mean_``, std ``std_`` and covariance ``cov_`` (ddof=0) of ``X`` (m, d); returns self."""
+        X = np.ascontiguousarray(X, dtype=np.float64)  # the same bits for a C- or F-ordered X
         super().fit(X, y)
-        X = np.asarray(X, dtype=np.float64)
         self.cov_ = np.atleast_2d(np.cov(X, rowvar=False, ddof=0))
         w, V = np.linalg.eigh(self.cov_)  # a square root that survives a singular covariance
         self.root_ = V * np.sqrt(np.clip(w, 0.0, None))
