@@ -18,6 +18,8 @@ def test_fitted_set_is_estimated_cached_and_carded(tmp_path, face_model):
     q = card["quality"]
     assert q["vertex_mm"] > 0 and q["mean_face_vertex_mm"] > 0 and q["variance_ratio"] < 1  # shrunk, as predictions are
     assert json.loads((tmp_path / CARD).read_text())["key"]["model"] == model.fingerprint
+    assert (tmp_path / "models" / "naive_normal_1.pt").is_file()
+    assert not (tmp_path / "models" / "checkpoints" / "naive_normal_1").exists()  # gone once the model is saved
     again, _ = studies.estimated_fitted_set(model, recipe, tmp_path, progress=False)  # cached: no training
     assert np.array_equal(again.params, pop.params) and again.source == pop.source
     other = studies.FitRecipe(n=60, seed=1, faces=30, images_per_face=1, epochs=3)

@@ -58,7 +58,9 @@ def test_train_variants_writes_models_resumes_and_equals_a_direct_fit(tmp_path):
     assert timing["cvgan2"]["generator"] == gans["cvgan2"].n_parameters()["generator"]
     for v in ("cvgan1", "cvgan2"):
         assert (tmp_path / "models" / f"04_{v}.pt").exists()
-        assert list((tmp_path / "models" / f"04_{v}").glob("checkpoint_*.pt"))
+        # a finished variant keeps its model file only, without Adam states
+        assert not list((tmp_path / "models" / f"04_{v}").glob("checkpoint_*.pt"))
+        assert "opt_g" not in torch.load(tmp_path / "models" / f"04_{v}.pt", weights_only=True)
     direct = ConditionalGAN("cvgan2", epochs=3, batch_size=30, lr=c.lr, seed=1, ema=0.9, lr_schedule="cosine",
                             progress=False).fit(X, age, sex)
     assert weights_equal(gans["cvgan2"], direct)
@@ -68,30 +70,58 @@ def test_train_variants_writes_models_resumes_and_equals_a_direct_fit(tmp_path):
     lines.clear()
     again, timing2 = train_variants(c, X, age, sex, **_files(tmp_path), seed=1, progress=False, log=lines.append)
     assert timing2["cvgan2"]["trained_epochs"] == 0 and np.isnan(timing2["cvgan2"]["seconds_per_epoch"])
-    assert any("resuming from checkpoint_000003.pt" in line for line in lines)
+    assert "cvgan2: loaded the finished model 04_cvgan2.pt" in lines
     assert weights_equal(again["cvgan2"], direct)
+    np.testing.assert_array_equal(again["cvgan1"].sample(20, np.random.default_rng(2)),
+                                  gans["cvgan1"].sample(20, np.random.default_rng(2)))
+
+
+def test_a_finished_model_with_other_settings_or_fewer_epochs_is_retrained(tmp_path):
+    X, age, sex = data()
+    train_variants(cfg(epochs=2), X, age, sex, **_files(tmp_path), seed=0, progress=False, log=lambda s: None)
+    lines = []
+    _, timing = train_variants(cfg(epochs=3), X, age, sex, **_files(tmp_path), seed=0, progress=False,
+                               log=lines.append)
+    assert "cvgan2: 04_cvgan2.pt does not match the settings (2 epochs, 3 asked); training" in lines
+    assert timing["cvgan2"]["trained_epochs"] == 3
+
+
+def _killed_in_epoch_3(c, X, age, sex, out, monkeypatch):
+    """Train into ``out`` and stop the run (as a kill would) once epoch 2's checkpoint is written."""
+    keep = ConditionalGAN._checkpoint
+
+    def checkpoint_then_kill(gan):
+        keep(gan)
+        if gan.epoch_ == 2:
+            raise KeyboardInterrupt
+    with monkeypatch.context() as m:
+        m.setattr(ConditionalGAN, "_checkpoint", checkpoint_then_kill)
+        with pytest.raises(KeyboardInterrupt):
+            train_variants(c, X, age, sex, **_files(out), seed=0, progress=False, log=lambda s: None)
+    folder = out / "models" / "04_cvgan2"
+    assert [p.name for p in folder.glob("checkpoint_*.pt")] == ["checkpoint_000002.pt"]
+    assert not (out / "models" / "04_cvgan2.pt").exists()
+    return folder
 
 
 def test_killed_run_resumes_and_other_settings_start_afresh(tmp_path, monkeypatch):
-    from thesislib.samplers.gan import estimator
-
-    monkeypatch.setattr(estimator, "prune_checkpoints", lambda *a: 0)  # keep earlier epochs to kill after them
     X, age, sex = data()
     c = cfg(epochs=4)
     unbroken, _ = train_variants(c, X, age, sex, **_files(tmp_path / "a"), seed=0, progress=False, log=lambda s: None)
-    train_variants(c, X, age, sex, **_files(tmp_path / "b"), seed=0, progress=False, log=lambda s: None)
-    folder = tmp_path / "b" / "models" / "04_cvgan2"
-    for f in ("checkpoint_000004.pt", "checkpoint_000003.pt"):
-        (folder / f).unlink()  # killed in epoch 3
+    _killed_in_epoch_3(c, X, age, sex, tmp_path / "b", monkeypatch)
     resumed, timing = train_variants(c, X, age, sex, **_files(tmp_path / "b"), seed=0, progress=False, log=lambda s: None)
     assert timing["cvgan2"]["trained_epochs"] == 2 and weights_equal(resumed["cvgan2"], unbroken["cvgan2"])
 
     lines = []
     other = cfg(epochs=4, ema=None)
+    folder = _killed_in_epoch_3(c, X, age, sex, tmp_path / "c", monkeypatch)
     assert resume_point(variant_estimator(other, "cvgan2", 0, folder, progress=False), lines.append) == 0
     assert "other settings (ema: 0.9 -> None)" in lines[0] and not list(folder.glob("checkpoint_*.pt"))
+    # a finished model with other settings is not loaded either: the variant trains afresh
+    lines.clear()
     fresh, timing = train_variants(other, X, age, sex, **_files(tmp_path / "b"), seed=0, progress=False, log=lines.append)
     assert timing["cvgan2"]["trained_epochs"] == 4 and fresh["cvgan2"].generator_ema_ is None
+    assert "04_cvgan2.pt does not match the settings (ema: 0.9 -> None)" in lines[0]
 
 
 # ----------------------------------------------------------------- chapter 04's tables

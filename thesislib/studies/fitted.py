@@ -23,6 +23,7 @@ made; a later chapter (or a rerun) with the same recipe loads it instead of maki
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -83,10 +84,12 @@ def _train(name: str, model, recipe: FitRecipe, folder: Path, scene_sampler, wor
                   recipe.seed + FIT_SEED_OFFSET + 1, model=model, scene_sampler=scene_sampler, workers=workers,
                   scheduler=scheduler, progress=progress,
                   store="features" if recipe.stem == "facemesh" else "png")
+    checkpoints = folder / "models" / "checkpoints" / name
     m = BPRN(stem=recipe.stem, n_params=model.n_params, epochs=recipe.epochs, early_stopping=recipe.early_stopping,
              seed=0, weights_path=weights_path, n_jobs=workers, progress=progress,
-             checkpoint_dir=folder / "models" / "checkpoints" / name).fit(ds.path)
+             checkpoint_dir=checkpoints).fit(ds.path)
     m.save(path)
+    shutil.rmtree(checkpoints, ignore_errors=True)  # the model file is what a rerun needs now
     return m
 
 

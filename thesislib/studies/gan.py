@@ -6,9 +6,12 @@ names ten times per run, the finished model to the file the caller names (the su
 chapter outputs gives both; chapter 05 loads the model from there).
 
 Re-running into the same folder resumes: a killed run continues from its last
-checkpoint, a finished one is loaded and trains no further epoch. Checkpoints made
-with other training settings (another seed, learning rate, trick, ...) cannot be
-continued; they are deleted, with a message, and the variant trains afresh.
+checkpoint, a finished one is loaded from its model file and trains no further epoch.
+Checkpoints made with other training settings (another seed, learning rate, trick, ...)
+cannot be continued; they are deleted, with a message, and the variant trains afresh.
+Once a variant's model file is written its checkpoints are deleted: the model file holds
+everything the chapters use, and a CVGAN1 checkpoint (weights plus Adam states) is 74 MB.
+The price: asking a finished variant for more epochs trains it afresh (the log says so).
 """
 from __future__ import annotations
 
@@ -69,6 +72,29 @@ def resume_point(gan: ConditionalGAN, log=print) -> int:
     return 0
 
 
+def finished_model(gan: ConditionalGAN, path, log=print):
+    """The model saved at ``path`` when it is ``gan``'s finished training, else None.
+
+    Finished means the same training settings (:meth:`ConditionalGAN.resume_conflicts`)
+    and all of ``gan.epochs`` epochs. The loaded model takes ``gan``'s other settings
+    (``sample_dropout``, ``progress``, the checkpoint folder).
+    """
+    path = Path(path)
+    if not path.exists():
+        return None
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    conflicts = gan.resume_conflicts(state)
+    if conflicts or int(state["epoch"]) != int(gan.epochs):
+        why = "; ".join(conflicts) if conflicts else f"{int(state['epoch'])} epochs, {gan.epochs} asked"
+        log(f"{gan.variant}: {path.name} does not match the settings ({why}); training")
+        return None
+    done = type(gan).load(path, device=gan.device)
+    for key in ("sample_dropout", "progress", "checkpoint_dir", "checkpoint_every", "resume"):
+        setattr(done, key, getattr(gan, key))
+    log(f"{gan.variant}: loaded the finished model {path.name}")
+    return done
+
+
 def train_variants(cfg, X, age, sex, model_files: dict, checkpoint_dirs: dict, seed: int, progress: bool = True,
                    log=print):
     """Train (or resume, or load) every variant of ``cfg.variants`` on one training set.
@@ -93,14 +119,22 @@ def train_variants(cfg, X, age, sex, model_files: dict, checkpoint_dirs: dict, s
     """
     gans, timing = {}, {}
     for variant in cfg.variants:
-        gan = variant_estimator(cfg, variant, seed, checkpoint_dir=Path(checkpoint_dirs[variant]),
-                                progress=progress)
-        start_epoch = resume_point(gan, log)
+        folder = Path(checkpoint_dirs[variant])
+        gan = variant_estimator(cfg, variant, seed, checkpoint_dir=folder, progress=progress)
         t0, c0 = time.perf_counter(), time.process_time()
-        gans[variant] = gan.fit(X, age, sex)
+        done = finished_model(gan, model_files[variant], log)
+        if done is not None:
+            gan = done
+            trained = 0
+        else:
+            start_epoch = resume_point(gan, log)
+            gan.fit(X, age, sex)
+            gan.save(model_files[variant])
+            trained = max(0, gan.epoch_ - start_epoch)
+        gans[variant] = gan
+        for path in folder.glob("checkpoint_*.pt"):
+            path.unlink()
         seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-        gan.save(model_files[variant])
-        trained = max(0, gan.epoch_ - start_epoch)
         sizes = gan.n_parameters()
         timing[variant] = dict(epochs=int(gan.epochs), trained_epochs=trained, seconds=seconds, cpu_seconds=cpu,
                                seconds_per_epoch=seconds / trained if trained else float("nan"),

@@ -148,6 +148,9 @@ def test_save_load_round_trip(tmp_path):
     path = gan.save(tmp_path / "gan.pt")
     raw = torch.load(path, weights_only=True)
     assert raw["epoch"] == 2 and raw["settings"]["variant"] == "cvgan2"
+    assert "opt_g" not in raw and "opt_d" not in raw  # a saved model samples without Adam states
+    with pytest.raises(ValueError, match="saved model without optimizer states"):
+        small(epochs=4).fit(X, age, sex, resume=path)
     back = ConditionalGAN.load(path)
     assert type(back) is CVGAN2 and back.get_params() == gan.get_params()
     assert same_weights(gan, back) and back.history_ == gan.history_

@@ -96,9 +96,11 @@ def settings_conflicts(saved: dict, now: dict, keys, defaults: dict) -> list[str
     return out
 
 
-def pack_state(gan, include_rng: bool = False) -> dict:
+def pack_state(gan, include_rng: bool = False, optimizers: bool = True) -> dict:
     """The checkpoint dictionary of a fitted :class:`thesislib.samplers.gan.estimator.ConditionalGAN`
-    (keys: see :meth:`~thesislib.samplers.gan.estimator.ConditionalGAN.state_dict`)."""
+    (keys: see :meth:`~thesislib.samplers.gan.estimator.ConditionalGAN.state_dict`). Without
+    ``optimizers`` the Adam moments (``opt_g``, ``opt_d``: twice the weights) are left out:
+    a saved model samples and scores without them, only a training checkpoint needs them."""
     state = {
         "version": CHECKPOINT_VERSION,
         "class": type(gan).__name__,
@@ -106,8 +108,6 @@ def pack_state(gan, include_rng: bool = False) -> dict:
         "n_features": int(gan.n_features_in_),
         "generator": to_cpu(gan.generator_.state_dict()),
         "discriminator": to_cpu(gan.discriminator_.state_dict()),
-        "opt_g": to_cpu(gan.optimizer_g_.state_dict()),
-        "opt_d": to_cpu(gan.optimizer_d_.state_dict()),
         "epoch": int(gan.epoch_),
         "center": torch.as_tensor(gan.center_, dtype=torch.float64),
         "scale": torch.as_tensor(gan.scale_, dtype=torch.float64),
@@ -116,6 +116,9 @@ def pack_state(gan, include_rng: bool = False) -> dict:
         "n_excluded": int(gan.n_excluded_),
         "ema_steps": int(gan.ema_steps_),
     }
+    if optimizers:
+        state["opt_g"] = to_cpu(gan.optimizer_g_.state_dict())
+        state["opt_d"] = to_cpu(gan.optimizer_d_.state_dict())
     if gan.generator_ema_ is not None:
         state["generator_ema"] = to_cpu(gan.generator_ema_.state_dict())
     if include_rng:
@@ -125,11 +128,13 @@ def pack_state(gan, include_rng: bool = False) -> dict:
 
 def unpack_state(gan, state: dict, restore_rng: bool = False) -> None:
     """Load :func:`pack_state`'s dictionary into a freshly built estimator (``gan._build``
-    done); ``restore_rng`` also restores the RNG states saved by a training checkpoint."""
+    done); ``restore_rng`` also restores the RNG states saved by a training checkpoint. A saved
+    model without optimizer states leaves the freshly built optimizers as they are."""
     gan.generator_.load_state_dict(state["generator"])
     gan.discriminator_.load_state_dict(state["discriminator"])
-    gan.optimizer_g_.load_state_dict(state["opt_g"])
-    gan.optimizer_d_.load_state_dict(state["opt_d"])
+    if "opt_g" in state:
+        gan.optimizer_g_.load_state_dict(state["opt_g"])
+        gan.optimizer_d_.load_state_dict(state["opt_d"])
     gan.epoch_ = int(state["epoch"])
     gan.center_ = state["center"].numpy().astype(np.float64)
     gan.scale_ = state["scale"].numpy().astype(np.float64)

@@ -186,6 +186,9 @@ class ConditionalGAN:
             if ckpt_path is not None:
                 state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
                 differ = self.resume_conflicts(state)
+                if "opt_g" not in state:
+                    raise ValueError(f"{ckpt_path} is a saved model without optimizer states; training "
+                                     "continues only from a checkpoint_NNNNNN.pt file (or start fresh)")
                 if differ:
                     raise ValueError(f"checkpoint {ckpt_path} was trained with other settings ("
                                      + ", ".join(differ) + "); resume it with those or start fresh")
@@ -239,13 +242,15 @@ class ConditionalGAN:
         if not hasattr(self, "generator_"):
             raise RuntimeError(f"{type(self).__name__} is not fitted; call fit() or load() first")
 
-    def state_dict(self, include_rng=False):
+    def state_dict(self, include_rng=False, optimizers=True):
         """Everything needed to restore or resume, as tensors and primitive containers.
 
         Parameters
         ----------
         include_rng : bool, also store the torch RNG states (for exact resume; only
             meaningful while ``fit`` runs)
+        optimizers : bool, also store the Adam states (``opt_g``, ``opt_d``), which
+            resuming needs and sampling does not
 
         Returns
         -------
@@ -254,7 +259,7 @@ class ConditionalGAN:
         ``n_excluded``, ``ema_steps``, ``generator_ema`` (with ``ema``) and optionally ``rng``
         """
         self._check_fitted()
-        return pack_state(self, include_rng)
+        return pack_state(self, include_rng, optimizers)
 
     def _load_state(self, state, restore_rng=False):
         self._build(int(state["n_features"]))
@@ -263,8 +268,10 @@ class ConditionalGAN:
         self.discriminator_.eval()
 
     def save(self, path):
-        """Write the fitted model (``state_dict()``) atomically to ``path``."""
-        atomic_save(self.state_dict(), path)
+        """Write the fitted model atomically to ``path``: weights, scaling, labels, history and
+        settings, without the optimizer states (a CVGAN1 file is 32 MB instead of 74). Such a file
+        loads and samples; training continues only from a checkpoint (``checkpoint_dir``)."""
+        atomic_save(self.state_dict(optimizers=False), path)
         return Path(path)
 
     @classmethod
