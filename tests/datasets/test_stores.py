@@ -61,8 +61,10 @@ def test_both_holds_the_png_images_and_the_features_of_those_pngs(stored):
     fb_feat, ff = files(both.path), files(feat.path)
     assert all(fb_feat[k] == v for k, v in ff.items() if k.startswith("stem_features/"))
     # the features computed in the workers are the stem applied to the decoded PNG, bit for bit
+    # once stored as float16
     from_png = np.stack([faces.features(im) for im in png.images()])
-    np.testing.assert_array_equal(both.stem_features(), from_png)
+    np.testing.assert_array_equal(both.stem_features(), from_png.astype(np.float16).astype(np.float32))
+    assert both.stem_features().dtype == np.float32
     for a, b in ((both, png), (both, feat)):
         assert a.labels.equals(b.labels)
 
@@ -93,6 +95,7 @@ def test_missing_feature_part_is_redone_on_rerun(stored, tmp_path):
 
     out = tmp_path / "damaged"
     shutil.copytree(stored["features"], out)
+    assert not (out / "labels").exists()  # a features-only dataset keeps labels.parquet only
     (out / "stem_features" / "part-00001.npy").unlink()
     card = generate(out, **BASE, store="features")
     assert card.run["images_rendered"] == CHUNK

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import shutil
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -43,7 +44,8 @@ from .card import DatasetCard, fit_fingerprint, jsonable, normalised_settings, p
 from .chunks import Chunk, compact_model, ChunkContext, default_truncated, run_chunks
 from .store import (
     CARD_FILE, FEATURES_DIR, IMAGES_DIR, LABELS_FILE, PARTS_DIR, REQUEST_FILE, CROP_SIZE, PNG_FILTER, STORES,
-    write_file, check_request, chunk_done, has_features, has_images, parquet_bytes, remove_stale_tmp, load_card)
+    write_file, check_request, chunk_done, has_features, has_images, merged_rows, parquet_bytes, remove_stale_tmp,
+    load_card)
 
 __all__ = [
     "generate", "ExpressionSettings", "CROPS",
@@ -274,9 +276,10 @@ def _pending_chunks(out: Path, X, face_labels: dict, images_per_face: int, chunk
     complete are skipped."""
     n_images = len(X) * images_per_face
     chunks, done = [], 0
+    merged = merged_rows(out, n_images)
     for number, start in enumerate(range(0, n_images, chunk_size)):
         stop = min(start + chunk_size, n_images)
-        if chunk_done(out, number, start, stop, store):
+        if chunk_done(out, number, start, stop, store, merged):
             done += stop - start
             continue
         f0, f1 = start // images_per_face, (stop - 1) // images_per_face + 1
@@ -292,6 +295,10 @@ def _finish(out: Path, settings: dict, crop_name, run: dict, t0: float) -> Datas
     n_faces, images_per_face = settings["n_faces"], settings["images_per_face"]
     n_images = n_faces * images_per_face
     parts = [pq.read_table(p) for p in sorted((out / PARTS_DIR).glob("part-*.parquet"))]
+    if (out / LABELS_FILE).is_file():  # a repaired dataset: the chunks not redone are merged already
+        redone = set().union(*(t["index"].to_pylist() for t in parts))
+        kept = pq.read_table(out / LABELS_FILE)
+        parts.append(kept.filter(pa.array([i not in redone for i in kept["index"].to_pylist()])))
     labels = pa.concat_tables(parts, promote_options="default").sort_by("index")
     if len(labels) != n_images or not np.array_equal(labels["index"].to_numpy(), np.arange(n_images)):
         raise RuntimeError(f"label parts in {out / PARTS_DIR} do not cover images 0..{n_images - 1}")
@@ -305,4 +312,6 @@ def _finish(out: Path, settings: dict, crop_name, run: dict, t0: float) -> Datas
                        round(time.perf_counter() - t0, 3), run)
     write_file(out / CARD_FILE, json.dumps(card.to_dict(), indent=1).encode())
     (out / REQUEST_FILE).unlink(missing_ok=True)
+    if not has_images(settings.get("store", "png")):
+        shutil.rmtree(out / PARTS_DIR, ignore_errors=True)  # labels.parquet holds them; no image to repair
     return card
