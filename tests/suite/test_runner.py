@@ -37,7 +37,7 @@ def fake_suite(tmp_path):
     nbdir = tmp_path / "notebooks"
     nbdir.mkdir()
     bodies = {"01": "import plotly.graph_objects as go, plotly.io as pio\n"
-                    "pio.renderers.default = 'plotly_mimetype+notebook'\n"
+                    "pio.renderers.default = 'plotly_mimetype'\n"
                     "go.Figure(go.Scatter(y=[1, 3, 2])).show()\nprint('chapter one ran')\n"
                     "import ipywidgets, pathlib, pandas as pd\n"
                     "display(ipywidgets.VBox([ipywidgets.IntSlider(description='pc 1')]))\n"

@@ -31,7 +31,7 @@ def test_sliders_change_labels_with_z_fixed(small):
     np.testing.assert_allclose(ex.params, gan.generate(z0, 75, 1.0))
     verts = model.vertices(ex.params[:4]).astype(np.float32)
     np.testing.assert_allclose(np.asarray(ex.figure.data[0].x), verts[:, 0], rtol=1e-6)
-    assert ex.image.value != image0 and ex.image.value.startswith('<img src="data:image/png;base64,')
+    assert ex.image.value != image0 and ex.image.value.startswith('<img src="data:image/jpeg;base64,')
     assert "age 75" in ex.status.value
 
 

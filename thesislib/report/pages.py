@@ -6,7 +6,9 @@ The suite applies these to each executed chapter (see :mod:`thesislib.suite.runn
   markdown cell right under the chapter's title, in the executed ``.ipynb`` too;
 * :func:`static_outputs` (on the copy that is exported, not on the ``.ipynb``) swaps each
   live widget's output for one line, :data:`WIDGET_NOTE` (a static page cannot run the
-  widget; the chapters draw a static twin right below it), and each JSON tree for a table;
+  widget; the chapters draw a static twin right below it), each JSON tree for a table, and
+  each plotly figure's JSON for its HTML (the notebooks keep a figure once, as JSON:
+  renderer ``plotly_mimetype``; the page carries plotly.js once, inline, in its first figure);
 * :func:`add_contents` fills the table of contents from the exported page's section headings;
 * :func:`nav_html` is the bar of links to the previous chapter, the index and the next one.
 
@@ -28,6 +30,9 @@ HEADLINE_TAG = "thesislib-headline"
 CONTENTS_MARK = "<!--thesislib-contents-->"
 _WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 _JSON = "application/json"
+_PLOTLY = "application/vnd.plotly.v1+json"
+#: height of a figure that sets none, as plotly's notebook renderer draws it
+FIGURE_HEIGHT = 525
 _HEADING = re.compile(r'<h([23]) id="[^"]*">(.*?)<a class="anchor-link" href="(#[^"]*)">', re.S)
 
 
@@ -69,15 +74,23 @@ def _json_html(value) -> str:
     return f'<details class="thesislib-json"><summary>{summary} (show)</summary>{body}</details>'
 
 
+def _figure_html(figure: dict, with_plotlyjs: bool) -> str:
+    import plotly.io as pio
+
+    return pio.to_html(figure, include_plotlyjs=with_plotlyjs, include_mathjax=False, full_html=False,
+                       default_width="100%", default_height=FIGURE_HEIGHT, validate=False)
+
+
 def static_outputs(nb) -> int:
     """Outputs a static page can show, in place of those it cannot; returns how many changed.
 
     A widget view becomes the line :data:`WIDGET_NOTE`; a JSON tree (``IPython.display.JSON``,
-    whose HTML form is its Python repr) becomes a folded table of its fields.
+    whose HTML form is its Python repr) becomes a folded table of its fields; a plotly figure
+    stored as JSON only becomes its interactive HTML, the first one with plotly.js inline.
     """
     import nbformat
 
-    changed = 0
+    changed, plotlyjs = 0, True
     for cell in nb.cells:
         if cell.get("cell_type") != "code":
             continue
@@ -88,6 +101,9 @@ def static_outputs(nb) -> int:
                 text = WIDGET_NOTE
             elif _JSON in data and "text/html" not in data:
                 page, text = _json_html(data[_JSON]), json.dumps(data[_JSON])[:200]
+            elif _PLOTLY in data and "text/html" not in data:
+                page, text = _figure_html(data[_PLOTLY], plotlyjs), "plotly figure"
+                plotlyjs = False
             else:
                 continue
             cell.outputs[i] = nbformat.v4.new_output("display_data", data={"text/html": page, "text/plain": text})

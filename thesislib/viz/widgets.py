@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from thesislib.imaging import Workspace, render
-from .figures import FACE_CAMERA, mesh_trace, png_uri, vertex_color_strings
+from .figures import FACE_CAMERA, mesh_trace, image_uri, vertex_color_strings
 
 
 class FaceView:
@@ -38,7 +38,7 @@ class FaceView:
 
     @staticmethod
     def _img_tag(image) -> str:
-        return f'<img src="{png_uri(image)}" width="300" height="300"/>'
+        return f'<img src="{image_uri(image)}" width="300" height="300"/>'
 
     def show(self, vertices, colors, parts=("shape", "color")) -> None:
         """Push the changed parts to the 3D figure and re-render the image."""
@@ -176,7 +176,7 @@ class SamplerComparison:
 
     def update(self):
         for box, name in zip(self.images, (self.left.value, self.right.value)):
-            box.value = f'<img src="{png_uri(self.face(name))}" width="260" height="260"/>'
+            box.value = f'<img src="{image_uri(self.face(name))}" width="260" height="260"/>'
 
     def _ipython_display_(self):
         from IPython.display import display
