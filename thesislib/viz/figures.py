@@ -73,19 +73,21 @@ def mesh_figure(mesh, title: str = "", height: int = 520) -> go.Figure:
 
 
 def image_grid(images, titles=None, cols: int = 6, title: str = "", size: int = 170) -> go.Figure:
-    """A grid of (H, W, 3) uint8 images with optional titles."""
+    """A grid of (H, W, 3) uint8 images with optional titles; a cell is ``size`` px wide and as
+    tall as the images' shape asks (a wide mosaic gets a low row, not a square of white)."""
     from plotly.subplots import make_subplots
 
     images = list(images)
     cols = max(1, min(cols, len(images)))
     rows = int(np.ceil(len(images) / cols))
+    aspect = max(np.shape(img)[0] / max(1, np.shape(img)[1]) for img in images)
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.01,
                         vertical_spacing=0.06 if titles else 0.01)
     for i, img in enumerate(images):
         fig.add_trace(go.Image(source=image_uri(img), hoverinfo="skip"), row=i // cols + 1, col=i % cols + 1)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    fig.update_layout(title=title, height=rows * size + (60 if title else 20), width=cols * size + 40,
+    fig.update_layout(title=title, height=int(rows * size * aspect) + (60 if title else 20), width=cols * size + 40,
                       margin=dict(l=10, r=10, t=50 if title else 10, b=10))
     return fig
 
