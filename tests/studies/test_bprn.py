@@ -37,6 +37,43 @@ def test_learning_curve_rows(tiny_dataset, fake_dlib, face_model):
         XP.learning_curve({"naive": tiny_dataset}, test, settings=dict(stem="cnn"), progress=False)
 
 
+@pytest.fixture(scope="module")
+def paired_dataset(tmp_path_factory):
+    """Two renders per face: a network's validation split keeps a face's renders together."""
+    from thesislib.datasets import generate
+
+    out = tmp_path_factory.mktemp("xp") / "paired"
+    generate(out, "naive_normal_1", n_faces=10, images_per_face=2, seed=4, progress=False)
+    return out
+
+
+def test_learning_curve_reuses_a_trained_bprn(paired_dataset, fake_dlib, face_model, tmp_path, monkeypatch):
+    """The BPRN point at the dataset's size is the model trained on the whole dataset (same
+    settings and seed: chapter 05's first draw): predicted, not retrained, with the numbers of a
+    retraining (the curve splits off whole faces for validation, as BPRN.fit on a dataset does)."""
+    face_model = face_model.truncated(50, 50)
+    test = datasets.realistic_test_set(3, seed=97, model=face_model)
+    settings = B.BPRNSettings(stem="dlib", epochs=4)  # no early stopping: the split decides the weights
+    B.BPRN.from_settings(settings, 0, progress=False).fit(paired_dataset).save(tmp_path / "m.pt")
+    run = dict(sizes=[10, 20], heads=("bprn", "thesis"), model=face_model, settings=settings, progress=False)
+    retrained = XP.learning_curve({"p": paired_dataset}, test, **run)
+    trainings = []
+    fit_predict = XP._fit_predict
+    monkeypatch.setattr(XP, "_fit_predict", lambda job, shared: trainings.append(job[:4]) or fit_predict(job, shared))
+    reused = XP.learning_curve({"p": paired_dataset}, test, trained={"p": tmp_path / "m.pt"}, **run)
+    assert ("p", 20, "bprn", 0) not in trainings
+    assert sorted(trainings) == [("p", 10, "bprn", 0), ("p", 10, "thesis", 0), ("p", 20, "thesis", 0)]
+    cols = ["vertex_mean_mm", "vertex_sem_mm", "albedo_mean", "albedo_sem", "epochs", "best_epoch"]
+    pd.testing.assert_frame_equal(reused[cols], retrained[cols], atol=1e-6, rtol=0)
+    # a model of other settings (or other data) is not what the curve trains: it trains
+    B.BPRN.from_settings(B.BPRNSettings(stem="dlib", epochs=3), 0,
+                         progress=False).fit(paired_dataset).save(tmp_path / "other.pt")
+    trainings.clear()
+    again = XP.learning_curve({"p": paired_dataset}, test, trained={"p": tmp_path / "other.pt"}, **run)
+    assert ("p", 20, "bprn", 0) in trainings
+    pd.testing.assert_frame_equal(again[cols], retrained[cols], atol=1e-6, rtol=0)
+
+
 def test_ridge_reference_uses_cached_features(tiny_dataset, fake_dlib):
     head = XP.ridge_reference(tiny_dataset, "dlib")
     f = B.dataset_features(tiny_dataset, "dlib")

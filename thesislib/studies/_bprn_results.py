@@ -34,10 +34,10 @@ def sweep_histories(sweep: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {key(r): pd.DataFrame(BPRN.load(r.path).history_) for r in sweep.itertuples()}
 
 
-def first_draw(sweep: pd.DataFrame) -> dict:
-    """Sampler -> dataset folder of draw 0 of :func:`thesislib.studies.train_draws`."""
+def first_draw(sweep: pd.DataFrame, column: str = "dataset") -> dict:
+    """Sampler -> dataset folder (``column="path"``: BPRN file) of draw 0 of :func:`thesislib.studies.train_draws`."""
     first = sweep[sweep["draw"] == 0]
-    return dict(zip(first["sampler"], first["dataset"]))
+    return dict(zip(first["sampler"], first[column]))
 
 
 def best_and_worst(summary: pd.DataFrame, test_set: str = "held-out", head: str = "bprn") -> tuple[str, str]:
@@ -143,14 +143,18 @@ def photo_predictions(sweep: pd.DataFrame, photos: dict, fitted, stem: str, weig
     return out
 
 
-def learning_curves(datasets: dict, test, sizes, **settings) -> pd.DataFrame:
+def learning_curves(datasets: dict, test, sizes, trained: dict | None = None, **settings) -> pd.DataFrame:
     """:func:`thesislib.studies.learning_curve` of the ridge head at every size, and of the BPRN
     and the thesis head alone (no linear path) at the largest: do the head and the linear path
     matter? (The BPRN equals its ridge path within 0.01 mm at every size measured, so training it
-    at every size cost minutes and showed nothing the ridge curve does not.) ``settings`` are
-    the keyword arguments of ``learning_curve`` (``heads`` excepted)."""
+    at every size cost minutes and showed nothing the ridge curve does not.) ``trained``: BPRNs
+    already trained on the whole datasets (chapter 05: draw 0 of the sweep, same seed and
+    settings, ``first_draw(sweep, "path")``) predict the BPRN points instead of a second
+    training (``learning_curve``'s ``trained``). ``settings`` are the keyword arguments of
+    ``learning_curve`` (``heads`` excepted)."""
     from .bprn import learning_curve
 
     lc = learning_curve(datasets, test, sizes=sizes, heads=("ridge",), **settings)
-    last = learning_curve(datasets, test, sizes=[int(lc["n_images"].max())], heads=("bprn", "thesis"), **settings)
+    last = learning_curve(datasets, test, sizes=[int(lc["n_images"].max())], heads=("bprn", "thesis"),
+                          trained=trained, **settings)
     return pd.concat([lc, last[last["head"].isin(["bprn", "thesis"])]], ignore_index=True)

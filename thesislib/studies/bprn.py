@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from thesislib import bprn as B
 from thesislib.common import run_tasks
@@ -148,9 +149,11 @@ def _truth_errors(P, test, model) -> dict:
 def _fit_predict(job: tuple, shared: tuple) -> tuple:
     """Predictions of the test features ``T`` by one head trained on the first ``n`` images of a
     dataset, and the training's cost; ``job = (dataset, n, head, seed, epochs)``, ``shared =
-    (settings, T, {dataset: (X, Y)})``. Returns (predictions, {"seconds", "epochs", "best_epoch"})."""
+    (settings, T, {dataset: (X, Y, groups)})`` (groups: a face id per image, or None). Networks
+    split off their validation rows by face, as :meth:`thesislib.bprn.BPRN.fit` does on a dataset.
+    Returns (predictions, {"seconds", "epochs", "best_epoch"})."""
     (name, n, head, seed, epochs), (settings, T, data) = job, shared
-    X, Y = (a[:n] for a in data[name])
+    X, Y, G = (None if a is None else a[:n] for a in data[name])
     t0 = time.perf_counter()
     if head == "ridge":
         P = B.RidgeHead().fit(X, Y).predict(T)
@@ -158,9 +161,25 @@ def _fit_predict(job: tuple, shared: tuple) -> tuple:
     over = {"epochs": int(epochs)}
     if head == "thesis":  # the thesis head alone, without the linear path
         over["linear_skip"] = False
-    m = B.BPRN.from_settings(B.BPRNSettings(**{**asdict(settings), **over}), seed, progress=False).fit(X, Y)
+    m = B.BPRN.from_settings(B.BPRNSettings(**{**asdict(settings), **over}), seed, progress=False).fit(X, Y, G)
     return m.predict(T), {"seconds": time.perf_counter() - t0, "epochs": int(m.history_["epoch"].max()),
                           "best_epoch": int(m.best_epoch_)}
+
+
+def _reusable(model, settings: B.BPRNSettings, X) -> bool:
+    """Whether ``model`` is what the learning curve would train on all of ``X`` with ``settings``
+    (head "bprn"): the same settings (device aside), and the feature standardisation of ``X``
+    (which a network takes from every input row: it was trained on these features)."""
+    s = model.settings
+    if (s.identity(), s.epochs, s.early_stopping) != (settings.identity(), settings.epochs, settings.early_stopping):
+        return False
+    from thesislib.bprn.heads import feature_stats
+
+    net = model.network_
+    if net.mu.numel() != X.shape[1]:
+        return False
+    mu, sd = (torch.from_numpy(a).to(net.mu.dtype) for a in feature_stats(X))
+    return bool(torch.equal(net.mu.cpu(), mu) and torch.equal(net.sd.cpu(), sd))
 
 
 #: Datasets whose features together stay below this share one pool of workers (one context
@@ -179,20 +198,29 @@ def curve_epochs(settings: B.BPRNSettings, n: int, epoch_images: int | None) -> 
 
 def curve_predictions(datasets: dict, tests: dict, sizes, settings: B.BPRNSettings, seeds=(0,),
                       heads=("bprn", "ridge"), features: dict | None = None, n_jobs: int = 1, scheduler=None,
-                      epoch_images: int | None = None, progress: bool = True) -> tuple:
+                      epoch_images: int | None = None, progress: bool = True,
+                      trained: dict | None = None) -> tuple:
     """Every learning-curve point's predictions of every test set.
 
     Each point trains a head on the first ``n`` images of a dataset (whole faces, in dataset
     order; sizes beyond the dataset are left out) from its frozen-stem features, and predicts
-    the test sets' features. Datasets go in groups whose features stay below
-    :data:`GROUP_BYTES` (100k images of the face-mesh stem, 1.2 GB, are a group alone); a
-    group's points run in ``n_jobs`` processes or on the Dask cluster ``scheduler``, the largest
-    first.
+    the test sets' features. A network's validation rows are whole faces (the dataset's
+    ``instance_id``), as :meth:`thesislib.bprn.BPRN.fit` splits a dataset. Datasets go in groups
+    whose features stay below :data:`GROUP_BYTES` (100k images of the face-mesh stem, 1.2 GB,
+    are a group alone); a group's points run in ``n_jobs`` processes or on the Dask cluster
+    ``scheduler``, the largest first.
+
+    ``trained`` : dict dataset name -> BPRN (or its file) trained on that whole dataset (e.g.
+    :func:`train_sweep`'s): the "bprn" point of its seed at the dataset's size is that model's
+    prediction instead of a training, when its settings are ``settings`` (with the point's
+    epochs) and its feature standardisation is the dataset's (:func:`_reusable`); the same
+    seed and data train the same network, so the numbers are those of a training here.
 
     Returns
     -------
     predictions : dict (dataset, n, head, seed) -> {test set name: (n_faces, n_params)}
     costs : DataFrame, one row per point: dataset, n_images, head, seed, seconds, epochs, best_epoch
+        (a reused model: the seconds of its prediction)
     """
     from thesislib.datasets import load_dataset
 
@@ -209,12 +237,24 @@ def curve_predictions(datasets: dict, tests: dict, sizes, settings: B.BPRNSettin
     names = list(datasets)
     for i, name in enumerate(names):
         ds = load_dataset(datasets[name])
-        group[name] = B.dataset_features(ds, settings.stem, n_jobs, settings.weights_path, progress).X, ds.parameters()
-        if i + 1 < len(names) and sum(x.nbytes for x, _ in group.values()) < GROUP_BYTES:
+        group[name] = (B.dataset_features(ds, settings.stem, n_jobs, settings.weights_path, progress).X,
+                       ds.parameters(), B.BPRN._groups(ds))
+        if i + 1 < len(names) and sum(x.nbytes for x, _, _ in group.values()) < GROUP_BYTES:
             continue
-        jobs = sorted(((d, n, h, seed, curve_epochs(settings, n, epoch_images)) for d, (x, _) in group.items()
+        jobs = sorted(((d, n, h, seed, curve_epochs(settings, n, epoch_images)) for d, (x, _, _) in group.items()
                        for n in sorted(int(k) for k in sizes if int(k) <= len(x))
                        for h in heads for seed in (seeds if h != "ridge" else (0,))), key=lambda j: -j[1])
+        for d in (trained or {}).keys() & group.keys():
+            t0, x = time.perf_counter(), group[d][0]
+            m = trained[d] if isinstance(trained[d], B.BPRN) else B.BPRN.load(trained[d])
+            job = (d, len(x), "bprn", m.seed, curve_epochs(settings, len(x), epoch_images))
+            if job in jobs and _reusable(m, B.BPRNSettings(**{**asdict(settings), "epochs": job[4]}), x):
+                jobs.remove(job)
+                P = m.predict(T)
+                predictions[job[:4]] = {t: P[edges[k]:edges[k + 1]] for k, t in enumerate(feats)}
+                costs.append({"dataset": d, "n_images": len(x), "head": "bprn", "seed": m.seed,
+                              "seconds": time.perf_counter() - t0, "epochs": int(m.history_["epoch"].max()),
+                              "best_epoch": int(m.best_epoch_)})
         out = run_tasks(_fit_predict, jobs, context=(settings, T, group), workers=n_jobs, scheduler=scheduler,
                         progress=progress, desc=f"learning curve {', '.join(group)}", unit="head")
         group = {}
@@ -226,7 +266,8 @@ def curve_predictions(datasets: dict, tests: dict, sizes, settings: B.BPRNSettin
 
 def learning_curve(datasets: dict, test, sizes=(250, 500, 1000, 2000), settings: B.BPRNSettings | dict | None = None,
                    seeds=(0,), heads=("bprn", "ridge"), features=None, model=None, n_jobs: int = 1,
-                   progress: bool = True, scheduler=None, epoch_images: int | None = None) -> pd.DataFrame:
+                   progress: bool = True, scheduler=None, epoch_images: int | None = None,
+                   trained: dict | None = None) -> pd.DataFrame:
     """Vertex and albedo error against the number of training images, per dataset and head.
 
     Each point trains a head on the first ``n`` images of a dataset (whole faces, in
@@ -248,6 +289,8 @@ def learning_curve(datasets: dict, test, sizes=(250, 500, 1000, 2000), settings:
     n_jobs : processes for the stem features and the head trainings
     scheduler : Dask scheduler address or client for the head trainings (instead of processes)
     epoch_images : cap on the images a network sees (:func:`curve_epochs`), or None
+    trained : dict dataset name -> BPRN or model file trained on the whole dataset, whose
+        "bprn" point it predicts instead of a training (see :func:`curve_predictions`)
 
     Returns
     -------
@@ -263,7 +306,7 @@ def learning_curve(datasets: dict, test, sizes=(250, 500, 1000, 2000), settings:
     s = B.BPRNSettings() if settings is None else settings if isinstance(settings, B.BPRNSettings) else \
         B.BPRNSettings(**{**settings, "hidden": tuple(settings.get("hidden", (200, 200, 200)))})
     preds, costs = curve_predictions(datasets, tests, sizes, s, seeds, heads, features, n_jobs, scheduler,
-                                     epoch_images, progress)
+                                     epoch_images, progress, trained)
     rows = []
     for t, test_set in tests.items():
         mean = _truth_errors(np.zeros_like(test_set.params), test_set, model)
