@@ -49,7 +49,7 @@ def fake_dlib(monkeypatch):
 
     from thesislib.bprn import stems
 
-    monkeypatch.setattr(stems, "dlib_features", fake)
+    monkeypatch.setattr(stems, "dlib_features_many", lambda images: np.stack([fake(im) for im in images]))
     return calls
 
 

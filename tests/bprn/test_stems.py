@@ -51,7 +51,7 @@ def test_extraction_on_a_dask_cluster_gives_the_same_features(dataset, monkeypat
         img = np.asarray(image, np.float32)
         return np.resize(img.mean(axis=(0, 1)), 128) + np.arange(128, dtype=np.float32) * img.std() / 1e3
 
-    monkeypatch.setattr(stems, "dlib_features", fake)
+    monkeypatch.setattr(stems, "dlib_features_many", lambda images: np.stack([fake(im) for im in images]))
     paths = [str(load_dataset(dataset).image_path(i)) for i in range(6)]
     with distributed.LocalCluster(processes=False, n_workers=1, threads_per_worker=1,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
@@ -59,9 +59,26 @@ def test_extraction_on_a_dask_cluster_gives_the_same_features(dataset, monkeypat
     np.testing.assert_array_equal(on_dask, stems.frozen_features(paths, "dlib", n_jobs=1))
 
 
+def test_dlib_stem_is_dlibs_descriptor_batched(dataset):
+    """The dlib stem's features (the network in torch on a batch) are dlib's own descriptors of
+    the detector's box, or of the crop's face region where it finds none, within 1e-6."""
+    from thesislib import faces
+    from thesislib.datasets import load_dataset
+
+    images = [stems._read_png(load_dataset(dataset).image_path(i)) for i in range(4)]
+    images.append(np.full((224, 224, 3), 128, np.uint8))  # no face: the fallback box
+    got = stems.frozen_features(images, "dlib")
+    own = []
+    for im in images:
+        found = faces.detect(im)
+        own.append(faces.embed(im, box=found[0] if found else stems.CROP_FACE_BOX))
+    assert not faces.detect(images[-1])
+    np.testing.assert_allclose(got, np.stack(own), atol=1e-6, rtol=0)
+
+
 def test_stem_version_invalidates_old_caches(monkeypatch):
-    """Features cached by version 1 of the face-mesh stem (keys without a version) are not reused;
-    version-1 stems (dlib) keep their keys."""
+    """Features cached by version 1 of the face-mesh or dlib stem (keys without a version) are not
+    reused; version-1 stems (wide_resnet50_2) keep their keys."""
     import hashlib
     import json
 
@@ -75,7 +92,9 @@ def test_stem_version_invalidates_old_caches(monkeypatch):
 
     assert stems.stem_version("facemesh") == thesislib.faces.FEATURES_VERSION >= 2
     assert stems._cache_key(card, "facemesh") != old_key("facemesh")
-    assert stems._cache_key(card, "dlib") == old_key("dlib")
+    assert stems.stem_version("dlib") == stems.DLIB_VERSION >= 2
+    assert stems._cache_key(card, "dlib") != old_key("dlib")
+    assert stems._cache_key(card, "wide_resnet50_2") == old_key("wide_resnet50_2")
     monkeypatch.setattr(thesislib.faces, "FEATURES_VERSION", 1)
     assert stems._cache_key(card, "facemesh") == old_key("facemesh")
 

@@ -12,4 +12,4 @@ def fake_dlib(monkeypatch):
         img = np.asarray(image, np.float32)
         return np.resize(img.mean(axis=(0, 1)), 128) + np.arange(128, dtype=np.float32) * img.std() / 1e3
 
-    monkeypatch.setattr(stems, "dlib_features", fake)
+    monkeypatch.setattr(stems, "dlib_features_many", lambda images: np.stack([fake(im) for im in images]))
