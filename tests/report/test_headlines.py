@@ -1,4 +1,4 @@
-"""Chapter headlines from data files, metrics tables, report pages and figure thumbnails."""
+"""Chapter headlines from data files, report pages and figure thumbnails."""
 import base64
 import io
 import json
@@ -108,24 +108,6 @@ def test_headline_round_trip_and_html(run, tmp_path):
     box = R.Headline("01", "<1 mm", "a & b", "s", (("x", "<y>"),), "p", ("data/a.csv",))
     page = R.headline_html(box)
     assert "&lt;1 mm" in page and "a &amp; b" in page and "&lt;y&gt;" in page and "\n\n" not in page
-
-
-def test_metrics_table_formats_values_with_units():
-    metrics = {"cvgan1": {"seconds": 40.123, "gan_sex_accuracy": 0.5, "gan_age_mae": 17.74, "gan_age_r": -0.061,
-                          "generator": 282040, "mean_p": 8.65e-06, "ks_sum": 17.03, "n_gan": 300, "device": "cpu"},
-               "cvgan2": {"seconds": 2.0, "gan_sex_accuracy": 0.98, "extra_mm": 1.234}}
-    t = R.metrics_table(metrics)
-    assert list(t.columns) == ["unit", "cvgan1", "cvgan2"]
-    assert t.loc["seconds"].tolist() == ["s", "40.1", "2.0"]
-    assert t.loc["gan sex accuracy"].tolist() == ["%", "50.0", "98.0"]
-    assert t.loc["gan age mae", "unit"] == "years" and t.loc["gan age r", "unit"] == "Pearson r"
-    assert t.loc["generator"].tolist() == ["weights", "282,040", ""]
-    assert t.loc["mean p", "cvgan1"] == "8.65e-06" and t.loc["n gan", "unit"] == "count"
-    assert t.loc["extra mm"].tolist() == ["mm", "", "1.23"] and t.loc["device", "cvgan1"] == "cpu"
-    flat = R.metrics_table({"profile": "smoke", "widget_update_ms": {"median": 36.2, "n": 19}, "ok": True})
-    assert list(flat.columns) == ["unit", "value"]
-    assert flat.loc["widget update ms.median"].tolist() == ["ms", "36"]
-    assert flat.loc["widget update ms.n"].tolist() == ["count", "19"] and flat.loc["ok", "value"] == "yes"
 
 
 def _chapter_notebook():

@@ -1,12 +1,12 @@
 """The HTML reports: chapter headlines, page assembly (contents, navigation, folded code),
-progress-bar text, paths relative to the output folder, thumbnails, and the offline nbconvert
-template.
+metrics tables, progress-bar text, paths relative to the output folder, thumbnails, and the
+offline nbconvert template.
 """
 from .bars import finish_progress_bars
-from .headlines import (
-    MAIN_FIGURES, chapter_headline, headline_html, metrics_table, read_headline, write_headline)
+from .headlines import MAIN_FIGURES, chapter_headline, headline_html, read_headline, write_headline
 from .pages import CODE_MODES, add_contents, insert_headline, nav_html, static_outputs
 from .paths import relative_paths, shown_path
+from .tables import metrics_table
 from .thumbnail import notebook_thumbnail
 
 __all__ = [

@@ -63,7 +63,7 @@ def insert_headline(nb, box_html: str | None) -> None:
 
 
 def _json_html(value) -> str:
-    from .headlines import metrics_table
+    from .tables import metrics_table
 
     if isinstance(value, dict) and value:
         body = metrics_table(value).to_html(classes="thesislib-json-table", border=0)
