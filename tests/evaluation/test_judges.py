@@ -1,4 +1,4 @@
-"""Unit tests of the calibrated face-recognition judge (thesislib.evaluation.judges, judging, judge_tables, posed)."""
+"""Unit tests of the calibrated face-recognition judge (thesislib.evaluation.judges, judging, judge_tables)."""
 import importlib.util
 
 import numpy as np
@@ -7,8 +7,7 @@ import pytest
 from scipy import stats
 
 from thesislib import evaluation
-from thesislib.evaluation import judge_tables, judges, judging, posed
-from thesislib.imaging import Scene, landmark_crop, render, rotation_matrix
+from thesislib.evaluation import judge_tables, judges, judging
 
 needs_faces = pytest.mark.skipif(
     importlib.util.find_spec("dlib") is None or importlib.util.find_spec("face_recognition_models") is None
@@ -40,112 +39,6 @@ def scored(test_set, predictions, small, tmp_path_factory):
     path = tmp_path_factory.mktemp("judge") / "inputs.npz"
     cache = judges.judge_inputs(test_set, small, faces=4, path=path)
     return judges.judge_scores(predictions, test_set, small, rendering=judging.RENDERINGS, cache=cache), cache, path
-
-
-# ----------------------------------------------------------------- pose and light
-def _project(points, yaw, pitch, roll, distance=1000.0, focal=800.0, center=113.0):
-    q = np.asarray(points, np.float64) @ rotation_matrix(yaw, pitch, roll).T
-    d = distance - q[:, 2]
-    return np.c_[center + focal * q[:, 0] / d, center - focal * q[:, 1] / d]
-
-
-def test_fit_pose_recovers_exact_projections(small):
-    mesh = small.instance(np.full(10, 0.5), np.zeros(10))
-    X = mesh.vertices[small.ibug68[posed.INNER]]
-    for yaw, pitch, roll in [(0, 0, 0), (25, -8, 4), (-18, 12, -6)]:
-        p = evaluation.fit_pose(_project(X, yaw, pitch, roll), X)
-        assert abs(p.yaw - yaw) < 0.05 and abs(p.pitch - pitch) < 0.05 and abs(p.roll - roll) < 0.05
-        assert p.rms < 0.01
-    ortho = evaluation.fit_pose(_project(X, 15, 0, 0), X, distance=None)
-    assert ortho.yaw > 15.5  # perspective read as more yaw by a scaled-orthographic camera
-    nan = evaluation.fit_pose(np.full((3, 2), np.nan), X[:3])
-    assert np.isnan(nan.yaw)
-
-
-@needs_faces
-def test_pose_from_face_mesh_recovers_yaw_within_5_degrees(small):
-    from thesislib import faces
-    from thesislib.datasets import realistic_scenes
-
-    rng = np.random.default_rng(5)
-    ids, used = evaluation.landmark_vertices(small)
-    scenes = realistic_scenes().sample_many(12, np.random.default_rng(6))
-    errors = []
-    for i, yaw in enumerate(np.linspace(-25, 25, 12)):
-        p = rng.normal(0, 1, 20)
-        mesh = small.instance(p[:10], p[10:])
-        sc = Scene(yaw=yaw, pitch=float(rng.normal(0, 5)), roll=float(rng.normal(0, 3)), sh=scenes[i].sh,
-                   background=scenes[i].background)
-        r = render(mesh, sc)
-        crop = landmark_crop(r.image, r.landmarks, r.landmark_visible).image
-        pts = faces.facemesh_landmarks(crop, detector=False)  # as the judge reads its inputs
-        assert pts is not None
-        errors.append(evaluation.fit_pose(pts[used, :2], mesh.vertices[ids[used]]).yaw - yaw)
-    assert np.median(np.abs(errors)) < 5.0
-
-
-def test_fit_pose_analytic_jacobian_and_rotation(small):
-    from scipy.spatial.transform import Rotation
-
-    w = np.array([0.3, -0.2, 0.1])
-    np.testing.assert_allclose(posed._rotvec_matrix(w), Rotation.from_rotvec(w).as_matrix(), atol=1e-14)
-    np.testing.assert_allclose(posed._rotvec_matrix(np.zeros(3)), np.eye(3))
-    mesh = small.instance(np.full(10, -0.4), np.zeros(10))
-    X = mesh.vertices[small.ibug68[posed.INNER]]
-    noisy = _project(X, 14, 6, -3) + np.random.default_rng(3).normal(0, 1.0, (len(X), 2))
-    p = evaluation.fit_pose(noisy, X)
-    assert abs(p.yaw - 14) < 2 and abs(p.roll + 3) < 1
-    # the least-squares optimum: no small turn of the fitted rotation lowers the residual
-    for d in np.eye(3) * 0.05:
-        R = rotation_matrix(p.yaw + d[0], p.pitch + d[1], p.roll + d[2])
-        q = np.asarray(X, np.float64) @ R.T
-        z = 1000.0 - q[:, 2]
-        moved = np.c_[p.center[0] + p.scale * 1000.0 * q[:, 0] / z, p.center[1] - p.scale * 1000.0 * q[:, 1] / z]
-        assert np.sqrt(np.mean(np.sum((moved - noisy) ** 2, 1))) >= p.rms - 1e-9
-
-
-def test_vertex_normals_are_area_weighted_unit_normals(small):
-    mesh = small.instance(np.full(10, 0.3), np.zeros(10))
-    v, t = np.asarray(mesh.vertices, np.float64), np.asarray(mesh.triangles, np.int64)
-    fn = np.cross(v[t[:, 1]] - v[t[:, 0]], v[t[:, 2]] - v[t[:, 0]])
-    ref = np.zeros_like(v)
-    for c in range(3):
-        np.add.at(ref, t[:, c], fn)
-    ref /= np.maximum(np.linalg.norm(ref, axis=1, keepdims=True), 1e-12)
-    np.testing.assert_allclose(posed._vertex_normals(mesh.vertices, mesh.triangles), ref, atol=1e-12)
-
-
-@needs_faces
-def test_landmark_vertices_of_face_mesh_and_dlib(small):
-    ids, used = evaluation.landmark_vertices(small, "facemesh")
-    assert ids.shape == used.shape == (478,) and 350 < used.sum() < 468 and not used[468:].any()
-    ids68, used68 = evaluation.landmark_vertices(small, "dlib")
-    assert np.array_equal(ids68, small.ibug68) and used68.sum() == 51
-    with pytest.raises(ValueError, match="landmark source"):
-        evaluation.landmark_vertices(small, "openpose")
-
-
-def test_estimate_light_recovers_the_scene_light(small):
-    from thesislib.imaging import DEFAULT_SH, sample_builtin_sh
-    from thesislib.imaging.scene import sh_shading
-
-    mesh = small.instance(np.full(10, 0.3), np.full(10, -0.2))
-    sh = sample_builtin_sh(np.random.default_rng(2))
-    r = render(mesh, Scene(yaw=12, pitch=4, sh=sh))
-    crop = landmark_crop(r.image, r.landmarks, r.landmark_visible).image
-    X = mesh.vertices[small.ibug68[posed.INNER]]
-    # the crop's landmarks: the render's, moved into the crop
-    from thesislib.imaging import landmark_crop_box
-
-    x0, y0, x1, _ = landmark_crop_box(r.landmarks, r.landmark_visible)
-    lm = (r.landmarks - [x0, y0]) * 224.0 / (x1 - x0)
-    pose = evaluation.fit_pose(lm[posed.INNER], X)
-    est = evaluation.estimate_light(crop, mesh, pose, lm)
-    n = posed._vertex_normals(mesh.vertices, mesh.triangles) @ pose.rotation.T
-    front = n[:, 2] > 0.3
-    err = np.abs(sh_shading(n, est) - sh_shading(n, sh))[front].mean()
-    err_default = np.abs(sh_shading(n, DEFAULT_SH) - sh_shading(n, sh))[front].mean()
-    assert err < 0.5 * err_default and err < 0.05
 
 
 # ----------------------------------------------------------------- calibrated scores

@@ -16,7 +16,8 @@ from .judging import RENDERINGS, JudgeInputs, judge_inputs
 from .metrics import (
     distance_quartiles, draw_summary, kmeans_distortion, ks_quality_table, ks_summary, ks_table,
     nearest_centroid_accuracy, transfer_centroid_accuracy, variety_table)
-from .posed import Pose, PosedRenders, estimate_light, fit_pose, landmark_vertices, posed_renders
+from .pose_fit import Pose, fit_pose
+from .posed import PosedRenders, estimate_light, landmark_vertices, posed_renders
 from .predictions import (
     albedo_errors, evaluate, evaluate_sweep, geometry_table, input_embeddings, long_scores, mean_shape_errors,
     parameter_means, render_predictions, score_table, test_features, shape_errors)
