@@ -6,7 +6,7 @@ the model cache, dlib's detector and the background bank are paid by a small war
 run of each configuration first; start-up is excluded), each dataset in a temporary
 folder, for
 
-(a) the render alone: :func:`thesislib.imaging.rasterizer.render` of prepared meshes and scenes,
+(a) the render alone: :func:`thesislib.imaging.mesh_render.render` of prepared meshes and scenes,
     reusing a Workspace (instances and scenes made before the clock starts);
 (b) the old configuration, as far as it can still be chosen: ``crop="detect"`` (dlib
     HOG detector) and ``SceneSampler(background="procedural")`` (a fresh procedural

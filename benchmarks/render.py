@@ -3,7 +3,7 @@
 Run ``python benchmarks/render.py [--n 400] [--n-pyvista 60]``. Prints images/s at
 227 x 227 per core (process CPU time after a warm-up) for
 
-* thesislib.imaging.rasterizer.render with SH light: normals and shading recomputed per render,
+* thesislib.imaging.mesh_render.render with SH light: normals and shading recomputed per render,
   uint8 image, depth, mask and landmarks returned;
 * pyvista/VTK off-screen (EGL, Mesa llvmpipe) in its cheapest setting: unlit vertex
   colours, ``plotter.render()`` before each ``screenshot()`` (else the frame is stale);

@@ -257,9 +257,9 @@ def test_other_stages_are_used_through_their_public_names_only():
 
 def test_public_name_check_catches_a_module_path_and_a_private_name(tmp_path):
     f = tmp_path / "m.py"
-    f.write_text("from thesislib.imaging.rasterizer import render\nfrom thesislib.faces import as_image\n")
+    f.write_text("from thesislib.imaging.mesh_render import render\nfrom thesislib.faces import as_image\n")
     assert _foreign_problems({"thesislib.datasets.m": f}) == [
-        "thesislib.datasets.m imports thesislib.imaging.rasterizer: use thesislib.imaging's public names",
+        "thesislib.datasets.m imports thesislib.imaging.mesh_render: use thesislib.imaging's public names",
         "thesislib.datasets.m: as_image is not public in thesislib.faces"]
 
 

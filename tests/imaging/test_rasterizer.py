@@ -1,8 +1,8 @@
-"""Tests of the CPU rasterizer on small synthetic meshes.
+"""Tests of the CPU rasterizer on small synthetic meshes (coverage, culling, z-buffer, shading, compositing).
 
 Regenerate the stored reference image with
-``THESISLIB_REGEN_REFERENCE=1 pytest tests/test_render.py -k reference`` or
-``python tests/test_render.py --regen``.
+``THESISLIB_REGEN_REFERENCE=1 pytest tests/imaging/test_rasterizer.py -k reference`` or
+``python tests/imaging/test_rasterizer.py --regen``.
 """
 import os
 import sys
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from thesislib.facemodel import Mesh
-from thesislib.imaging.rasterizer import RenderResult, render_batch, shade_vertices
+from thesislib.imaging.rasterizer import shade_vertices
 from thesislib.imaging import render
 from thesislib.imaging import IMAGE_SIZE, Scene
 from thesislib.imaging.scene import SH_KERNEL, SH_NORM, sh_shading
@@ -83,17 +83,6 @@ def reference_scene():
     return Scene(yaw=20.0, pitch=-8.0, roll=4.0, sh=sh)
 
 
-def test_output_types():
-    m = grid(20, 20, 100, 100)
-    r = render(m)
-    assert isinstance(r, RenderResult)
-    assert r.image.shape == (IMAGE_SIZE, IMAGE_SIZE, 3) and r.image.dtype == np.uint8
-    assert r.depth.shape == (IMAGE_SIZE, IMAGE_SIZE) and r.depth.dtype == np.float32
-    assert r.mask.dtype == bool and r.mask.any()
-    assert np.all(np.isinf(r.depth[~r.mask])) and np.all(np.isfinite(r.depth[r.mask]))
-    assert r.landmarks.shape == (0, 2) and r.landmark_visible.shape == (0,)
-
-
 def test_sphere_mask_matches_projection():
     radius, scene = 60.0, Scene()
     r = render(uv_sphere(radius), scene)
@@ -123,30 +112,6 @@ def test_back_faces_culled():
     # reversed winding: the near half is culled, the inside of the far half is seen
     assert back.mask.sum() > 0.9 * front.mask.sum()
     assert np.all(back.depth[back.mask] > front.depth[back.mask])
-
-
-def test_yaw_moves_landmarks():
-    nose = np.array([[0, 0, 100]], np.float32)
-    m = grid(10, 10, 100, 100)
-    mesh = Mesh(np.concatenate([m.vertices, nose]), np.concatenate([m.colors, [[1, 1, 1]]]),
-                m.triangles, np.array([len(m.vertices)]))
-    for yaw in (0.0, 30.0, -30.0):
-        s = Scene(yaw=yaw)
-        r = render(mesh, s)
-        a = np.radians(yaw)
-        x, z = 100 * np.sin(a), 100 * np.cos(a)
-        expect = C + s.focal * x / (s.distance - z)
-        assert abs(r.landmarks[0, 0] - expect) < 1e-3 and abs(r.landmarks[0, 1] - C) < 1e-3
-        assert r.landmark_visible[0]
-    assert render(mesh, Scene(yaw=30)).landmarks[0, 0] > C + 40
-
-
-def test_landmark_hidden_behind_surface():
-    m = uv_sphere(50)
-    back_pole = int(np.argmin(m.vertices[:, 2]))
-    front_pole = int(np.argmax(m.vertices[:, 2]))
-    r = render(Mesh(m.vertices, m.colors, m.triangles, np.array([front_pole, back_pole])))
-    assert r.landmark_visible.tolist() == [True, False]
 
 
 def test_constant_sh_gives_uniform_albedo_colour():
@@ -197,17 +162,6 @@ def test_background_compositing():
     assert not np.array_equal(r.image[r.mask], bg[r.mask])
     grey = render(uv_sphere(40))
     assert np.all(grey.image[~grey.mask] == 128)
-
-
-def test_determinism_and_batch():
-    m, s = reference_mesh(), reference_scene()
-    a, b = render(m, s), render(m, s)
-    assert a.image.tobytes() == b.image.tobytes() and a.depth.tobytes() == b.depth.tobytes()
-    batch = render_batch([m.vertices, m.vertices + 1], s, template=m)
-    assert batch[0].image.tobytes() == a.image.tobytes()
-    assert len(batch) == 2 and not np.array_equal(batch[1].image, a.image)
-    with pytest.raises(ValueError):
-        render_batch([m], [s, s])
 
 
 def test_bad_mesh_raises():

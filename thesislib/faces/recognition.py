@@ -188,7 +188,7 @@ def crop(image, box=None, landmarks=None, size: int = CROP_SIZE, upsample: int =
 
     Order of preference: ``box`` when given (method "detector"), else dlib's HOG
     detector (its best face); else a square around ``landmarks`` (projected 2D iBUG
-    points from :func:`thesislib.imaging.rasterizer.render`) with a margin; else a centre crop of
+    points from :func:`thesislib.imaging.mesh_render.render`) with a margin; else a centre crop of
     the short side.
 
     Parameters

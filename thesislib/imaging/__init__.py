@@ -7,8 +7,9 @@ from .crops import (
     LANDMARK_CROP_MARGIN, LANDMARK_CROP_SHIFT, SimpleCrop, center_crop, landmark_crop,
     landmark_crop_box)
 from .crop_render import mesh_normals, render_crop
+from .mesh_render import Workspace, render
 from .png import PNG_FILTER, png_bytes
-from .rasterizer import Workspace, project, render
+from .rasterizer import project
 from .scene import (
     DEFAULT_DISTANCE, DEFAULT_FOCAL, DEFAULT_SH, SH_KERNEL, Scene, SceneSampler, default_scene,
     load_illumination_prior, rotation_matrix, sample_builtin_sh, sh_basis)

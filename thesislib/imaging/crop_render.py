@@ -11,7 +11,7 @@ bytes with less work:
   so that several renders of one face compute them once.
 
 The coverage pass (projection, shading, rasterization) is the one of
-:func:`thesislib.imaging.rasterizer.render` (the landmarks' visibility needs the whole z-buffer,
+:func:`thesislib.imaging.mesh_render.render` (the landmarks' visibility needs the whole z-buffer,
 and the box needs the landmarks). tests/imaging/test_crop_render.py checks the bytes against
 ``landmark_crop(render(...))``.
 """
@@ -21,8 +21,8 @@ import numpy as np
 from numba import njit
 
 from .crops import CROP_SIZE, SimpleCrop, _coefficients, landmark_crop, landmark_crop_box, resample
-from .rasterizer import (
-    Workspace, _landmarks, draw, mesh_arrays, render, resolve_window, vertex_normals)
+from .mesh_render import Workspace, _landmarks, mesh_arrays, render
+from .rasterizer import draw, resolve_window, vertex_normals
 from .scene import IMAGE_SIZE, Scene, default_scene
 
 
@@ -56,7 +56,7 @@ def render_crop(mesh, scene: Scene | None = None, *, size: int = CROP_SIZE, norm
 
     Parameters
     ----------
-    mesh, scene, landmark_tolerance, workspace : as :func:`thesislib.imaging.rasterizer.render`
+    mesh, scene, landmark_tolerance, workspace : as :func:`thesislib.imaging.mesh_render.render`
     size : int, side of the crop, px
     normals : (N, 3) float32 unit normals of ``mesh``'s vertices (:func:`mesh_normals`), or None
         to compute them

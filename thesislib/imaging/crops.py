@@ -1,6 +1,6 @@
 """The 224 px face crop of a synthetic render: from its projected landmarks, or others.
 
-A render knows where its face is: :func:`thesislib.imaging.rasterizer.render` projects the
+A render knows where its face is: :func:`thesislib.imaging.mesh_render.render` projects the
 model's 68 iBUG landmarks. :func:`landmark_crop` (the default of
 :func:`thesislib.datasets.generation.generate`, and the crop of every synthetic render in
 :mod:`thesislib.evaluation.predictions`) frames the face from them, with no detector: ~0.15 ms

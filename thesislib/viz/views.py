@@ -10,7 +10,7 @@ headless Chromium by ``tests/browser/test_views_html.py``). Panel titles are in 
 HTML shows the meshes, their colours, colour maps and scalar bars, and turns with the mouse.
 Without trame installed, ``html=`` warns and the view keeps its PNG.
 
-Cameras match :func:`thesislib.imaging.rasterizer.render`: the face is posed by
+Cameras match :func:`thesislib.imaging.mesh_render.render`: the face is posed by
 ``R = Rz(roll) Ry(yaw) Rx(pitch)`` about the model origin, a pinhole camera sits on +z at
 ``distance`` mm looking down -z with a focal length of ``focal`` px for a 227 px image
 (vertical view angle ``2 atan(113.5 / focal)``). Named cameras (:data:`CAMERAS`) are poses of
@@ -212,7 +212,7 @@ def face_view(mesh, camera="front", *, size=800, zoom: float = 1.2, lighting: bo
     camera : name in :data:`CAMERAS` ("front", "three-quarter", "profile"), (yaw, pitch, roll)
         degrees, or a :class:`thesislib.imaging.scene.Scene`
     size : int or (width, height), px
-    zoom : 1 frames the face as :func:`thesislib.imaging.rasterizer.render` does (face ~70 % of the height)
+    zoom : 1 frames the face as :func:`thesislib.imaging.mesh_render.render` does (face ~70 % of the height)
     lighting : False shows the plain vertex colours
     culling : hide back faces, as the renderer does (default: show them, so the inside of the
         open mask is seen through its rim)
