@@ -1,4 +1,5 @@
-"""The offline interactive 3D views (thesislib.viz.views, pyvista's trame/vtk.js export) in Chromium.
+"""The offline interactive 3D views (thesislib.viz.views; thesislib.viz.offscreen's trame/vtk.js export)
+in Chromium.
 
 A truth | prediction error view is exported to HTML, served on 127.0.0.1 (and opened from
 ``file://``); the page must draw the meshes into its canvas, turn them when dragged, show no

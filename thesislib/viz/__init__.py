@@ -8,6 +8,7 @@ from .figures import (
     loss_curves, mesh_figure, pca_scatter, score_ci_figure, setup_notebook, sigma_score_figure,
     slider_figure, spectrum_figure)
 from .judges import calibrated_figure, judge_gallery_figure, judge_table_figure
+from .offscreen import show
 from .replicates import decomposition_figure, study_geometry_figure
 from .scale import head_gap_figure, scale_figure
 from .samplers import gallery_rows, gallery_slider, moments_figure, parameter_histogram, sampler_galleries
@@ -15,9 +16,7 @@ from .studies import (
     age_sex_grid, geometry_bars, ks_coefficient_figure, learning_curve_figure, parameter_means_figure,
     photo_gallery, prediction_gallery, stem_curves_figure, update_times, validation_curves)
 from .variety import concept_matrix, distortion_figure, metric_score_figure, pca_panels, quartile_figure
-from .views import (
-    difference_view, face_view, label_extremes_view, pca_extremes_view, reconstruction_extremes,
-    show)
+from .views import difference_view, face_view, label_extremes_view, pca_extremes_view, reconstruction_extremes
 from .widgets import AgeSexExplorer, FaceExplorer, SamplerComparison, age_sex_frames, pca_slider_frames
 
 __all__ = [
