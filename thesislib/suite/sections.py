@@ -5,7 +5,7 @@ and validates files; each field's description is what editors show (``params/par
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal, Optional, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
@@ -62,6 +62,13 @@ SamplerName = Annotated[str, AfterValidator(_check_sampler),
 RandomSamplerName = Annotated[str, AfterValidator(_check_random_sampler),
                               WithJsonSchema({"type": "string", "enum": sorted(set(SAMPLERS) - set(_GENERATIVE))})]
 """A sampler name that is not one of the generative models (GMM, copula, GANs)."""
+TestSetName = Literal["held-out", "shifted", "new backgrounds"]
+"""One of chapter 05's synthetic test sets (:func:`thesislib.studies.study_test_sets`)."""
+TestSetNames = Annotated[list[TestSetName], Field(
+    min_length=1, description="synthetic test sets, each reported on its own: held-out faces of the reference "
+                              "population, a shifted population no sampler saw, held-out faces in front of photos "
+                              "no training scene uses")]
+"""The test sets a chapter reports on (chapters 05 and 07), all three by default."""
 
 
 class EstimateSection(_Section):
@@ -160,10 +167,7 @@ class BprnSection(_Section):
     images_per_face: int = Field(2, ge=1, le=100)
     draws: int = Field(3, ge=1, le=100, description="independent replications per sampler: a new training dataset "
                                                     "and, for samplers that learn, a new fit (seeds the BPRN too)")
-    test_sets: list[Literal["held-out", "shifted", "new backgrounds"]] = Field(
-        default_factory=lambda: ["held-out", "shifted", "new backgrounds"], min_length=1,
-        description="synthetic test sets, each reported on its own: held-out faces of the reference population, "
-                    "a shifted population no sampler saw, held-out faces in front of photos no training scene uses")
+    test_sets: TestSetNames = Field(default_factory=lambda: list(get_args(TestSetName)))
     stem: Literal["facemesh", "dlib", "cnn", "wide_resnet50_2"] = Field(
         "facemesh", description="facemesh: MediaPipe's 478 3D landmarks + colours (frozen, the default)")
     epochs: int = Field(60, ge=1, le=1_000_000)
@@ -233,9 +237,7 @@ class ScaleSection(_Section):
     max_yaw: float = Field(30.0, ge=0, le=90, description="yaw range of the training datasets' scenes")
     mesh: Literal["full", "coarse"] = Field("coarse", description="render mesh of the training images "
                                             "(coarse: about half the cost; BPRN within 0.01 mm of full)")
-    test_sets: list[Literal["held-out", "shifted", "new backgrounds"]] = Field(
-        default_factory=lambda: ["held-out", "shifted", "new backgrounds"], min_length=1,
-        description="chapter 05's synthetic test sets")
+    test_sets: TestSetNames = Field(default_factory=lambda: list(get_args(TestSetName)))
     test_faces: int = Field(200, ge=2, le=1_000_000, description="faces per test set (as chapter 05)")
     epochs: int = Field(60, ge=1, le=1_000_000)
     early_stopping: Optional[int] = Field(10, ge=1, le=1_000_000, description="patience in epochs")
