@@ -19,8 +19,8 @@ from .metrics import (
 from .pose_fit import Pose, fit_pose
 from .posed import PosedRenders, estimate_light, landmark_vertices, posed_renders
 from .predictions import (
-    albedo_errors, evaluate, evaluate_sweep, geometry_table, input_embeddings, long_scores, mean_shape_errors,
-    parameter_means, render_predictions, score_table, test_features, shape_errors)
+    albedo_errors, evaluate, evaluate_sweep, geometry_table, input_embeddings, long_scores, mean_errors,
+    mean_shape_errors, parameter_means, render_predictions, score_table, test_features, shape_errors)
 from .scores import corrected_score, metric_correlations
 
 __all__ = [
@@ -29,7 +29,7 @@ __all__ = [
     "albedo_errors", "conditional_effects", "corrected_score", "distance_quartiles", "draw_summary",
     "effects_frame", "ensemble_fit", "evaluate", "evaluate_sweep", "geometry_table",
     "input_embeddings", "kmeans_distortion", "ks_quality_table", "ks_summary", "ks_table",
-    "long_scores", "mean_shape_errors", "metric_correlations", "nearest_centroid_accuracy", "parameter_means",
+    "long_scores", "mean_errors", "mean_shape_errors", "metric_correlations", "nearest_centroid_accuracy", "parameter_means",
     "population_effects",
     "render_predictions", "rigid_align", "score_table", "test_features",
     "transfer_centroid_accuracy", "variety_table", "vertex_error", "shape_errors",

@@ -99,9 +99,17 @@ def _mean_distances(P, T, mp, mt, R):  # pragma: no cover - numba
     return out
 
 
+def _points(a) -> np.ndarray:
+    """``a`` C-contiguous, float32 kept as it is (the kernels compute in float64 either way: a
+    float32 coordinate is converted exactly where it is read), anything else as float64."""
+    a = np.asarray(a)
+    return np.ascontiguousarray(a, dtype=a.dtype if a.dtype in (np.float32, np.float64) else np.float64)
+
+
 def mean_vertex_errors(pred, true) -> np.ndarray:
     """Mean over vertices of :func:`vertex_error` (rigid, no scale) per mesh, without the (B, N)
     array: two passes over the vertices in numba instead of ten numpy passes (~4x faster).
+    float32 vertices (a model's) are read as they are, with the numbers of their float64 copy.
 
     Parameters
     ----------
@@ -111,8 +119,7 @@ def mean_vertex_errors(pred, true) -> np.ndarray:
     -------
     (B,) mean per-vertex distance after rigid alignment, mm
     """
-    P = np.ascontiguousarray(pred, dtype=np.float64)
-    T = np.ascontiguousarray(true, dtype=np.float64)
+    P, T = _points(pred), _points(true)
     if P.shape != T.shape or P.ndim != 3 or P.shape[-1] != 3:
         raise ValueError(f"pred and true must both be (B, N, 3); got {P.shape}, {T.shape}")
     mp, mt, H = _moments(P, T)

@@ -22,7 +22,7 @@ import torch
 
 from thesislib import bprn as B
 from thesislib.common import run_tasks
-from thesislib.evaluation import albedo_errors, evaluate, input_embeddings, mean_shape_errors, test_features
+from thesislib.evaluation import evaluate, input_embeddings, mean_errors, test_features
 
 
 # ----------------------------------------------------------------- samplers and datasets of the study
@@ -138,12 +138,14 @@ def _test_model(model, test):
     return (default_model() if model is None else model).truncated(test.n_shape, test.n_color, 0)
 
 
-def _truth_errors(P, test, model) -> dict:
-    m = _test_model(model, test)
-    v = mean_shape_errors(P, test.params, m)
-    a = albedo_errors(P, test.params, m).mean(1)
-    return {"vertex_mean_mm": float(v.mean()), "vertex_sem_mm": float(v.std(ddof=1) / np.sqrt(len(v))),
-            "albedo_mean": float(a.mean()), "albedo_sem": float(a.std(ddof=1) / np.sqrt(len(a)))}
+def _truth_errors(Ps, test, model) -> list:
+    """Mean and standard error of the vertex and albedo errors of each prediction set of ``Ps``
+    (:func:`thesislib.evaluation.mean_errors`: the truth rendered once for all)."""
+    out = []
+    for v, a in mean_errors(Ps, test.params, _test_model(model, test)):
+        out.append({"vertex_mean_mm": float(v.mean()), "vertex_sem_mm": float(v.std(ddof=1) / np.sqrt(len(v))),
+                    "albedo_mean": float(a.mean()), "albedo_sem": float(a.std(ddof=1) / np.sqrt(len(a)))})
+    return out
 
 
 def _fit_predict(job: tuple, shared: tuple) -> tuple:
@@ -309,10 +311,10 @@ def learning_curve(datasets: dict, test, sizes=(250, 500, 1000, 2000), settings:
                                      epoch_images, progress, trained)
     rows = []
     for t, test_set in tests.items():
-        mean = _truth_errors(np.zeros_like(test_set.params), test_set, model)
-        for (name, n, head, seed), P in preds.items():
-            rows.append({"test_set": t, "dataset": name, "n_images": n, "head": head, "seed": seed,
-                         **_truth_errors(P[t], test_set, model)})
+        mean, *errors = _truth_errors([np.zeros_like(test_set.params)] + [P[t] for P in preds.values()], test_set,
+                                      model)
+        for (name, n, head, seed), e in zip(preds, errors):
+            rows.append({"test_set": t, "dataset": name, "n_images": n, "head": head, "seed": seed, **e})
         for name, n in dict.fromkeys((k[0], k[1]) for k in preds):
             rows.append({"test_set": t, "dataset": name, "n_images": n, "head": "mean face", "seed": 0, **mean})
     df = pd.DataFrame(rows)

@@ -26,6 +26,10 @@ STEPS = (("mean", "naive_normal_1", "fitted_mean_normal"),
 METRICS = {"vertex_mm": "vertex error (mm)", "albedo": "albedo error (RGB 0-255)"}
 
 
+#: Models whose errors :func:`score_draws` computes together (one truth render per chunk).
+ERROR_CHUNK = 12
+
+
 @dataclass(frozen=True)
 class DrawScores:
     """Per-face errors of every model and baseline on every test set.
@@ -39,12 +43,6 @@ class DrawScores:
 
     errors: pd.DataFrame
     predictions: dict
-
-
-def _errors(P, test, model) -> tuple[np.ndarray, np.ndarray]:
-    from thesislib.evaluation import albedo_errors, mean_shape_errors
-
-    return mean_shape_errors(P, test.params, model), albedo_errors(P, test.params, model).mean(1)
 
 
 def score_draws(sweep: pd.DataFrame, tests: dict, baselines: dict, model, stem: str, weights_path=None,
@@ -62,7 +60,7 @@ def score_draws(sweep: pd.DataFrame, tests: dict, baselines: dict, model, stem: 
     from tqdm.auto import tqdm
 
     from thesislib.bprn import BPRN
-    from thesislib.evaluation import test_features
+    from thesislib.evaluation import mean_errors, test_features
 
     from .bprn import ridge_reference
 
@@ -74,20 +72,22 @@ def score_draws(sweep: pd.DataFrame, tests: dict, baselines: dict, model, stem: 
     for name, test in tests.items():
         T = test_features(test, stem, n_jobs, weights_path, progress=False)
         faces = np.arange(len(test))
+        keys = []
         for head, models in (("bprn", nets), ("ridge", ridges)):
             for (sampler, draw), m in models.items():
-                P = m.predict(T)
-                preds.setdefault((name, sampler, head), {})[draw] = P
-                v, a = _errors(P, test, model)
-                rows.append(pd.DataFrame({"test_set": name, "sampler": sampler, "head": head, "draw": draw,
-                                          "face": faces, "vertex_mm": v, "albedo": a}))
-                bar.update(1)
+                preds.setdefault((name, sampler, head), {})[draw] = m.predict(T)
+                keys.append((sampler, head, draw))
         for sampler, P in baselines[name].items():
             preds[(name, sampler, "baseline")] = {0: P}
-            v, a = _errors(P, test, model)
-            rows.append(pd.DataFrame({"test_set": name, "sampler": sampler, "head": "baseline", "draw": 0,
-                                      "face": faces, "vertex_mm": v, "albedo": a}))
-            bar.update(1)
+            keys.append((sampler, "baseline", 0))
+        # the truth's vertices and colours once per chunk of models (mean_errors), not per model
+        for a in range(0, len(keys), ERROR_CHUNK):
+            part = keys[a:a + ERROR_CHUNK]
+            errors = mean_errors([preds[(name, s, h)][d] for s, h, d in part], test.params, model)
+            for (sampler, head, draw), (v, alb) in zip(part, errors):
+                rows.append(pd.DataFrame({"test_set": name, "sampler": sampler, "head": head, "draw": draw,
+                                          "face": faces, "vertex_mm": v, "albedo": alb}))
+            bar.update(len(part))
     bar.close()
     stacked = {k: np.stack([v[d] for d in sorted(v)]) for k, v in preds.items()}
     return DrawScores(pd.concat(rows, ignore_index=True), stacked)
