@@ -151,9 +151,17 @@ def learning_curves(datasets: dict, test, sizes, trained: dict | None = None, **
     already trained on the whole datasets (chapter 05: draw 0 of the sweep, same seed and
     settings, ``first_draw(sweep, "path")``) predict the BPRN points instead of a second
     training (``learning_curve``'s ``trained``). ``settings`` are the keyword arguments of
-    ``learning_curve`` (``heads`` excepted)."""
-    from .bprn import learning_curve
+    ``learning_curve`` (``heads`` excepted); the test crops' features are computed once for both
+    calls (without ``features``)."""
+    from thesislib.evaluation import test_features
 
+    from .bprn import curve_settings, learning_curve
+
+    s = curve_settings(settings.get("settings"))
+    if settings.get("features") is None and s.stem != "cnn":
+        n_jobs = settings.get("n_jobs", 1)
+        settings["features"] = ({k: test_features(t, s.stem, n_jobs, s.weights_path) for k, t in test.items()}
+                                if isinstance(test, dict) else test_features(test, s.stem, n_jobs, s.weights_path))
     lc = learning_curve(datasets, test, sizes=sizes, heads=("ridge",), **settings)
     last = learning_curve(datasets, test, sizes=[int(lc["n_images"].max())], heads=("bprn", "thesis"),
                           trained=trained, **settings)

@@ -266,6 +266,13 @@ def curve_predictions(datasets: dict, tests: dict, sizes, settings: B.BPRNSettin
     return predictions, pd.DataFrame(costs)
 
 
+def curve_settings(settings: B.BPRNSettings | dict | None) -> B.BPRNSettings:
+    """``settings`` of :func:`learning_curve` as :class:`thesislib.bprn.BPRNSettings` (None: defaults)."""
+    if settings is None or isinstance(settings, B.BPRNSettings):
+        return B.BPRNSettings() if settings is None else settings
+    return B.BPRNSettings(**{**settings, "hidden": tuple(settings.get("hidden", (200, 200, 200)))})
+
+
 def learning_curve(datasets: dict, test, sizes=(250, 500, 1000, 2000), settings: B.BPRNSettings | dict | None = None,
                    seeds=(0,), heads=("bprn", "ridge"), features=None, model=None, n_jobs: int = 1,
                    progress: bool = True, scheduler=None, epoch_images: int | None = None,
@@ -305,8 +312,7 @@ def learning_curve(datasets: dict, test, sizes=(250, 500, 1000, 2000), settings:
     missing = [name for name, t in tests.items() if t.params is None]
     if missing:
         raise ValueError(f"test set(s) {missing} have no true parameters: a learning curve needs them")
-    s = B.BPRNSettings() if settings is None else settings if isinstance(settings, B.BPRNSettings) else \
-        B.BPRNSettings(**{**settings, "hidden": tuple(settings.get("hidden", (200, 200, 200)))})
+    s = curve_settings(settings)
     preds, costs = curve_predictions(datasets, tests, sizes, s, seeds, heads, features, n_jobs, scheduler,
                                      epoch_images, progress, trained)
     rows = []
