@@ -175,7 +175,7 @@ def _reusable(model, settings: B.BPRNSettings, X) -> bool:
     s = model.settings
     if (s.identity(), s.epochs, s.early_stopping) != (settings.identity(), settings.epochs, settings.early_stopping):
         return False
-    from thesislib.bprn.heads import feature_stats
+    from thesislib.bprn import feature_stats
 
     net = model.network_
     if net.mu.numel() != X.shape[1]:
