@@ -1,6 +1,4 @@
 """Unit tests of the calibrated face-recognition judge (thesislib.evaluation.judges, judging, judge_tables)."""
-import importlib.util
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,14 +7,7 @@ from scipy import stats
 from thesislib import evaluation
 from thesislib.evaluation import judge_tables, judges, judging
 
-needs_faces = pytest.mark.skipif(
-    importlib.util.find_spec("dlib") is None or importlib.util.find_spec("face_recognition_models") is None
-    or importlib.util.find_spec("mediapipe") is None, reason="needs dlib, face-recognition-models and MediaPipe")
-
-
-@pytest.fixture(scope="module")
-def small(face_model):
-    return face_model.truncated(10, 10, 0)
+from tests.evaluation.conftest import needs_faces
 
 
 @pytest.fixture(scope="module")

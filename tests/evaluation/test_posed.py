@@ -1,6 +1,4 @@
 """Rendering a prediction like its input: landmark vertices and the input's light (thesislib.evaluation.posed)."""
-import importlib.util
-
 import numpy as np
 import pytest
 
@@ -8,14 +6,7 @@ from thesislib import evaluation
 from thesislib.evaluation import posed
 from thesislib.imaging import Scene, landmark_crop, render
 
-needs_faces = pytest.mark.skipif(
-    importlib.util.find_spec("dlib") is None or importlib.util.find_spec("face_recognition_models") is None
-    or importlib.util.find_spec("mediapipe") is None, reason="needs dlib, face-recognition-models and MediaPipe")
-
-
-@pytest.fixture(scope="module")
-def small(face_model):
-    return face_model.truncated(10, 10, 0)
+from tests.evaluation.conftest import needs_faces
 
 
 @needs_faces

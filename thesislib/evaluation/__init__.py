@@ -8,6 +8,7 @@ against geometry and applied to photos.
 from .comparisons import COMPARISON_COLUMNS, holm, pairwise_comparisons, sampler_intervals
 from .effects import conditional_effects, effects_frame, population_effects
 from .ensemble import ensemble_fit
+from .errors import albedo_errors, mean_errors, mean_shape_errors, shape_errors
 from .geometry import rigid_align, vertex_error
 from .intervals import DrawInterval, PairedDifference, draw_interval, paired_difference
 from .judge_tables import VALIDATION_COLUMNS, judge_summary, judge_validation, photo_summary, photo_verdict
@@ -19,8 +20,8 @@ from .metrics import (
 from .pose_fit import Pose, fit_pose
 from .posed import PosedRenders, estimate_light, landmark_vertices, posed_renders
 from .predictions import (
-    albedo_errors, evaluate, evaluate_sweep, geometry_table, input_embeddings, long_scores, mean_errors,
-    mean_shape_errors, parameter_means, render_predictions, score_table, test_features, shape_errors)
+    evaluate, evaluate_sweep, geometry_table, input_embeddings, long_scores, parameter_means,
+    render_predictions, score_table, test_features)
 from .scores import corrected_score, metric_correlations
 
 __all__ = [

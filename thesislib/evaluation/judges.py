@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from .judging import RENDERINGS, JudgeInputs, _describe_predictions, _model, _one_thread, _render, judge_inputs
-from .predictions import mean_shape_errors
+from .errors import mean_shape_errors
 
 #: Columns of :func:`judge_scores`.
 SCORE_COLUMNS = ["test_set", "judge", "rendering", "sampler", "draw", "fixed", "face", "id", "score", "oracle",

@@ -51,6 +51,21 @@ def latest_checkpoint(directory):
     return max(found)[1] if found else None
 
 
+def resume_state(path, conflicts) -> dict:
+    """The state of training checkpoint ``path`` to continue from; ``conflicts(state)`` lists the
+    settings in which it differs from the estimator (``"name: saved -> now"``). A saved model (no
+    optimizer states) or a checkpoint of other settings is refused with what to do instead."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if "opt_g" not in state:
+        raise ValueError(f"{path} is a saved model without optimizer states; training "
+                         "continues only from a checkpoint_NNNNNN.pt file (or start fresh)")
+    differ = conflicts(state)
+    if differ:
+        raise ValueError(f"checkpoint {path} was trained with other settings ("
+                         + ", ".join(differ) + "); resume it with those or start fresh")
+    return state
+
+
 def prune_checkpoints(directory, keep) -> int:
     """Delete the ``checkpoint_NNNNNN.pt`` files in ``directory`` other than ``keep`` (the one just
     written: a resumed fit needs only the latest; a CVGAN1 checkpoint is 74 MB). Returns the count."""

@@ -31,8 +31,8 @@ import numpy as np
 import torch
 
 from .checkpoint import (
-    atomic_save, latest_checkpoint, pack_settings, pack_state, prune_checkpoints, settings_conflicts,
-    unpack_settings, unpack_state)
+    atomic_save, latest_checkpoint, pack_settings, pack_state, prune_checkpoints, resume_state,
+    settings_conflicts, unpack_settings, unpack_state)
 from .networks import (
     VARIANTS, Discriminator, GANArchitecture, Generator, broadcast_labels, generator_output,
     has_dropout, resolve_device, condition_matrix, training_rows)
@@ -184,15 +184,7 @@ class ConditionalGAN:
             self._build(X.shape[1])
             self.shuffle_generator_ = torch.Generator().manual_seed(self.seed)
             if ckpt_path is not None:
-                state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-                differ = self.resume_conflicts(state)
-                if "opt_g" not in state:
-                    raise ValueError(f"{ckpt_path} is a saved model without optimizer states; training "
-                                     "continues only from a checkpoint_NNNNNN.pt file (or start fresh)")
-                if differ:
-                    raise ValueError(f"checkpoint {ckpt_path} was trained with other settings ("
-                                     + ", ".join(differ) + "); resume it with those or start fresh")
-                self._load_state(state, restore_rng=True)
+                self._load_state(resume_state(ckpt_path, self.resume_conflicts), restore_rng=True)
                 if self.n_features_in_ != X.shape[1]:
                     raise ValueError(f"checkpoint has d={self.n_features_in_}, X has d={X.shape[1]}")
             else:
