@@ -40,3 +40,21 @@ def test_long_ridge_blocks_do_not_change_the_answer():
     b = heads._ridge_gcv_long(Z, Y, (0.1, 1.0, 10.0), block=64)
     np.testing.assert_allclose(a[0], b[0], rtol=1e-12)
     assert a[2] == b[2]
+
+
+def test_ridge_head_file_predicts_as_the_fitted_head(tmp_path):
+    """A saved ridge head (float32 coefficients) predicts as the fitted one within 1e-6 sd, NaN
+    features included, and its alpha and alphas come back."""
+    from thesislib.bprn import RidgeHead
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 40))
+    Y = X[:, :5] @ rng.normal(size=(5, 8)) + rng.normal(0, 0.1, (300, 8))
+    head = RidgeHead(alphas=(0.1, 1.0, 10.0)).fit(X, Y)
+    path = head.save(tmp_path / "ridge" / "head.npz")
+    back = RidgeHead.load(path)
+    Z = rng.normal(size=(20, 40))
+    Z[3, 7] = np.nan
+    np.testing.assert_allclose(back.predict(Z), head.predict(Z), atol=1e-6)
+    assert back.alpha_ == head.alpha_ and back.alphas == head.alphas
+    assert not list(path.parent.glob("*.tmp"))  # written atomically: no temporary file left

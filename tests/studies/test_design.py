@@ -1,4 +1,5 @@
 """Chapter 05's study design: test sets, baselines, replicated draws of every sampler."""
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -73,18 +74,36 @@ def test_draw_sampler_refits_per_draw_and_loads_saved_gans(tmp_path, small_model
 
 
 def test_train_draws_makes_a_dataset_and_a_bprn_per_draw(tmp_path, small_model, fake_dlib):
+    from thesislib.bprn import RidgeHead
+
     fitted = _fitted(small_model)
-    sweep = studies.train_draws(["naive_normal_1", "fitted_normal"], 2, fitted, lambda s, d: tmp_path / f"{s}_{d}",
-                                tmp_path / "models", n_faces=6, seed=0,
-                                bprn_settings=dict(stem="dlib", n_params=12, epochs=2, early_stopping=None),
-                                generation=dict(images_per_face=1, model=small_model), progress=False)
+    names = ["naive_normal_1", "fitted_normal"]
+
+    def draws(keep):
+        return studies.train_draws(names, 2, fitted, lambda s, d: tmp_path / f"{s}_{d}", tmp_path / "models",
+                                   n_faces=6, seed=0, bprn_settings=dict(stem="dlib", n_params=12, epochs=2,
+                                                                         early_stopping=None),
+                                   generation=dict(images_per_face=1, model=small_model), progress=False,
+                                   keep_datasets=keep)
+
+    sweep = draws(None)
     assert list(zip(sweep.sampler, sweep.draw)) == [("fitted_normal", 0), ("naive_normal_1", 0),
                                                     ("fitted_normal", 1), ("naive_normal_1", 1)]
     assert sweep.path.map(lambda p: (tmp_path / "models").joinpath(p).is_file()).all()
     labels = {d: pd.read_parquet(tmp_path / f"naive_normal_1_{d}" / "labels.parquet") for d in (0, 1)}
     assert not np.allclose(labels[0].filter(like="shape_").to_numpy(), labels[1].filter(like="shape_").to_numpy())
-    rerun = studies.train_draws(["naive_normal_1", "fitted_normal"], 2, fitted, lambda s, d: tmp_path / f"{s}_{d}",
-                                tmp_path / "models", n_faces=6, seed=0,
-                                bprn_settings=dict(stem="dlib", n_params=12, epochs=2, early_stopping=None),
-                                generation=dict(images_per_face=1, model=small_model), progress=False)
+    # each draw's ridge head is saved beside its BPRN and predicts as the head fitted on its dataset
+    assert list(sweep.ridge) == [str(studies.ridge_path(tmp_path / "models", s, d))
+                                 for s, d in zip(sweep.sampler, sweep.draw)]
+    ref = studies.ridge_reference(tmp_path / "fitted_normal_1", "dlib")
+    X = np.random.default_rng(0).normal(size=(5, 128))
+    np.testing.assert_allclose(RidgeHead.load(sweep.ridge.iloc[2]).predict(X), ref.predict(X), atol=1e-5)
+    saved = {p: Path(p).read_bytes() for p in sweep.ridge}
+    # by default the datasets of draws after the first go once their BPRN and ridge head are saved
+    rerun = draws(1)
     assert (rerun.status == "skipped").all()
+    assert all((tmp_path / f"{s}_0").is_dir() and not (tmp_path / f"{s}_1").exists() for s in names)
+    # a rerun skips the finished draws without rendering them again, and keeps the heads
+    again = draws(1)
+    assert (again.status == "skipped").all() and not any((tmp_path / f"{s}_1").exists() for s in names)
+    assert {p: Path(p).read_bytes() for p in again.ridge} == saved

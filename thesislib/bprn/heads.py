@@ -12,6 +12,8 @@ Training, checkpoints and prediction are in :mod:`thesislib.bprn.estimator`.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 from torch import nn
@@ -179,6 +181,25 @@ class RidgeHead:
     def predict(self, X) -> np.ndarray:
         """(n, n_params) float64."""
         return self._z(X) @ self.coef_.T + self.intercept_
+
+    def save(self, path) -> Path:
+        """Write the fitted head atomically as an ``.npz`` without pickles: ``mu``, ``sd``,
+        ``intercept``, ``alpha`` and ``alphas`` in float64, ``coef`` in float32 (1.1 MB for 2,869
+        features and 100 parameters instead of 2.3; predictions move by about 1e-7 sd)."""
+        from thesislib.common import atomic_write
+
+        arrays = {"mu": self.mu_, "sd": self.sd_, "coef": np.asarray(self.coef_, np.float32),
+                  "intercept": self.intercept_, "alpha": np.float64(self.alpha_), "alphas": np.asarray(self.alphas)}
+        return atomic_write(path, lambda fh: np.savez(fh, **arrays))
+
+    @classmethod
+    def load(cls, path) -> "RidgeHead":
+        """A head written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as f:
+            head = cls(alphas=f["alphas"])
+            head.mu_, head.sd_, head.intercept_ = f["mu"], f["sd"], f["intercept"]
+            head.coef_, head.alpha_ = f["coef"].astype(np.float64), float(f["alpha"])
+        return head
 
 
 def set_ridge_path(net, z: np.ndarray, targets: np.ndarray) -> None:

@@ -10,8 +10,8 @@ from ._bprn_results import (
 from .bprn import (
     curve_epochs, curve_predictions, generate_datasets, learning_curve, ridge_reference, stem_experiment, train_sweep)
 from .design import (
-    DATASET_SEED, FIT_SEED, TEST_SEEDS, baseline_predictions, draw_sampler, population_mean, study_test_sets,
-    train_draws)
+    DATASET_SEED, FIT_SEED, TEST_SEEDS, baseline_predictions, draw_sampler, population_mean, ridge_path,
+    study_test_sets, train_draws)
 from .fitted import FitRecipe, estimated_fitted_set, fit_quality, load_estimated, quality_table
 from .gan import (
     age_sex_corners, best_variant, conditioning_table, gan_effects, gan_ks_table, train_variants,
@@ -32,7 +32,7 @@ from .variety import (
 __all__ = [
     "DATASET_SEED", "DrawScores", "best_and_worst", "first_draw", "reconstruction_gallery", "FIT_SEED", "METRICS", "STEPS", "TEST_SEEDS", "baseline_names",
     "baseline_predictions", "comparisons", "decomposition", "draw_sampler", "error_arrays", "geometry_summary",
-    "population_mean", "sampler_errors", "score_draws", "study_answer", "study_test_sets", "train_draws",
+    "population_mean", "ridge_path", "sampler_errors", "score_draws", "study_answer", "study_test_sets", "train_draws",
     "AGE_GROUPS", "FitRecipe", "age_groups", "age_sex_corners", "best_variant",
     "chosen_mixture", "conditioning_table", "criterion_table", "draw_datasets",
     "estimated_fitted_set", "fit_quality", "gan_draws", "gan_effects", "gan_ks_table", "generate_datasets", "grid_counts", "has_age_sex",

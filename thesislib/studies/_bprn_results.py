@@ -146,7 +146,7 @@ def photo_predictions(sweep: pd.DataFrame, photos: dict, fitted, stem: str, weig
 def learning_curves(datasets: dict, test, sizes, trained: dict | None = None, **settings) -> pd.DataFrame:
     """:func:`thesislib.studies.learning_curve` of the ridge head at every size, and of the BPRN
     and the thesis head alone (no linear path) at the largest: do the head and the linear path
-    matter? (The BPRN equals its ridge path within 0.01 mm at every size measured, so training it
+    matter? (The BPRN stays within 0.02 mm of the ridge head at every size measured, so training it
     at every size cost minutes and showed nothing the ridge curve does not.) ``trained``: BPRNs
     already trained on the whole datasets (chapter 05: draw 0 of the sweep, same seed and
     settings, ``first_draw(sweep, "path")``) predict the BPRN points instead of a second

@@ -138,10 +138,20 @@ def draw_sampler(name: str, draw: int, fitted, seed: int, saved: dict | None = N
     return ready_sampler(name, X.shape[1], X, age=fitted.age, sex=fitted.sex, **kw)
 
 
+def ridge_path(models_dir, sampler: str, draw: int) -> Path:
+    """The ridge head of a draw's dataset: ``models_dir/ridge/<sampler>__d<draw>.npz``."""
+    return Path(models_dir) / "ridge" / f"{sampler}__d{int(draw)}.npz"
+
+
 def train_draws(names, draws: int, fitted, folder, models_dir, n_faces: int, seed: int, bprn_settings: dict,
                 generation: dict, saved: dict | None = None, settings: dict | None = None, holdout: float = 0.25,
-                workers: int = 1, scheduler=None, progress: bool = True) -> pd.DataFrame:
-    """Datasets and BPRNs of ``draws`` independent draws per sampler; resumable.
+                workers: int = 1, scheduler=None, progress: bool = True, keep_datasets: int | None = 1) -> pd.DataFrame:
+    """Datasets, BPRNs and ridge heads of ``draws`` independent draws per sampler; resumable.
+
+    Each draw's dataset trains a BPRN and, with a frozen stem, the ridge head on the same features
+    (:func:`thesislib.studies.ridge_reference`, saved as :func:`ridge_path`). The datasets of draws
+    ``keep_datasets`` and later are deleted once both are saved (6.4 MB each in the default
+    profile); a rerun that finds both skips the draw. Draw 0's stay for the learning curves.
 
     Parameters
     ----------
@@ -156,23 +166,27 @@ def train_draws(names, draws: int, fitted, folder, models_dir, n_faces: int, see
     generation : further keyword arguments of :func:`thesislib.datasets.generate` (``store`` defaults
         to "features" for the face-mesh stem: no PNGs, the features computed while rendering)
     saved, settings, holdout : see :func:`draw_sampler`
+    keep_datasets : how many first draws keep their datasets (None: every draw)
 
     Returns
     -------
-    DataFrame, one row per (sampler, draw): sampler, draw, dataset (folder), path (the BPRN),
-    status, epochs, best_epoch, train_loss, val_loss, seconds; samplers without a saved model
-    are left out (``df.attrs["skipped"]`` names them)
+    DataFrame, one row per (sampler, draw): sampler, draw, dataset (folder; gone for a deleted
+    draw), path (the BPRN), ridge (the ridge head's file; None with the trainable stem), status,
+    epochs, best_epoch, train_loss, val_loss, seconds; samplers without a saved model are left out
+    (``df.attrs["skipped"]`` names them)
     """
+    import shutil
+
     from thesislib.datasets import generate
 
-    from .bprn import train_sweep
+    from .bprn import model_path, ridge_reference, train_sweep
 
+    stem = bprn_settings.get("stem", "facemesh")
     # the face-mesh stem's features are computed while rendering and stored instead of PNGs
-    generation = {"store": "features" if bprn_settings.get("stem", "facemesh") == "facemesh" else "png",
-                  **generation}
+    generation = {"store": "features" if stem == "facemesh" else "png", **generation}
     frames, skipped = [], []
     for d in range(int(draws)):
-        datasets = {}
+        datasets, drop = {}, keep_datasets is not None and d >= int(keep_datasets)
         for name in names:
             if name in skipped:
                 continue
@@ -180,15 +194,23 @@ def train_draws(names, draws: int, fitted, folder, models_dir, n_faces: int, see
             if sampler is None:
                 skipped.append(name)
                 continue
-            key = f"{name}__d{d}"
-            generate(folder(name, d), sampler, n_faces, seed=int(seed) + DATASET_SEED + d, workers=workers,
-                     scheduler=scheduler, progress=progress, **generation)
+            key, ridge = f"{name}__d{d}", ridge_path(models_dir, name, d) if stem != "cnn" else None
+            done = model_path(models_dir, key, d).is_file() and (ridge is None or ridge.is_file())
+            if not (drop and done):
+                generate(folder(name, d), sampler, n_faces, seed=int(seed) + DATASET_SEED + d, workers=workers,
+                         scheduler=scheduler, progress=progress, **generation)
             datasets[key] = str(folder(name, d))
         sweep = train_sweep(datasets, [d], bprn_settings, models_dir=models_dir, workers=workers,
                             scheduler=scheduler, n_jobs=workers, progress=progress)
         sweep.insert(0, "draw", d)
         sweep.insert(0, "sampler", sweep.pop("dataset").str.rsplit("__d", n=1).str[0])
         sweep["dataset"] = [datasets[f"{s}__d{d}"] for s in sweep["sampler"]]
+        sweep["ridge"] = None if stem == "cnn" else [str(ridge_path(models_dir, s, d)) for s in sweep["sampler"]]
+        for name, folder_d, ridge in zip(sweep["sampler"], sweep["dataset"], sweep["ridge"]):
+            if ridge is not None and not Path(ridge).is_file():
+                ridge_reference(folder_d, stem, workers, bprn_settings.get("weights_path")).save(ridge)
+            if drop:
+                shutil.rmtree(folder_d, ignore_errors=True)
         frames.append(sweep.drop(columns="seed"))
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     df.attrs["skipped"] = skipped

@@ -49,6 +49,9 @@ def score_draws(sweep: pd.DataFrame, tests: dict, baselines: dict, model, stem: 
                 n_jobs: int = 1, progress: bool = True) -> DrawScores:
     """Every BPRN of ``sweep``, the ridge head of its dataset and the baselines on every test set.
 
+    The ridge heads are the files that :func:`thesislib.studies.design.train_draws` saved
+    (``sweep["ridge"]``; none with the trainable stem).
+
     Parameters
     ----------
     sweep : :func:`thesislib.studies.design.train_draws`
@@ -59,15 +62,13 @@ def score_draws(sweep: pd.DataFrame, tests: dict, baselines: dict, model, stem: 
     """
     from tqdm.auto import tqdm
 
-    from thesislib.bprn import BPRN
+    from thesislib.bprn import BPRN, RidgeHead
     from thesislib.evaluation import mean_errors, test_features
-
-    from .bprn import ridge_reference
 
     rows, preds = [], {}
     nets = {(r.sampler, r.draw): BPRN.load(r.path) for r in sweep.itertuples()}
-    ridges = {(r.sampler, r.draw): ridge_reference(r.dataset, stem, n_jobs, weights_path) for r in sweep.itertuples()}
-    bar = tqdm(total=len(tests) * (2 * len(nets) + len(next(iter(baselines.values()), {}))), disable=not progress,
+    ridges = {(r.sampler, r.draw): RidgeHead.load(r.ridge) for r in sweep.itertuples() if isinstance(r.ridge, str)}
+    bar = tqdm(total=len(tests) * (len(nets) + len(ridges) + len(next(iter(baselines.values()), {}))), disable=not progress,
                desc="scoring draws", unit="model")
     for name, test in tests.items():
         T = test_features(test, stem, n_jobs, weights_path, progress=False)
