@@ -58,6 +58,11 @@ def test_comparisons_and_answer_find_the_real_differences():
     assert same.low < 0 < same.high
     text = studies.study_answer(studies.geometry_summary(e), pairs)
     assert "**held-out** (3 draws x 60 faces)" in text and "`naive_normal_1`" in text
+    # as the report renders it: every test set opens its own paragraph, none is glued to a list item
+    import mistune
+
+    html = mistune.html(text)
+    assert html.count("<p><strong>") == 2 and "<li>" in html and "<strong>shifted" not in html.split("<p>")[1]
 
 
 def test_decomposition_splits_the_gain_into_steps():

@@ -205,6 +205,8 @@ def study_answer(summary: pd.DataFrame, pairs: pd.DataFrame, head: str = "bprn",
         p = pairs[(pairs["test_set"] == test_set) & (pairs["metric"] == "vertex_mm")
                   & pairs["sampler_a"].isin(g["sampler"]) & pairs["sampler_b"].isin(g["sampler"])]
         sig = p[p["p_adjusted"] < alpha]
+        if lines:  # a blank line ends the list above: the next set's paragraph is not its last item's
+            lines.append("")
         lines.append(f"**{test_set}** ({int(best.draws)} draws x {int(best.faces)} faces): best "
                      f"`{best.sampler}` {_fmt(best.vertex_mm)} mm [{_fmt(best.vertex_low)}, {_fmt(best.vertex_high)}], "
                      f"worst `{worst.sampler}` {_fmt(worst.vertex_mm)} mm; "
