@@ -41,6 +41,7 @@ import numpy as np
 
 from thesislib import faces
 from thesislib.datasets import generate, load_dataset
+from thesislib.datasets.store import FEATURES_DTYPE
 from thesislib.imaging import SceneSampler
 
 SEED = 5
@@ -78,7 +79,8 @@ def new_path(root: Path, n: int, scenes, crops, per_face: int = 1, mesh: str = "
                                            progress=False, store="features", mesh=mesh), n)
     ds = load_dataset(card.path)
     feats, X = _cpu_ms(lambda: np.stack([faces.features(im) for im in crops]), n)
-    same = np.array_equal(X, ds.stem_features(), equal_nan=True)
+    stored = X.astype(FEATURES_DTYPE).astype(np.float32)  # the dataset keeps them in float16
+    same = np.array_equal(stored, ds.stem_features(), equal_nan=True)
     return {"total": total, "features": feats, "image": total - feats, "found": int(np.isfinite(X).all(1).sum()),
             "same": same}
 
@@ -111,7 +113,7 @@ def cost(n: int, max_yaw: float, repeat: int, per_face: int) -> None:
                     ("(new) the same, mesh='coarse'                         ", coarse)):
         print(f"{name}: {r['total']:6.2f}")
         print(f"      of which features v2 (the stem alone, same crops):  {r['features']:6.2f}  "
-              f"(found in {r['found']:.0f}/{n}; stored = stem on the crops: {bool(r['same'])})")
+              f"(found in {r['found']:.0f}/{n}; stored = stem on the crops in float16: {bool(r['same'])})")
         print(f"      of which the image (the rest):                     {r['image']:6.2f}")
     for name, r in (("full mesh", new), ("coarse mesh", coarse)):
         print(f"{name:12s} ratio old / new: {old['total'] / r['total']:5.2f}x (target >= 3x); new {r['total']:.2f} ms "
