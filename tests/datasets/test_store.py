@@ -160,3 +160,27 @@ def test_png_encoder_edge_cases_and_code_lengths(tmp_path):
     assert np.all((lengths > 0) == (freq > 0))
     one = png.huffman_lengths(np.array([0, 0, 9], np.int64), 15)
     assert (one > 0).sum() == 2 and np.sum(2.0 ** -one[one > 0]) == 1.0
+
+
+def test_remove_dataset_deletes_datasets_only(tmp_path):
+    """A finished or partial dataset goes whole (bytes freed reported); a folder that is not a
+    dataset, or the leftover of a deletion killed midway, is handled without touching the rest."""
+    from thesislib.datasets import remove_dataset
+
+    ds = tmp_path / "ds"
+    write_dataset(ds)
+    size = sum(f.stat().st_size for f in ds.rglob("*") if f.is_file())
+    assert remove_dataset(ds) == size and not ds.exists()
+    assert not list(tmp_path.iterdir())  # no hidden leftover
+    assert remove_dataset(ds) == 0  # nothing there: nothing to do
+    partial = tmp_path / "partial"
+    write_dataset(partial, card=False)
+    (partial / "request.json").write_text("{}")
+    (tmp_path / ".partial.removing").mkdir()  # a deletion killed before it finished
+    assert remove_dataset(partial) > 0 and not list(tmp_path.iterdir())
+    other = tmp_path / "photos"
+    other.mkdir()
+    (other / "me.png").write_bytes(b"x")
+    with pytest.raises(ValueError, match="not a dataset folder"):
+        remove_dataset(other)
+    assert (other / "me.png").is_file()

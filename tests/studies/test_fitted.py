@@ -20,11 +20,16 @@ def test_fitted_set_is_estimated_cached_and_carded(tmp_path, face_model):
     assert json.loads((tmp_path / CARD).read_text())["key"]["model"] == model.fingerprint
     assert (tmp_path / "models" / "naive_normal_1.pt").is_file()
     assert not (tmp_path / "models" / "checkpoints" / "naive_normal_1").exists()  # gone once the model is saved
+    assert not (tmp_path / "datasets").exists()  # and its training data with them
     again, _ = studies.estimated_fitted_set(model, recipe, tmp_path, progress=False)  # cached: no training
     assert np.array_equal(again.params, pop.params) and again.source == pop.source
     other = studies.FitRecipe(n=60, seed=1, faces=30, images_per_face=1, epochs=3)
     assert studies.load_estimated(tmp_path, model, other) is None  # another recipe is not reused
     assert studies.load_estimated(tmp_path, face_model.truncated(6, 6, 0)) is None  # nor another model
+    # without its table, the set is estimated again from the saved network: the same numbers
+    (tmp_path / CARD).unlink()
+    redo, _ = studies.estimated_fitted_set(model, recipe, tmp_path, progress=False)
+    assert np.array_equal(redo.params, pop.params) and not (tmp_path / "datasets" / "naive_normal_1").exists()
 
 
 def test_fit_quality_by_hand(face_model):

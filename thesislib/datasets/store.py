@@ -297,6 +297,28 @@ def load_dataset(path) -> Dataset:
     return Dataset(path, card.to_dict(), pd.read_parquet(path / LABELS_FILE))
 
 
+def remove_dataset(path) -> int:
+    """Delete a dataset folder that :func:`thesislib.datasets.generate` made, finished or partial;
+    returns the bytes freed (0 when there is no such folder).
+
+    The folder is first renamed to a hidden sibling (``.<name>.removing``), so a deletion killed
+    midway leaves no half-deleted dataset under its name: a later ``generate`` there starts afresh.
+    A folder without ``card.json`` or ``request.json`` is refused untouched: it is not a dataset.
+    """
+    path = Path(path)
+    if not path.exists():
+        return 0
+    if not ((path / CARD_FILE).is_file() or (path / REQUEST_FILE).is_file()):
+        raise ValueError(f"{path} holds no {CARD_FILE} or {REQUEST_FILE}: it is not a dataset folder, so "
+                         "nothing was deleted")
+    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    doomed = path.with_name(f".{path.name}.removing")
+    shutil.rmtree(doomed, ignore_errors=True)  # the leftover of a deletion killed before
+    os.replace(path, doomed)
+    shutil.rmtree(doomed)
+    return size
+
+
 def dataset_gallery(dataset, k: int = 16, cols: int | None = None, pad: int = 2,
                     scale: float = 1.0) -> np.ndarray:
     """A grid of the first ``k`` images for notebooks.

@@ -175,9 +175,7 @@ def train_draws(names, draws: int, fitted, folder, models_dir, n_faces: int, see
     epochs, best_epoch, train_loss, val_loss, seconds; samplers without a saved model are left out
     (``df.attrs["skipped"]`` names them)
     """
-    import shutil
-
-    from thesislib.datasets import generate
+    from thesislib.datasets import generate, remove_dataset
 
     from .bprn import model_path, ridge_reference, train_sweep
 
@@ -210,7 +208,7 @@ def train_draws(names, draws: int, fitted, folder, models_dir, n_faces: int, see
             if ridge is not None and not Path(ridge).is_file():
                 ridge_reference(folder_d, stem, workers, bprn_settings.get("weights_path")).save(ridge)
             if drop:
-                shutil.rmtree(folder_d, ignore_errors=True)
+                remove_dataset(folder_d)
         frames.append(sweep.drop(columns="seed"))
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     df.attrs["skipped"] = skipped

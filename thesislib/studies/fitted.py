@@ -73,7 +73,7 @@ def _train(name: str, model, recipe: FitRecipe, folder: Path, scene_sampler, wor
            progress):
     """A BPRN trained on a dataset of the naive sampler ``name`` (cached in ``folder``)."""
     from thesislib.bprn import BPRN
-    from thesislib.datasets import generate
+    from thesislib.datasets import generate, remove_dataset
     from thesislib.samplers import ready_sampler
 
     path = folder / "models" / f"{name}.pt"
@@ -89,7 +89,10 @@ def _train(name: str, model, recipe: FitRecipe, folder: Path, scene_sampler, wor
              seed=0, weights_path=weights_path, n_jobs=workers, progress=progress,
              checkpoint_dir=checkpoints).fit(ds.path)
     m.save(path)
-    shutil.rmtree(checkpoints, ignore_errors=True)  # the model file is what a rerun needs now
+    shutil.rmtree(checkpoints, ignore_errors=True)  # the model file is what a rerun needs now,
+    remove_dataset(ds.path)  # not its checkpoints or its training data (13 MB in the default profile)
+    if not any(Path(ds.path).parent.iterdir()):
+        Path(ds.path).parent.rmdir()
     return m
 
 
