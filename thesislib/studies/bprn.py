@@ -333,7 +333,8 @@ def learning_curve(datasets: dict, test, sizes=(250, 500, 1000, 2000), settings:
 # ----------------------------------------------------------------- stem experiment
 def stem_experiment(dataset, epochs: int = 30, seed: int = 0, stems=("facemesh", "dlib", "cnn"),
                     settings: B.BPRNSettings | None = None, n_jobs: int = 1, progress: bool = True,
-                    test=None, eval_at=None, model=None, embeddings=None, recognition: bool = True) -> pd.DataFrame:
+                    test=None, eval_at=None, model=None, embeddings=None, recognition: bool = True,
+                    remove: bool = False) -> pd.DataFrame:
     """Frozen pretrained stem vs a stem trained from scratch (thesis Table 6.1).
 
     Trains one BPRN per stem on the same dataset, split and seed, and returns their
@@ -357,6 +358,8 @@ def stem_experiment(dataset, epochs: int = 30, seed: int = 0, stems=("facemesh",
     embeddings : dlib descriptors of the test crops (:func:`thesislib.evaluation.predictions.input_embeddings`),
         or None to compute them when needed
     recognition : False scores geometry and albedo only (no renders, no face-recognition score)
+    remove : delete the dataset once the curves are made (:func:`thesislib.datasets.remove_dataset`;
+        chapter 05: its PNG crops are 24 MB and a rerun renders them again in seconds)
 
     Returns
     -------
@@ -392,4 +395,8 @@ def stem_experiment(dataset, epochs: int = 30, seed: int = 0, stems=("facemesh",
             for k in ("score", "corrected_score", "sigma", "vertex_mean_mm", "albedo_mean"):
                 h[k] = [scores.get(int(e), {}).get(k, np.nan) for e in h["epoch"]]
         frames.append(h)
+    if remove:
+        from thesislib.datasets import remove_dataset
+
+        remove_dataset(dataset.path if hasattr(dataset, "path") else dataset)
     return pd.concat(frames, ignore_index=True)
