@@ -299,13 +299,13 @@ def load_dataset(path) -> Dataset:
 
 def remove_dataset(path) -> int:
     """Delete a dataset folder that :func:`thesislib.datasets.generate` made, finished or partial;
-    returns the bytes freed (0 when there is no such folder).
+    returns the bytes freed (0 when there is no such folder). ``path``: the folder or its :class:`Dataset`.
 
     The folder is first renamed to a hidden sibling (``.<name>.removing``), so a deletion killed
     midway leaves no half-deleted dataset under its name: a later ``generate`` there starts afresh.
     A folder without ``card.json`` or ``request.json`` is refused untouched: it is not a dataset.
     """
-    path = Path(path)
+    path = Path(path.path if isinstance(path, Dataset) else path)
     if not path.exists():
         return 0
     if not ((path / CARD_FILE).is_file() or (path / REQUEST_FILE).is_file()):

@@ -22,6 +22,7 @@ import torch
 
 from thesislib import bprn as B
 from thesislib.common import run_tasks
+from thesislib.datasets import remove_dataset
 from thesislib.evaluation import evaluate, input_embeddings, mean_errors, test_features
 
 
@@ -358,8 +359,7 @@ def stem_experiment(dataset, epochs: int = 30, seed: int = 0, stems=("facemesh",
     embeddings : dlib descriptors of the test crops (:func:`thesislib.evaluation.predictions.input_embeddings`),
         or None to compute them when needed
     recognition : False scores geometry and albedo only (no renders, no face-recognition score)
-    remove : delete the dataset once the curves are made (:func:`thesislib.datasets.remove_dataset`;
-        chapter 05: its PNG crops are 24 MB and a rerun renders them again in seconds)
+    remove : delete the dataset once the curves are made (:func:`thesislib.datasets.remove_dataset`)
 
     Returns
     -------
@@ -396,7 +396,5 @@ def stem_experiment(dataset, epochs: int = 30, seed: int = 0, stems=("facemesh",
                 h[k] = [scores.get(int(e), {}).get(k, np.nan) for e in h["epoch"]]
         frames.append(h)
     if remove:
-        from thesislib.datasets import remove_dataset
-
-        remove_dataset(dataset.path if hasattr(dataset, "path") else dataset)
+        remove_dataset(dataset)
     return pd.concat(frames, ignore_index=True)
