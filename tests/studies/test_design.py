@@ -74,15 +74,15 @@ def test_draw_sampler_refits_per_draw_and_loads_saved_gans(tmp_path, small_model
 
 
 def test_train_draws_makes_a_dataset_and_a_bprn_per_draw(tmp_path, small_model, fake_dlib):
-    from thesislib.bprn import RidgeHead
+    from thesislib.bprn import BPRN, RidgeHead
 
     fitted = _fitted(small_model)
     names = ["naive_normal_1", "fitted_normal"]
 
-    def draws(keep):
-        return studies.train_draws(names, 2, fitted, lambda s, d: tmp_path / f"{s}_{d}", tmp_path / "models",
+    def draws(keep, linear_skip=True, models="models"):
+        return studies.train_draws(names, 2, fitted, lambda s, d: tmp_path / f"{s}_{d}", tmp_path / models,
                                    n_faces=6, seed=0, bprn_settings=dict(stem="dlib", n_params=12, epochs=2,
-                                                                         early_stopping=None),
+                                                                         early_stopping=None, linear_skip=linear_skip),
                                    generation=dict(images_per_face=1, model=small_model), progress=False,
                                    keep_datasets=keep)
 
@@ -92,18 +92,23 @@ def test_train_draws_makes_a_dataset_and_a_bprn_per_draw(tmp_path, small_model, 
     assert sweep.path.map(lambda p: (tmp_path / "models").joinpath(p).is_file()).all()
     labels = {d: pd.read_parquet(tmp_path / f"naive_normal_1_{d}" / "labels.parquet") for d in (0, 1)}
     assert not np.allclose(labels[0].filter(like="shape_").to_numpy(), labels[1].filter(like="shape_").to_numpy())
-    # each draw's ridge head is saved beside its BPRN and predicts as the head fitted on its dataset
-    assert list(sweep.ridge) == [str(studies.ridge_path(tmp_path / "models", s, d))
-                                 for s, d in zip(sweep.sampler, sweep.draw)]
+    # each draw's ridge head is its BPRN's linear path: it predicts as the head fitted on its dataset
+    assert sweep.ridge.isna().all() and not (tmp_path / "models" / "ridge").exists()
     ref = studies.ridge_reference(tmp_path / "fitted_normal_1", "dlib")
     X = np.random.default_rng(0).normal(size=(5, 128))
-    np.testing.assert_allclose(RidgeHead.load(sweep.ridge.iloc[2]).predict(X), ref.predict(X), atol=1e-5)
-    saved = {p: Path(p).read_bytes() for p in sweep.ridge}
-    # by default the datasets of draws after the first go once their BPRN and ridge head are saved
+    bprn = BPRN.load((tmp_path / "models").joinpath(sweep.path.iloc[2]))
+    np.testing.assert_allclose(RidgeHead.from_network(bprn.network_).predict(X), ref.predict(X), atol=1e-5)
+    # the thesis head alone has no linear path: its draws save the ridge head beside the BPRN
+    thesis = draws(None, linear_skip=False, models="thesis")
+    assert list(thesis.ridge) == [str(studies.ridge_path(tmp_path / "thesis", s, d))
+                                  for s, d in zip(thesis.sampler, thesis.draw)]
+    np.testing.assert_allclose(RidgeHead.load(thesis.ridge.iloc[2]).predict(X), ref.predict(X), atol=1e-5)
+    saved = {p: Path(p).read_bytes() for p in sweep.path}
+    # by default the datasets of draws after the first go once their BPRN is saved
     rerun = draws(1)
     assert (rerun.status == "skipped").all()
     assert all((tmp_path / f"{s}_0").is_dir() and not (tmp_path / f"{s}_1").exists() for s in names)
-    # a rerun skips the finished draws without rendering them again, and keeps the heads
+    # a rerun skips the finished draws without rendering them again, and keeps the networks
     again = draws(1)
     assert (again.status == "skipped").all() and not any((tmp_path / f"{s}_1").exists() for s in names)
-    assert {p: Path(p).read_bytes() for p in again.ridge} == saved
+    assert {p: Path(p).read_bytes() for p in again.path} == saved

@@ -9,13 +9,13 @@ Targets are ``clip(p / param_bound, -1, 1)`` (:func:`scale_params`, bound 6 sd).
 
 Linear path (``linear_skip``, default on; frozen stems)
     The output is ``W z + b + head(z)`` for standardised features ``z``: ``W, b`` is the
-    ridge solution on the training split (alpha by generalised cross-validation),
-    frozen; the head learns the residual from a zero-initialised last layer, so the
-    bound limits its correction, not the prediction. The validation loss picks the
-    epoch (epoch 0 = ridge alone); then the linear path is refitted on every image, as
-    the ridge reference (:class:`RidgeHead`) is. Features are standardised with every
-    input row's mean and sd (no labels), so at epoch 0 a BPRN predicts exactly what the
-    ridge reference does; NaN rows (no face found) become the mean. Why: on 3000
+    ridge solution for ``p / bound`` (unclipped) on the training split (alpha by generalised
+    cross-validation), frozen; the head learns the residual from a zero-initialised last
+    layer, so the bound limits its correction, not the prediction. The validation loss picks
+    the epoch (epoch 0 = ridge alone); then the linear path is refitted on every image, as
+    the ridge reference (:class:`RidgeHead`) is: it is that reference over the bound, and
+    :meth:`RidgeHead.from_network` reads it back. Features are standardised with every
+    input row's mean and sd (no labels); NaN rows (no face found) become the mean. Why: on 3000
     face-mesh feature vectors of renders the thesis head alone reached 4.66-4.90 mm mean
     vertex error on 300 real-like faces, ridge 4.11 mm, the mean face 5.47 mm (measured
     2026-12-01); near-linear maps from 2869 features and a few thousand images favour
@@ -249,7 +249,7 @@ class BPRN:
         targets = torch.from_numpy(scale_params(Y, s.param_bound))
         val_idx, tr_idx = self._split(len(inputs), groups)
         n_val = len(val_idx)
-        net = self._new_network(inputs, targets, tr_idx).to(device)
+        net = self._new_network(inputs, Y / s.param_bound, tr_idx).to(device)
         opt = torch.optim.Adam(net.parameters(), lr=s.lr, weight_decay=s.weight_decay)
         gen = torch.Generator().manual_seed(self.seed)
         hist, start, best = [], 0, (0, float("inf"), None)
@@ -285,7 +285,7 @@ class BPRN:
             best = (epoch, best[1], None)
         if net.skip is not None and n_val:  # the epoch is chosen: the linear path now sees every image
             with torch.no_grad():
-                set_ridge_path(net, net.standardise(inputs.to(device)).cpu().numpy(), targets.numpy())
+                set_ridge_path(net, net.standardise(inputs.to(device)).cpu().numpy(), Y / s.param_bound)
         self.network_ = net.eval()
         self.history_ = pd.DataFrame(hist, columns=["epoch", "train_loss", "val_loss"])
         self.best_epoch_ = int(best[0])
@@ -315,7 +315,7 @@ class BPRN:
         val = np.isin(inverse, order[:k])
         return np.flatnonzero(val), np.flatnonzero(~val)
 
-    def _new_network(self, inputs, targets, tr_idx) -> Network:
+    def _new_network(self, inputs, linear_targets, tr_idx) -> Network:
         """The untrained network (weights from the seed); for frozen features with their
         standardisation and, on the linear path, the ridge solution of the training rows."""
         s = self.settings
@@ -329,7 +329,7 @@ class BPRN:
             net.sd.copy_(torch.from_numpy(sd))
             if net.skip is not None:
                 with torch.no_grad():
-                    set_ridge_path(net, net.standardise(inputs[tr_idx]).numpy(), targets[tr_idx].numpy())
+                    set_ridge_path(net, net.standardise(inputs[tr_idx]).numpy(), linear_targets[tr_idx])
         return net
 
     def _train_epoch(self, net, opt, gen, x_tr, y_tr) -> float:

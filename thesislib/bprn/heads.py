@@ -193,6 +193,19 @@ class RidgeHead:
         return atomic_write(path, lambda fh: np.savez(fh, **arrays))
 
     @classmethod
+    def from_network(cls, net, bound: float = PARAM_BOUND) -> "RidgeHead":
+        """The ridge head that a network's linear path (``net.skip``) holds: after training, a BPRN
+        refits it on every image for ``p / bound``, so this is :meth:`fit` on its training features
+        and parameters (float32 weights; ``alpha_`` is not kept, NaN). None without a linear path."""
+        if getattr(net, "skip", None) is None:
+            return None
+        head = cls()
+        head.mu_, head.sd_ = (b.detach().cpu().numpy().astype(np.float64) for b in (net.mu, net.sd))
+        head.coef_ = bound * net.skip.weight.detach().cpu().numpy().astype(np.float64)
+        head.intercept_, head.alpha_ = bound * net.skip.bias.detach().cpu().numpy().astype(np.float64), float("nan")
+        return head
+
+    @classmethod
     def load(cls, path) -> "RidgeHead":
         """A head written by :meth:`save`."""
         with np.load(path, allow_pickle=False) as f:

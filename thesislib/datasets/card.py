@@ -140,24 +140,34 @@ def current_settings(held: dict) -> dict:
 
 
 def fit_fingerprint(sampler) -> str | None:
-    """Hash of a sampler's fitted state (public attributes ending in ``_``), None if unfitted.
+    """Hash of a sampler's fitted state, None if unfitted.
 
-    Torch modules count by their weights; training state (optimizers, whose ``state_dict`` is
-    nested) does not, so a model just fitted and the same model loaded from its file agree.
+    The state is what the sampler's ``fitted_state()`` returns where it has one (the GANs:
+    what their saved file holds, so a model just fitted and the same model loaded from its
+    file agree), else its public attributes ending in ``_``. Torch modules count by their
+    weights; training state (optimizers, whose ``state_dict`` is nested) does not.
     """
-    names = sorted(k for k in vars(sampler) if k.endswith("_") and not k.startswith("_"))
-    if not names:
+    if callable(getattr(sampler, "fitted_state", None)):
+        if not hasattr(sampler, "n_features_in_"):
+            return None
+        state = sampler.fitted_state()
+    else:
+        state = {k: getattr(sampler, k) for k in vars(sampler) if k.endswith("_") and not k.startswith("_")}
+    if not state:
         return None
     h = hashlib.sha256()
-    for k in names:
-        v = getattr(sampler, k)
+    for k in sorted(state):
+        v = state[k]
         if hasattr(v, "state_dict") and not hasattr(v, "parameters"):  # an optimizer: not the model
             continue
         h.update(k.encode())
-        if hasattr(v, "state_dict"):
-            for name, t in v.state_dict().items():
+        tensors = v.state_dict() if hasattr(v, "state_dict") else v
+        if hasattr(v, "state_dict") or (isinstance(v, dict) and v and all(hasattr(t, "detach") for t in v.values())):
+            for name, t in tensors.items():
                 h.update(name.encode())
                 h.update(np.ascontiguousarray(t.detach().cpu().numpy()).tobytes())
+        elif hasattr(v, "detach"):
+            h.update(_digest(v.detach().cpu().numpy()).encode())
         elif isinstance(v, np.ndarray) or np.isscalar(v):
             h.update(_digest(np.asarray(v)).encode())
         else:

@@ -139,7 +139,8 @@ def draw_sampler(name: str, draw: int, fitted, seed: int, saved: dict | None = N
 
 
 def ridge_path(models_dir, sampler: str, draw: int) -> Path:
-    """The ridge head of a draw's dataset: ``models_dir/ridge/<sampler>__d<draw>.npz``."""
+    """The ridge head of a draw's dataset where its BPRN has no linear path to hold it
+    (``linear_skip=False``): ``models_dir/ridge/<sampler>__d<draw>.npz``."""
     return Path(models_dir) / "ridge" / f"{sampler}__d{int(draw)}.npz"
 
 
@@ -148,10 +149,11 @@ def train_draws(names, draws: int, fitted, folder, models_dir, n_faces: int, see
                 workers: int = 1, scheduler=None, progress: bool = True, keep_datasets: int | None = 1) -> pd.DataFrame:
     """Datasets, BPRNs and ridge heads of ``draws`` independent draws per sampler; resumable.
 
-    Each draw's dataset trains a BPRN and, with a frozen stem, the ridge head on the same features
-    (:func:`thesislib.studies.ridge_reference`, saved as :func:`ridge_path`). The datasets of draws
-    ``keep_datasets`` and later are deleted once both are saved (6.4 MB each in the default
-    profile); a rerun that finds both skips the draw. Draw 0's stay for the learning curves.
+    Each draw's dataset trains a BPRN. With a frozen stem, the ridge head on the same features is
+    the BPRN's linear path (:meth:`thesislib.bprn.RidgeHead.from_network`); a BPRN without one
+    (``linear_skip=False``) gets it fitted and saved as :func:`ridge_path`. The datasets of draws
+    ``keep_datasets`` and later are deleted once these are saved (6.4 MB each in the default
+    profile); a rerun that finds them skips the draw. Draw 0's stay for the learning curves.
 
     Parameters
     ----------
@@ -171,7 +173,8 @@ def train_draws(names, draws: int, fitted, folder, models_dir, n_faces: int, see
     Returns
     -------
     DataFrame, one row per (sampler, draw): sampler, draw, dataset (folder; gone for a deleted
-    draw), path (the BPRN), ridge (the ridge head's file; None with the trainable stem), status,
+    draw), path (the BPRN), ridge (the ridge head's file; None where the BPRN's linear path holds it
+    or the stem is trained), status,
     epochs, best_epoch, train_loss, val_loss, seconds; samplers without a saved model are left out
     (``df.attrs["skipped"]`` names them)
     """
@@ -180,6 +183,7 @@ def train_draws(names, draws: int, fitted, folder, models_dir, n_faces: int, see
     from .bprn import model_path, ridge_reference, train_sweep
 
     stem = bprn_settings.get("stem", "facemesh")
+    ridge_file = stem != "cnn" and not bprn_settings.get("linear_skip", True)
     # the face-mesh stem's features are computed while rendering and stored instead of PNGs
     generation = {"store": "features" if stem == "facemesh" else "png", **generation}
     frames, skipped = [], []
@@ -192,7 +196,7 @@ def train_draws(names, draws: int, fitted, folder, models_dir, n_faces: int, see
             if sampler is None:
                 skipped.append(name)
                 continue
-            key, ridge = f"{name}__d{d}", ridge_path(models_dir, name, d) if stem != "cnn" else None
+            key, ridge = f"{name}__d{d}", ridge_path(models_dir, name, d) if ridge_file else None
             done = model_path(models_dir, key, d).is_file() and (ridge is None or ridge.is_file())
             if not (drop and done):
                 generate(folder(name, d), sampler, n_faces, seed=int(seed) + DATASET_SEED + d, workers=workers,
@@ -203,7 +207,7 @@ def train_draws(names, draws: int, fitted, folder, models_dir, n_faces: int, see
         sweep.insert(0, "draw", d)
         sweep.insert(0, "sampler", sweep.pop("dataset").str.rsplit("__d", n=1).str[0])
         sweep["dataset"] = [datasets[f"{s}__d{d}"] for s in sweep["sampler"]]
-        sweep["ridge"] = None if stem == "cnn" else [str(ridge_path(models_dir, s, d)) for s in sweep["sampler"]]
+        sweep["ridge"] = [str(ridge_path(models_dir, s, d)) for s in sweep["sampler"]] if ridge_file else None
         for name, folder_d, ridge in zip(sweep["sampler"], sweep["dataset"], sweep["ridge"]):
             if ridge is not None and not Path(ridge).is_file():
                 ridge_reference(folder_d, stem, workers, bprn_settings.get("weights_path")).save(ridge)

@@ -49,8 +49,9 @@ def score_draws(sweep: pd.DataFrame, tests: dict, baselines: dict, model, stem: 
                 n_jobs: int = 1, progress: bool = True) -> DrawScores:
     """Every BPRN of ``sweep``, the ridge head of its dataset and the baselines on every test set.
 
-    The ridge heads are the files that :func:`thesislib.studies.design.train_draws` saved
-    (``sweep["ridge"]``; none with the trainable stem).
+    Each ridge head is its BPRN's linear path, or the file that
+    :func:`thesislib.studies.design.train_draws` saved where the BPRN has none (``sweep["ridge"]``);
+    none with the trainable stem.
 
     Parameters
     ----------
@@ -67,7 +68,12 @@ def score_draws(sweep: pd.DataFrame, tests: dict, baselines: dict, model, stem: 
 
     rows, preds = [], {}
     nets = {(r.sampler, r.draw): BPRN.load(r.path) for r in sweep.itertuples()}
-    ridges = {(r.sampler, r.draw): RidgeHead.load(r.ridge) for r in sweep.itertuples() if isinstance(r.ridge, str)}
+    ridges = {}
+    for r in sweep.itertuples():  # the saved file, else the BPRN's linear path (None: no ridge head)
+        k = (r.sampler, r.draw)
+        head = RidgeHead.load(r.ridge) if isinstance(r.ridge, str) else RidgeHead.from_network(nets[k].network_)
+        if head is not None:
+            ridges[k] = head
     bar = tqdm(total=len(tests) * (len(nets) + len(ridges) + len(next(iter(baselines.values()), {}))), disable=not progress,
                desc="scoring draws", unit="model")
     for name, test in tests.items():

@@ -148,12 +148,18 @@ def test_save_load_round_trip(tmp_path):
     path = gan.save(tmp_path / "gan.pt")
     raw = torch.load(path, weights_only=True)
     assert raw["epoch"] == 2 and raw["settings"]["variant"] == "cvgan2"
-    assert "opt_g" not in raw and "opt_d" not in raw  # a saved model samples without Adam states
+    # a saved model holds the sampling network only: no Adam states, no discriminator
+    assert not {"opt_g", "opt_d", "discriminator", "generator_ema"} & raw.keys()
     with pytest.raises(ValueError, match="saved model without optimizer states"):
         small(epochs=4).fit(X, age, sex, resume=path)
     back = ConditionalGAN.load(path)
     assert type(back) is CVGAN2 and back.get_params() == gan.get_params()
-    assert same_weights(gan, back) and back.history_ == gan.history_
+    assert all(torch.equal(v, back.generator_.state_dict()[k]) for k, v in gan.generator_.state_dict().items())
+    assert back.history_ == gan.history_ and back.n_parameters() == gan.n_parameters()
+    from thesislib.datasets.card import fit_fingerprint
+
+    assert fit_fingerprint(back) == fit_fingerprint(gan) is not None  # a dataset card made from either resumes
+    assert fit_fingerprint(small()) is None
     np.testing.assert_array_equal(gan.sample(30, np.random.default_rng(5)),
                                   back.sample(30, np.random.default_rng(5)))
     np.testing.assert_array_equal(back.labels_, gan.labels_)
@@ -367,9 +373,20 @@ def test_checkpoint_keeps_settings_and_average_and_version_1_loads(tmp_path):
     path = gan.save(tmp_path / "gan.pt")
     raw = torch.load(path, weights_only=True)
     assert raw["version"] == 2 and {k: raw["settings"][k] for k in TRICKS} == TRICKS
+    # with ema the file's one generator is the average, which sampling uses
+    assert "generator_ema" not in raw and all(
+        torch.equal(v, gan.generator_ema_.state_dict()[k]) for k, v in raw["generator"].items())
+    assert not all(torch.equal(v, gan.generator_.state_dict()[k]) for k, v in raw["generator"].items())
     back = ConditionalGAN.load(path)
     assert back.get_params() == gan.get_params() and back.ema_steps_ == gan.ema_steps_
     np.testing.assert_array_equal(back.sample(10, np.random.default_rng(3)), gan.sample(10, np.random.default_rng(3)))
+    # a file saved before the sampling-only format (discriminator and both generators) still loads
+    torch.save(gan.state_dict(training=False) | {k: v for k, v in gan.state_dict().items()
+                                                 if k in ("generator", "discriminator", "generator_ema")},
+               tmp_path / "full.pt")
+    full = ConditionalGAN.load(tmp_path / "full.pt")
+    assert same_weights(full, gan)
+    np.testing.assert_array_equal(full.sample(10, np.random.default_rng(3)), gan.sample(10, np.random.default_rng(3)))
     # a version-1 file (before these settings existed) loads as the plain training it was
     plain = small().fit(X, age, sex)
     old = plain.state_dict()

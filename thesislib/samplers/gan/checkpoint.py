@@ -111,18 +111,19 @@ def settings_conflicts(saved: dict, now: dict, keys, defaults: dict) -> list[str
     return out
 
 
-def pack_state(gan, include_rng: bool = False, optimizers: bool = True) -> dict:
+def pack_state(gan, include_rng: bool = False, training: bool = True) -> dict:
     """The checkpoint dictionary of a fitted :class:`thesislib.samplers.gan.estimator.ConditionalGAN`
     (keys: see :meth:`~thesislib.samplers.gan.estimator.ConditionalGAN.state_dict`). Without
-    ``optimizers`` the Adam moments (``opt_g``, ``opt_d``: twice the weights) are left out:
-    a saved model samples and scores without them, only a training checkpoint needs them."""
+    ``training``, only what sampling needs is kept: ``generator`` is the network that samples
+    (the weight average with ``ema``), and the Adam moments (``opt_g``, ``opt_d``: twice the
+    weights), the discriminator and the raw generator beside the average are left out. Such a
+    file loads, samples and scores; training continues only from a checkpoint."""
     state = {
         "version": CHECKPOINT_VERSION,
         "class": type(gan).__name__,
         "settings": pack_settings(gan.get_params()),
         "n_features": int(gan.n_features_in_),
-        "generator": to_cpu(gan.generator_.state_dict()),
-        "discriminator": to_cpu(gan.discriminator_.state_dict()),
+        "generator": to_cpu((gan.generator_ if training else gan.sampling_generator()).state_dict()),
         "epoch": int(gan.epoch_),
         "center": torch.as_tensor(gan.center_, dtype=torch.float64),
         "scale": torch.as_tensor(gan.scale_, dtype=torch.float64),
@@ -131,11 +132,12 @@ def pack_state(gan, include_rng: bool = False, optimizers: bool = True) -> dict:
         "n_excluded": int(gan.n_excluded_),
         "ema_steps": int(gan.ema_steps_),
     }
-    if optimizers:
+    if training:
+        state["discriminator"] = to_cpu(gan.discriminator_.state_dict())
         state["opt_g"] = to_cpu(gan.optimizer_g_.state_dict())
         state["opt_d"] = to_cpu(gan.optimizer_d_.state_dict())
-    if gan.generator_ema_ is not None:
-        state["generator_ema"] = to_cpu(gan.generator_ema_.state_dict())
+        if gan.generator_ema_ is not None:
+            state["generator_ema"] = to_cpu(gan.generator_ema_.state_dict())
     if include_rng:
         state["rng"] = rng_state(gan.shuffle_generator_, gan.device_)
     return state
@@ -144,9 +146,12 @@ def pack_state(gan, include_rng: bool = False, optimizers: bool = True) -> dict:
 def unpack_state(gan, state: dict, restore_rng: bool = False) -> None:
     """Load :func:`pack_state`'s dictionary into a freshly built estimator (``gan._build``
     done); ``restore_rng`` also restores the RNG states saved by a training checkpoint. A saved
-    model without optimizer states leaves the freshly built optimizers as they are."""
+    model without optimizer states leaves the freshly built optimizers as they are; one without
+    a discriminator (saved for sampling: :func:`pack_state` without ``training``) leaves the
+    freshly built discriminator untrained and puts its one generator in both places."""
     gan.generator_.load_state_dict(state["generator"])
-    gan.discriminator_.load_state_dict(state["discriminator"])
+    if "discriminator" in state:
+        gan.discriminator_.load_state_dict(state["discriminator"])
     if "opt_g" in state:
         gan.optimizer_g_.load_state_dict(state["opt_g"])
         gan.optimizer_d_.load_state_dict(state["opt_d"])
@@ -158,9 +163,12 @@ def unpack_state(gan, state: dict, restore_rng: bool = False) -> None:
     gan.history_["epoch"] = [int(e) for e in gan.history_["epoch"]]
     gan.n_excluded_ = int(state["n_excluded"])
     if gan.generator_ema_ is not None:
-        if "generator_ema" not in state:
+        if "discriminator" not in state:  # a sampling file: its generator is the average
+            gan.generator_ema_.load_state_dict(state["generator"])
+        elif "generator_ema" not in state:
             raise ValueError("the checkpoint has no weight average (trained without ema)")
-        gan.generator_ema_.load_state_dict(state["generator_ema"])
+        else:
+            gan.generator_ema_.load_state_dict(state["generator_ema"])
         gan.ema_steps_ = int(state["ema_steps"])
     if restore_rng and "rng" in state:
         gan.shuffle_generator_ = set_rng_state(state["rng"], gan.device_)

@@ -77,7 +77,7 @@ class ConditionalGAN:
 
     Attributes
     ----------
-    generator_, discriminator_ : Generator, Discriminator (as trained)
+    generator_, discriminator_ : as trained (loaded from :meth:`save`: the sampling network, an untrained D)
     generator_ema_ : Generator or None, the weight average (``ema`` set), which sampling uses
     ema_steps_ : int, G steps averaged so far
     center_, scale_ : (d,) float64, the parameter scaling (x - center_) / scale_
@@ -234,24 +234,30 @@ class ConditionalGAN:
         if not hasattr(self, "generator_"):
             raise RuntimeError(f"{type(self).__name__} is not fitted; call fit() or load() first")
 
-    def state_dict(self, include_rng=False, optimizers=True):
+    def state_dict(self, include_rng=False, training=True):
         """Everything needed to restore or resume, as tensors and primitive containers.
 
         Parameters
         ----------
         include_rng : bool, also store the torch RNG states (for exact resume; only
             meaningful while ``fit`` runs)
-        optimizers : bool, also store the Adam states (``opt_g``, ``opt_d``), which
-            resuming needs and sampling does not
+        training : bool, also store what resuming needs and sampling does not: the Adam
+            states (``opt_g``, ``opt_d``), the discriminator and, with ``ema``, the raw
+            generator beside the average (without it, ``generator`` is the sampling network)
 
         Returns
         -------
-        dict with keys ``version``, ``settings``, ``generator``, ``discriminator``,
-        ``opt_g``, ``opt_d``, ``epoch``, ``center``, ``scale``, ``labels``, ``history``,
-        ``n_excluded``, ``ema_steps``, ``generator_ema`` (with ``ema``) and optionally ``rng``
+        dict with keys ``version``, ``settings``, ``generator``, ``epoch``, ``center``, ``scale``,
+        ``labels``, ``history``, ``n_excluded``, ``ema_steps``; with ``training`` also ``opt_g``,
+        ``opt_d``, ``discriminator``, ``generator_ema`` (with ``ema``); optionally ``rng``
         """
         self._check_fitted()
-        return pack_state(self, include_rng, optimizers)
+        return pack_state(self, include_rng, training)
+
+    def fitted_state(self):
+        """The fit as a dataset card identifies it (``fit_fingerprint``): what :meth:`save` keeps."""
+        st = self.state_dict(training=False)
+        return {k: st[k] for k in ("generator", "center", "scale", "labels", "n_features", "epoch")}
 
     def _load_state(self, state, restore_rng=False):
         self._build(int(state["n_features"]))
@@ -261,9 +267,10 @@ class ConditionalGAN:
 
     def save(self, path):
         """Write the fitted model atomically to ``path``: weights, scaling, labels, history and
-        settings, without the optimizer states (a CVGAN1 file is 32 MB instead of 74). Such a file
-        loads and samples; training continues only from a checkpoint (``checkpoint_dir``)."""
-        atomic_save(self.state_dict(optimizers=False), path)
+        settings; of the networks only the one that samples (no Adam states, discriminator or raw
+        generator beside the average). It loads and samples as the fitted model does; training
+        continues only from a checkpoint (``checkpoint_dir``)."""
+        atomic_save(self.state_dict(training=False), path)
         return Path(path)
 
     @classmethod
@@ -374,18 +381,16 @@ _HISTORY_KEYS = ("epoch", "d_loss", "g_loss", "d_real", "d_fake")
 
 
 class CVGAN1(ConditionalGAN):
-    """Thesis model M1: hidden [2000, 1000, 500], dropout 0.5 in G and D, no noise.
-
-    Keyword settings as :class:`ConditionalGAN`'s, without ``variant``."""
+    """Thesis model M1: hidden [2000, 1000, 500], dropout 0.5 in G and D, no noise; keyword settings as
+    :class:`ConditionalGAN`'s, without ``variant``."""
 
     def __init__(self, **settings):
         super().__init__("cvgan1", **settings)
 
 
 class CVGAN2(ConditionalGAN):
-    """Thesis model M2: hidden [500, 500], dropout 0.5 in D, input noise N(0, 0.1).
-
-    Keyword settings as :class:`ConditionalGAN`'s, without ``variant``."""
+    """Thesis model M2: hidden [500, 500], dropout 0.5 in D, input noise N(0, 0.1); keyword settings as
+    :class:`ConditionalGAN`'s, without ``variant``."""
 
     def __init__(self, **settings):
         super().__init__("cvgan2", **settings)
