@@ -74,6 +74,22 @@ def test_learning_curve_reuses_a_trained_bprn(paired_dataset, fake_dlib, face_mo
     pd.testing.assert_frame_equal(again[cols], retrained[cols], atol=1e-6, rtol=0)
 
 
+def test_learning_curves_ridge_at_every_size_networks_at_the_last_and_remove(tmp_path, fake_dlib, face_model):
+    """Chapter 05's curves: the ridge head at every size, the BPRN and the thesis head at the largest;
+    with ``remove`` the datasets are deleted once the curves are made (a rerun renders them again)."""
+    from thesislib.studies import learning_curves
+
+    face_model = face_model.truncated(50, 50)
+    folder = tmp_path / "d0"
+    datasets.generate(folder, "naive_normal_1", n_faces=8, images_per_face=1, seed=3, progress=False)
+    test = datasets.realistic_test_set(3, seed=97, model=face_model)
+    lc = learning_curves({"naive": folder}, test, [4, 8], remove=True, model=face_model,
+                         settings=dict(stem="dlib", epochs=2), progress=False)
+    sizes = {h: sorted(g["n_images"]) for h, g in lc.groupby("head")}
+    assert sizes == {"ridge": [4, 8], "mean face": [4, 8], "bprn": [8], "thesis": [8]}
+    assert not folder.exists() and list(tmp_path.iterdir()) == []
+
+
 def test_ridge_reference_uses_cached_features(tiny_dataset, fake_dlib):
     head = XP.ridge_reference(tiny_dataset, "dlib")
     f = B.dataset_features(tiny_dataset, "dlib")

@@ -143,7 +143,8 @@ def photo_predictions(sweep: pd.DataFrame, photos: dict, fitted, stem: str, weig
     return out
 
 
-def learning_curves(datasets: dict, test, sizes, trained: dict | None = None, **settings) -> pd.DataFrame:
+def learning_curves(datasets: dict, test, sizes, trained: dict | None = None, remove: bool = False,
+                    **settings) -> pd.DataFrame:
     """:func:`thesislib.studies.learning_curve` of the ridge head at every size, and of the BPRN
     and the thesis head alone (no linear path) at the largest: do the head and the linear path
     matter? (The BPRN stays within 0.02 mm of the ridge head at every size measured, so training it
@@ -152,7 +153,8 @@ def learning_curves(datasets: dict, test, sizes, trained: dict | None = None, **
     settings, ``first_draw(sweep, "path")``) predict the BPRN points instead of a second
     training (``learning_curve``'s ``trained``). ``settings`` are the keyword arguments of
     ``learning_curve`` (``heads`` excepted); the test crops' features are computed once for both
-    calls (without ``features``)."""
+    calls (without ``features``). ``remove``: delete the datasets once the curves are made
+    (:func:`thesislib.datasets.remove_dataset`; chapter 05's draw 0, which a rerun renders again)."""
     from thesislib.evaluation import test_features
 
     from .bprn import curve_settings, learning_curve
@@ -165,4 +167,10 @@ def learning_curves(datasets: dict, test, sizes, trained: dict | None = None, **
     lc = learning_curve(datasets, test, sizes=sizes, heads=("ridge",), **settings)
     last = learning_curve(datasets, test, sizes=[int(lc["n_images"].max())], heads=("bprn", "thesis"),
                           trained=trained, **settings)
-    return pd.concat([lc, last[last["head"].isin(["bprn", "thesis"])]], ignore_index=True)
+    out = pd.concat([lc, last[last["head"].isin(["bprn", "thesis"])]], ignore_index=True)
+    if remove:
+        from thesislib.datasets import remove_dataset
+
+        for folder in datasets.values():
+            remove_dataset(folder)
+    return out

@@ -153,7 +153,8 @@ def train_draws(names, draws: int, fitted, folder, models_dir, n_faces: int, see
     the BPRN's linear path (:meth:`thesislib.bprn.RidgeHead.from_network`); a BPRN without one
     (``linear_skip=False``) gets it fitted and saved as :func:`ridge_path`. The datasets of draws
     ``keep_datasets`` and later are deleted once these are saved (6.4 MB each in the default
-    profile); a rerun that finds them skips the draw. Draw 0's stay for the learning curves.
+    profile); a rerun that finds them skips the draw. Draw 0's stay for the learning curves
+    (chapter 05 deletes them once made: ``learning_curves(remove=True)``).
 
     Parameters
     ----------
