@@ -181,10 +181,10 @@ def train_draws(names, draws: int, fitted, folder, models_dir, n_faces: int, see
     """
     from thesislib.datasets import generate, remove_dataset
 
-    from .bprn import model_path, ridge_reference, train_sweep
+    from .bprn import curve_settings, model_path, ridge_reference, train_sweep
 
-    stem = bprn_settings.get("stem", "facemesh")
-    ridge_file = stem != "cnn" and not bprn_settings.get("linear_skip", True)
+    net = curve_settings(bprn_settings)  # the networks' settings, with the defaults the dict leaves out
+    stem, ridge_file = net.stem, net.stem != "cnn" and not net.linear_skip
     # the face-mesh stem's features are computed while rendering and stored instead of PNGs
     generation = {"store": "features" if stem == "facemesh" else "png", **generation}
     frames, skipped = [], []
